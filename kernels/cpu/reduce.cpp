@@ -1,0 +1,8 @@
+// reduce.cpp — PLACEHOLDER: CPU kernels of this family (being written).
+#include "cpu/cpu_kernels.h"
+
+namespace gw::cpu {
+
+void register_reduce_kernels(OpDef*) {}
+
+}  // namespace gw::cpu

@@ -1,0 +1,8 @@
+// nn.cpp — PLACEHOLDER: declarations of this op family (being written).
+#include "gw/op_table.h"
+
+namespace gw {
+
+void declare_nn_ops(OpDef*) {}
+
+}  // namespace gw

@@ -1,0 +1,8 @@
+// reduce.cpp — PLACEHOLDER: declarations of this op family (being written).
+#include "gw/op_table.h"
+
+namespace gw {
+
+void declare_reduce_ops(OpDef*) {}
+
+}  // namespace gw

@@ -1,0 +1,8 @@
+// shape.cpp — PLACEHOLDER: declarations of this op family (being written).
+#include "gw/op_table.h"
+
+namespace gw {
+
+void declare_shape_ops(OpDef*) {}
+
+}  // namespace gw

@@ -1,0 +1,80 @@
+// executor.h — runs a graph: schedule, liveness memory plan, and eval.
+//
+// An Executor is built once for a graph and the nodes you want back. It orders the nodes
+// topologically (pure nodes first, then nodes that mutate state such as AdamW), computes
+// each value's lifetime, and places every intermediate value in one arena so that buffers
+// whose lifetimes do not overlap share memory. run() can then be called any number of
+// times with new inputs and makes no new allocations after the first. DESIGN.md, decision 1.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "gw/graph.h"
+#include "gw/op_table.h"
+#include "gw/tensor.h"
+
+namespace gw {
+
+/// Tensors for the Input leaves of a run.
+using Feeds = std::unordered_map<const Node*, Tensor>;
+
+/// Where each value lives during a run.
+struct MemoryPlan {
+  /// Offset of each non-leaf, non-view node's buffer in the arena, by node id (−1: none).
+  std::vector<int64_t> offset;
+  /// Bytes of each node's buffer by node id (0 for leaves and views).
+  std::vector<int64_t> size;
+  /// Size of the arena holding every intermediate value and kernel workspace.
+  int64_t arena_bytes = 0;
+  /// Sum of the sizes if nothing were reused (what a plan without liveness would need).
+  int64_t unplanned_bytes = 0;
+  /// Bytes the executor predicts the allocator will see in use at the peak of a run, on
+  /// top of what was already allocated (the arena; leaves are not counted).
+  int64_t predicted_peak_bytes = 0;
+};
+
+/// Options of an Executor.
+struct ExecutorOptions {
+  Communicator* communicator = nullptr;  ///< for AllReduce nodes
+};
+
+/// Runs the part of a graph that the outputs need.
+class Executor {
+ public:
+  /// Plans the run of `outputs` (and of every node that mutates state reachable from them).
+  Executor(Graph& graph, std::vector<Node*> outputs, ExecutorOptions options = {});
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  /// Runs once. Every Input the outputs depend on must be in `feeds` with its shape and
+  /// dtype. Returns the outputs as views of the arena: valid until the next run (clone() to
+  /// keep them).
+  std::vector<Tensor> run(const Feeds& feeds = {});
+  /// The nodes in the order they run.
+  const std::vector<Node*>& schedule() const { return schedule_; }
+  const MemoryPlan& plan() const { return plan_; }
+  /// Number of node evaluations so far (kernels launched), for the labs' counting tests.
+  int64_t evaluations() const { return evaluations_; }
+
+ private:
+  Graph& graph_;
+  std::vector<Node*> outputs_;
+  std::vector<Node*> schedule_;
+  MemoryPlan plan_;
+  ExecutorOptions options_;
+  std::shared_ptr<Buffer> arena_;
+  std::vector<Tensor> values_;  // by node id, views of the arena or of leaf tensors
+  int64_t evaluations_ = 0;
+};
+
+/// Runs a small graph at once (eager feel for tests and debugging). Returns fresh tensors.
+Tensor eval(Node* output, const Feeds& feeds = {});
+/// Several outputs at once.
+std::vector<Tensor> eval(const std::vector<Node*>& outputs, const Feeds& feeds = {});
+/// Number of node evaluations made by eval() and every Executor since the program started.
+int64_t global_evaluation_count();
+
+}  // namespace gw

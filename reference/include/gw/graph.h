@@ -1,0 +1,136 @@
+// graph.h — the define-then-run dataflow graph: Op, Attrs, Node and Graph.
+//
+// Model code builds a Graph of Nodes with the functions of gw/ops.h. Nothing runs while the
+// graph is built: each node only knows its op, its inputs, its attributes and the shape and
+// dtype its op inferred. The executor (gw/executor.h) runs the graph; autodiff
+// (gw/autodiff.h) appends the backward graph to the same Graph. See DESIGN.md, decision 1.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gw/device.h"
+#include "gw/dtype.h"
+#include "gw/shape.h"
+#include "gw/tensor.h"
+
+namespace gw {
+
+/// Every primitive op. Each is declared once in the op table (gw/op_table.h).
+enum class Op : uint16_t {
+  // leaves
+  Input,      ///< fed with a new tensor every run
+  Parameter,  ///< owns a persistent tensor (weights, optimizer state)
+  Constant,   ///< owns a fixed tensor
+  // elementwise unary
+  Neg, Exp, Log, Sin, Cos, Sqrt, Rsqrt, Relu, Sigmoid, Silu, Tanh, Cast,
+  // elementwise with a scalar attribute: x + c, x * c, x ^ c
+  AddScalar, MulScalar, PowScalar,
+  // elementwise binary (same shapes: ops.h inserts Broadcast nodes first)
+  Add, Sub, Mul, Div, Compare,
+  // reductions along axes
+  Sum, Max, Mean,
+  // shape
+  Reshape, Permute, Broadcast, Slice, Concat,
+  // embedding
+  Embedding, EmbeddingBackward,
+  // linear algebra
+  MatMul,
+  // fused ops and their backward ops
+  Softmax, SoftmaxBackward, LogSoftmax, LogSoftmaxBackward,
+  SoftmaxCrossEntropy, SoftmaxCrossEntropyBackward,
+  RMSNorm, RMSNormBackwardInput, RMSNormBackwardWeight,
+  RoPE, Attention, AttentionBackward,
+  AdamW,
+  // distributed
+  AllReduce,
+  // quantization
+  Quantize, Dequantize, MatMulInt8,
+  kCount  ///< number of ops (not an op)
+};
+
+/// Comparison of Op::Compare; the result is 1 where true and 0 elsewhere, in the input dtype.
+enum class CompareOp : uint8_t { lt, le, gt, ge, eq, ne };
+
+/// Attributes of a node. Each op reads only the fields its declaration documents.
+struct Attrs {
+  std::vector<int64_t> axes;   ///< Sum/Max/Mean: reduced axes; Permute: the permutation
+  Shape shape;                 ///< Reshape/Broadcast: target shape
+  bool keepdims = false;       ///< Sum/Max/Mean: keep reduced axes as size 1
+  double scalar = 0.0;         ///< AddScalar/MulScalar/PowScalar: c; RMSNorm*: eps;
+                               ///< Attention*: score scale (0 means 1/sqrt(d))
+  int64_t axis = 0;            ///< Slice/Concat/Quantize...: the axis
+  int64_t start = 0, end = 0;  ///< Slice: [start, end) along axis
+  bool transpose_a = false;    ///< MatMul: use Aᵀ
+  bool transpose_b = false;    ///< MatMul: use Bᵀ
+  bool flag = false;           ///< Attention*: causal; RoPE: inverse rotation; Parameter: trainable
+  int64_t count = 0;           ///< EmbeddingBackward: vocabulary size; Quantize: bits
+  double theta = 10000.0;      ///< RoPE: base of the frequencies
+  double beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weight_decay = 0.0;  ///< AdamW
+  CompareOp compare = CompareOp::gt;  ///< Compare
+  DType dtype = DType::f32;    ///< Cast: target dtype; Dequantize: output dtype
+};
+
+class Graph;
+struct OpDef;
+
+/// One value of the graph: the result of `op` applied to `inputs`.
+struct Node {
+  int id = 0;                  ///< index in Graph::nodes()
+  Op op = Op::Input;
+  std::vector<Node*> inputs;
+  Attrs attrs;
+  Shape shape;                 ///< inferred by the op's declaration
+  DType dtype = DType::f32;    ///< inferred by the op's declaration
+  Device device;               ///< all inputs and the output live here
+  std::string name;            ///< optional, for leaves and debugging
+  Graph* graph = nullptr;
+  Tensor value;                ///< Parameter/Constant: the owned tensor; Input: unused
+
+  /// The op's declaration (name, shape rule, FLOPs, VJP, JVP, kernels).
+  const OpDef& def() const;
+  /// "matmul#12 f32 (4, 8)".
+  std::string str() const;
+  bool is_leaf() const { return op == Op::Input || op == Op::Parameter || op == Op::Constant; }
+  bool is_trainable() const { return op == Op::Parameter && attrs.flag; }
+};
+
+/// Owns the nodes. Nodes are never removed, so Node* stay valid for the graph's lifetime.
+class Graph {
+ public:
+  explicit Graph(Device device = Device::cpu()) : device_(device) {}
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  /// A leaf fed with a new tensor on every run.
+  Node* input(const std::string& name, const Shape& shape, DType dtype = DType::f32);
+  /// A persistent leaf owning `value` (moved to the graph's device). Trainable parameters are
+  /// what gradients() differentiates by default; non-trainable ones hold optimizer state.
+  Node* parameter(const std::string& name, const Tensor& value, bool trainable = true);
+  /// A leaf owning a fixed tensor.
+  Node* constant(const Tensor& value, const std::string& name = "");
+  /// A scalar (shape {}) constant.
+  Node* scalar(double value, DType dtype = DType::f32);
+
+  /// Appends a node: checks that inputs belong to this graph and share a device, then runs
+  /// the op's shape and dtype inference (which throws gw::ShapeError / gw::DTypeError).
+  Node* add_node(Op op, std::vector<Node*> inputs, Attrs attrs = {});
+
+  const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
+  size_t size() const { return nodes_.size(); }
+  Node* node(int id) const { return nodes_.at(static_cast<size_t>(id)).get(); }
+  Device device() const { return device_; }
+  /// Parameter leaves; with trainable_only, those with the trainable flag.
+  std::vector<Node*> parameters(bool trainable_only = true) const;
+  /// The leaf with this name, or nullptr.
+  Node* find(const std::string& name) const;
+
+ private:
+  Node* push(std::unique_ptr<Node> node);
+  std::vector<std::unique_ptr<Node>> nodes_;
+  Device device_;
+};
+
+}  // namespace gw

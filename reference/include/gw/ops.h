@@ -1,0 +1,122 @@
+// ops.h — the functions that build graph nodes (model code calls these, never add_node).
+//
+// Every function checks its inputs and throws gw::ShapeError / gw::DTypeError naming the op
+// and the shapes. Binary ops broadcast NumPy-style by inserting explicit Broadcast nodes
+// first, so the sum back to an input's shape lives in one VJP rule (Broadcast's).
+// Shape comments use the course's letters: b batch, s sequence, h hidden, n heads, d head
+// dimension, v vocabulary.
+#pragma once
+
+#include <vector>
+
+#include "gw/graph.h"
+
+namespace gw {
+
+// ---- elementwise unary ---------------------------------------------------------------
+Node* neg(Node* x);
+Node* exp(Node* x);
+Node* log(Node* x);
+Node* sin(Node* x);
+Node* cos(Node* x);
+Node* sqrt(Node* x);
+Node* rsqrt(Node* x);    ///< 1/sqrt(x)
+Node* relu(Node* x);
+Node* sigmoid(Node* x);
+Node* silu(Node* x);     ///< x·sigmoid(x)
+Node* tanh(Node* x);
+Node* cast(Node* x, DType dtype);
+
+// ---- elementwise with a scalar -------------------------------------------------------
+Node* add(Node* x, double c);  ///< x + c
+Node* mul(Node* x, double c);  ///< x · c
+Node* pow(Node* x, double c);  ///< x ^ c
+
+// ---- elementwise binary, broadcasting --------------------------------------------------
+Node* add(Node* a, Node* b);
+Node* sub(Node* a, Node* b);
+Node* mul(Node* a, Node* b);
+Node* div(Node* a, Node* b);
+/// 1 where `a op b` holds, else 0, in the inputs' dtype (not differentiable).
+Node* compare(Node* a, Node* b, CompareOp op);
+
+// ---- reductions (empty axes = all axes) ------------------------------------------------
+Node* sum(Node* x, std::vector<int64_t> axes = {}, bool keepdims = false);
+Node* max(Node* x, std::vector<int64_t> axes = {}, bool keepdims = false);
+Node* mean(Node* x, std::vector<int64_t> axes = {}, bool keepdims = false);
+
+// ---- shape -----------------------------------------------------------------------------
+/// New shape with the same numel; one entry may be -1. A view: no copy at run time.
+Node* reshape(Node* x, Shape shape);
+/// Axes reordered: output axis i is input axis perm[i].
+Node* permute(Node* x, std::vector<int64_t> perm);
+/// Swaps two axes (default: the last two).
+Node* transpose(Node* x, int64_t axis_a = -2, int64_t axis_b = -1);
+/// NumPy broadcast to `shape` (returns x itself when shapes are equal).
+Node* broadcast_to(Node* x, Shape shape);
+/// Sums a broadcast value back to `shape` (returns x itself when shapes are equal).
+Node* sum_to(Node* x, const Shape& shape);
+/// Elements [start, end) along `axis`.
+Node* slice(Node* x, int64_t axis, int64_t start, int64_t end);
+/// Joins along `axis`; the other axes must match.
+Node* concat(const std::vector<Node*>& xs, int64_t axis);
+
+// ---- embedding -------------------------------------------------------------------------
+/// table (v, h), ids i32 (...) -> (..., h): row ids[i] of the table.
+Node* embedding(Node* table, Node* ids);
+/// ids i32 (...), grad (..., h) -> (vocab, h): scatter-add of grad rows into their ids.
+Node* embedding_backward(Node* ids, Node* grad, int64_t vocab);
+
+// ---- linear algebra --------------------------------------------------------------------
+/// Batched matmul. a (..., m, k), b (..., k, n) or b (k, n) shared by every batch;
+/// the flags use the transposes. Output (..., m, n).
+Node* matmul(Node* a, Node* b, bool transpose_a = false, bool transpose_b = false);
+
+// ---- fused ops (each has a version composed of primitives in its tests) ------------------
+/// Softmax over the last axis.
+Node* softmax(Node* x);
+/// Given y = softmax(x) and ȳ: x̄ = y ∘ (ȳ − rowsum(ȳ ∘ y)).
+Node* softmax_backward(Node* y, Node* y_adjoint);
+/// log(softmax(x)) over the last axis, computed stably.
+Node* log_softmax(Node* x);
+/// Given y = log_softmax(x) and ȳ: x̄ = ȳ − exp(y) · rowsum(ȳ).
+Node* log_softmax_backward(Node* y, Node* y_adjoint);
+/// logits (n, v), targets i32 (n) -> per-row loss (n) = logsumexp(row) − row[target].
+Node* softmax_cross_entropy(Node* logits, Node* targets);
+/// x̄ = (softmax(logits) − onehot(targets)) · ḡ per row; output (n, v).
+Node* softmax_cross_entropy_backward(Node* logits, Node* targets, Node* loss_adjoint);
+/// x (..., h), weight (h) -> x · rsqrt(mean(x²) + eps) · weight.
+Node* rms_norm(Node* x, Node* weight, double eps = 1e-5);
+/// x̄ of RMSNorm given ȳ (recomputes rstd; the forward saves nothing).
+Node* rms_norm_backward_input(Node* x, Node* weight, Node* y_adjoint, double eps = 1e-5);
+/// w̄ of RMSNorm given ȳ: sum over rows of ȳ ∘ x · rstd, shape (h).
+Node* rms_norm_backward_weight(Node* x, Node* y_adjoint, double eps = 1e-5);
+/// Rotary position embedding of x (b, n, s, d), d even, pairs (2i, 2i+1) rotated by
+/// s·theta^(−2i/d). inverse=true rotates the other way (RoPE's VJP).
+Node* rope(Node* x, double theta = 10000.0, bool inverse = false);
+/// softmax(q kᵀ · scale + mask) v for q, k, v (b, n, s, d); scale 0 means 1/sqrt(d).
+/// Naive: materializes the (s, s) scores per head in its workspace.
+Node* attention(Node* q, Node* k, Node* v, bool causal, double scale = 0.0);
+/// Gradients of attention given ō (b, n, s, d), packed as (3, b, n, s, d): q̄, k̄, v̄.
+Node* attention_backward(Node* q, Node* k, Node* v, Node* out_adjoint, bool causal,
+                         double scale = 0.0);
+/// One AdamW step, in place, on param, m and v (Parameter leaves of the same shape).
+/// scalars f32 (4) = [lr, 1 − β1ᵗ, 1 − β2ᵗ, grad_scale]; the gradient is multiplied by
+/// grad_scale first (global-norm clipping). Output: a scalar placeholder (0).
+Node* adamw(Node* param, Node* grad, Node* m, Node* v, Node* scalars, double beta1,
+            double beta2, double eps, double weight_decay);
+
+// ---- distributed -----------------------------------------------------------------------
+/// Sum (or mean, with average) of x over all ranks of the run's communicator.
+Node* all_reduce(Node* x, bool average = true);
+
+// ---- quantization ----------------------------------------------------------------------
+/// q = clamp(round(x / S) + Z, −2^(bits−1), 2^(bits−1) − 1) as i8. scale and zero_point are
+/// f32, shape {} (per tensor) or (x.shape[axis]) (per channel).
+Node* quantize(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis = 0);
+/// r = S (q − Z) as f32, with the same scale conventions as quantize.
+Node* dequantize(Node* q, Node* scale, Node* zero_point, int64_t axis = 0);
+/// Integer matmul: a i8 (m, k), b i8 (k, n) -> i32 (m, n), accumulated in i32.
+Node* matmul_int8(Node* a, Node* b);
+
+}  // namespace gw
