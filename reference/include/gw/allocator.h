@@ -23,6 +23,7 @@ struct MemoryStats {
 /// How a backend gets raw memory (the CUDA backend installs a caching one).
 class DeviceAllocator {
  public:
+  /// Allocators are deleted through this interface.
   virtual ~DeviceAllocator() = default;
   /// Returns `bytes` bytes of device memory (never null; throws gw::Error when out of memory).
   virtual void* raw_allocate(size_t bytes) = 0;
@@ -51,7 +52,9 @@ void reset_peak(Device device = Device::cpu());
 ///     EXPECT_LT(probe.peak_extra_bytes(), 10 * T * sizeof(float));
 class MemoryProbe {
  public:
+  /// Starts measuring on `device`.
   explicit MemoryProbe(Device device = Device::cpu());
+  /// Stops measuring.
   ~MemoryProbe();
   MemoryProbe(const MemoryProbe&) = delete;
   MemoryProbe& operator=(const MemoryProbe&) = delete;

@@ -7,20 +7,27 @@ namespace gw {
 
 /// A device: `cpu` or `cuda:N`.
 struct Device {
+  /// The kind of processor.
   enum class Kind { cpu, cuda };
-  Kind kind = Kind::cpu;
+  Kind kind = Kind::cpu;  ///< cpu or cuda
   int index = 0;  ///< GPU ordinal for cuda; always 0 for cpu
 
+  /// The host CPU.
   static Device cpu() { return {Kind::cpu, 0}; }
+  /// GPU number `index`.
   static Device cuda(int index = 0) { return {Kind::cuda, index}; }
+  /// True for the CPU.
   bool is_cpu() const { return kind == Kind::cpu; }
+  /// True for a GPU.
   bool is_cuda() const { return kind == Kind::cuda; }
   /// "cpu" or "cuda:N".
   std::string str() const;
   /// Parses "cpu", "cuda" or "cuda:N"; throws gw::UsageError otherwise.
   static Device parse(const std::string& s);
 
+  /// Same kind and index.
   bool operator==(const Device& o) const { return kind == o.kind && index == o.index; }
+  /// Not operator==.
   bool operator!=(const Device& o) const { return !(*this == o); }
 };
 

@@ -21,9 +21,13 @@ DType parse_dtype(const std::string& name);
 bool is_floating(DType t);
 
 /// IEEE binary16 bit pattern.
-struct f16 { uint16_t bits; };
+struct f16 {
+  uint16_t bits;  ///< the raw pattern: 1 sign, 5 exponent, 10 mantissa bits
+};
 /// bfloat16 bit pattern (the top half of an f32).
-struct bf16 { uint16_t bits; };
+struct bf16 {
+  uint16_t bits;  ///< the raw pattern: 1 sign, 8 exponent, 7 mantissa bits
+};
 
 /// f32 -> f16 with round-to-nearest-even, overflow to inf, subnormals and NaN kept.
 uint16_t float_to_f16_bits(float x);
@@ -36,11 +40,13 @@ float bf16_bits_to_float(uint16_t h);
 
 /// Maps a C++ element type to its DType (used by Tensor::data<T>() to check).
 template <typename T> struct dtype_of;
+/// @cond INTERNAL
 template <> struct dtype_of<double> { static constexpr DType value = DType::f64; };
 template <> struct dtype_of<float> { static constexpr DType value = DType::f32; };
 template <> struct dtype_of<f16> { static constexpr DType value = DType::f16; };
 template <> struct dtype_of<bf16> { static constexpr DType value = DType::bf16; };
 template <> struct dtype_of<int8_t> { static constexpr DType value = DType::i8; };
 template <> struct dtype_of<int32_t> { static constexpr DType value = DType::i32; };
+/// @endcond
 
 }  // namespace gw

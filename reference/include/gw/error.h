@@ -14,6 +14,7 @@ namespace gw {
 /// Base of every error gradwork throws on purpose.
 class Error : public std::runtime_error {
  public:
+  /// An error whose message is `what`.
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 

@@ -45,6 +45,7 @@ class Executor {
  public:
   /// Plans the run of `outputs` (and of every node that mutates state reachable from them).
   Executor(Graph& graph, std::vector<Node*> outputs, ExecutorOptions options = {});
+  /// Releases the arena.
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -55,6 +56,7 @@ class Executor {
   std::vector<Tensor> run(const Feeds& feeds = {});
   /// The nodes in the order they run.
   const std::vector<Node*>& schedule() const { return schedule_; }
+  /// The memory plan made at construction.
   const MemoryPlan& plan() const { return plan_; }
   /// Number of node evaluations so far (kernels launched), for the labs' counting tests.
   int64_t evaluations() const { return evaluations_; }

@@ -62,13 +62,17 @@ struct Attrs {
   double scalar = 0.0;         ///< AddScalar/MulScalar/PowScalar: c; RMSNorm*: eps;
                                ///< Attention*: score scale (0 means 1/sqrt(d))
   int64_t axis = 0;            ///< Slice/Concat/Quantize...: the axis
-  int64_t start = 0, end = 0;  ///< Slice: [start, end) along axis
+  int64_t start = 0;           ///< Slice: first index along axis
+  int64_t end = 0;             ///< Slice: one past the last index along axis
   bool transpose_a = false;    ///< MatMul: use Aᵀ
   bool transpose_b = false;    ///< MatMul: use Bᵀ
   bool flag = false;           ///< Attention*: causal; RoPE: inverse rotation; Parameter: trainable
   int64_t count = 0;           ///< EmbeddingBackward: vocabulary size; Quantize: bits
   double theta = 10000.0;      ///< RoPE: base of the frequencies
-  double beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weight_decay = 0.0;  ///< AdamW
+  double beta1 = 0.9;          ///< AdamW: decay of the first moment
+  double beta2 = 0.95;         ///< AdamW: decay of the second moment
+  double eps = 1e-8;           ///< AdamW: added to sqrt(v̂)
+  double weight_decay = 0.0;   ///< AdamW: decoupled decay λ
   CompareOp compare = CompareOp::gt;  ///< Compare
   DType dtype = DType::f32;    ///< Cast: target dtype; Dequantize: output dtype
 };
@@ -79,27 +83,30 @@ struct OpDef;
 /// One value of the graph: the result of `op` applied to `inputs`.
 struct Node {
   int id = 0;                  ///< index in Graph::nodes()
-  Op op = Op::Input;
-  std::vector<Node*> inputs;
-  Attrs attrs;
+  Op op = Op::Input;           ///< what computes this value
+  std::vector<Node*> inputs;   ///< operands, in the op's order
+  Attrs attrs;                 ///< op parameters (see Attrs)
   Shape shape;                 ///< inferred by the op's declaration
   DType dtype = DType::f32;    ///< inferred by the op's declaration
   Device device;               ///< all inputs and the output live here
   std::string name;            ///< optional, for leaves and debugging
-  Graph* graph = nullptr;
+  Graph* graph = nullptr;      ///< the owner
   Tensor value;                ///< Parameter/Constant: the owned tensor; Input: unused
 
   /// The op's declaration (name, shape rule, FLOPs, VJP, JVP, kernels).
   const OpDef& def() const;
   /// "matmul#12 f32 (4, 8)".
   std::string str() const;
+  /// Input, Parameter or Constant.
   bool is_leaf() const { return op == Op::Input || op == Op::Parameter || op == Op::Constant; }
+  /// A Parameter that gradients() differentiates by default.
   bool is_trainable() const { return op == Op::Parameter && attrs.flag; }
 };
 
 /// Owns the nodes. Nodes are never removed, so Node* stay valid for the graph's lifetime.
 class Graph {
  public:
+  /// An empty graph whose nodes all live on `device`.
   explicit Graph(Device device = Device::cpu()) : device_(device) {}
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
@@ -118,9 +125,13 @@ class Graph {
   /// the op's shape and dtype inference (which throws gw::ShapeError / gw::DTypeError).
   Node* add_node(Op op, std::vector<Node*> inputs, Attrs attrs = {});
 
+  /// Every node, in creation order (a valid topological order).
   const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
+  /// Number of nodes.
   size_t size() const { return nodes_.size(); }
+  /// The node with this id.
   Node* node(int id) const { return nodes_.at(static_cast<size_t>(id)).get(); }
+  /// Device of every node.
   Device device() const { return device_; }
   /// Parameter leaves; with trainable_only, those with the trainable flag.
   std::vector<Node*> parameters(bool trainable_only = true) const;

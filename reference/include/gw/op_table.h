@@ -27,11 +27,11 @@ struct RunContext {
 /// Everything a kernel gets. `output` is already allocated with the node's shape and dtype;
 /// `workspace` holds OpDef::workspace(node) bytes (or is null when that is 0).
 struct KernelArgs {
-  const Node& node;
-  const std::vector<Tensor>& inputs;
-  Tensor& output;
-  void* workspace;
-  RunContext& context;
+  const Node& node;                   ///< the node being evaluated (attrs, shapes)
+  const std::vector<Tensor>& inputs;  ///< values of node.inputs, in order
+  Tensor& output;                     ///< where to write the result
+  void* workspace;                    ///< scratch of OpDef::workspace(node) bytes, or null
+  RunContext& context;                ///< communicator, stream
 };
 
 using ShapeRule = void (*)(Node& node);              ///< sets node.shape and node.dtype or throws
@@ -47,12 +47,12 @@ using Kernel = void (*)(const KernelArgs& args);
 
 /// The declaration of one op.
 struct OpDef {
-  const char* name = "?";
+  const char* name = "?";          ///< lower-case name, e.g. "matmul"
   int arity = 0;                    ///< number of inputs; -1 for any number (Concat)
-  ShapeRule infer = nullptr;
+  ShapeRule infer = nullptr;        ///< shape and dtype inference; validates inputs
   CountRule flops = nullptr;        ///< floating-point operations (2 per multiply-add)
   CountRule bytes = nullptr;        ///< bytes read and written by a kernel that streams once
-  WorkspaceRule workspace = nullptr;
+  WorkspaceRule workspace = nullptr;  ///< kernel scratch bytes; null means none
   VjpRule vjp = nullptr;            ///< registered by reference/autodiff/vjp_rules.cpp
   JvpRule jvp = nullptr;            ///< registered by reference/autodiff/jvp_rules.cpp
   Kernel cpu = nullptr;             ///< registered by kernels/cpu

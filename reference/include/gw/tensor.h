@@ -16,12 +16,17 @@ namespace gw {
 /// A block of memory from gw::allocate, freed when the last tensor using it goes away.
 class Buffer {
  public:
+  /// Allocates `bytes` bytes on `device` through gw::allocate.
   Buffer(size_t bytes, Device device);
+  /// Releases the memory through gw::release.
   ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
+  /// Start of the memory.
   void* data() const { return data_; }
+  /// Size in bytes.
   size_t bytes() const { return bytes_; }
+  /// Where the memory lives.
   Device device() const { return device_; }
 
  private:
@@ -53,15 +58,25 @@ class Tensor {
   static Tensor view(std::shared_ptr<Buffer> buffer, size_t byte_offset, const Shape& shape,
                      DType dtype);
 
+  /// False for a default-constructed handle.
   bool defined() const { return buffer_ != nullptr; }
+  /// Sizes of the axes.
   const Shape& shape() const { return shape_; }
+  /// Number of axes.
   int64_t dim() const { return static_cast<int64_t>(shape_.size()); }
+  /// Size of one axis (negative counts from the end).
   int64_t size(int64_t axis) const;
+  /// Number of elements.
   int64_t numel() const { return gw::numel(shape_); }
+  /// Element type.
   DType dtype() const { return dtype_; }
+  /// Device of the buffer (cpu for an undefined tensor).
   Device device() const { return buffer_ ? buffer_->device() : Device::cpu(); }
+  /// Bytes of the elements.
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  /// The buffer this tensor views.
   const std::shared_ptr<Buffer>& buffer() const { return buffer_; }
+  /// Where the first element sits in the buffer.
   size_t byte_offset() const { return offset_; }
 
   /// Raw pointer to the first element (a device pointer for CUDA tensors).
