@@ -1,8 +1,90 @@
-// gemm.cpp — PLACEHOLDER: CPU kernels of this family (being written).
+// gemm.cpp — CPU kernel of MatMul through OpenBLAS (cblas_sgemm / cblas_dgemm).
+//
+// Three cases, fastest first:
+//  - b shared (2-D) and a not transposed: the batch folds into m, (batch·m, k)·(k, n) is one
+//    GEMM, which is what a linear layer on (b, s, h) activations becomes;
+//  - many small GEMMs (attention's per-head products): OpenMP over the batch, one
+//    single-threaded GEMM per thread. OpenBLAS runs a GEMM below its threading threshold
+//    (m·n·k < 65536·4) on the calling thread, so these calls do not contend for its pool;
+//  - otherwise a plain loop, letting OpenBLAS thread each GEMM.
+#include <cblas.h>
+
+#include <omp.h>
+
 #include "cpu/cpu_kernels.h"
+#include "gw/error.h"
 
 namespace gw::cpu {
+namespace {
 
-void register_gemm_kernels(OpDef*) {}
+// Below this m·n·k OpenBLAS computes on the calling thread (SMP_THRESHOLD_MIN · 4).
+constexpr int64_t kSmallGemm = 65536 * 4;
+
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
+          float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
+              static_cast<int>(ta ? m : k), b, static_cast<int>(tb ? k : n), 0.0f, c,
+              static_cast<int>(n));
+}
+
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, const double* b,
+          double* c) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0, a,
+              static_cast<int>(ta ? m : k), b, static_cast<int>(tb ? k : n), 0.0, c,
+              static_cast<int>(n));
+}
+
+template <typename T>
+void matmul_typed(const KernelArgs& args) {
+  const Node& node = args.node;
+  const Tensor& ta = args.inputs[0];
+  const Tensor& tb = args.inputs[1];
+  const bool trans_a = node.attrs.transpose_a, trans_b = node.attrs.transpose_b;
+  const int64_t ra = ta.dim(), rb = tb.dim();
+  const int64_t m = trans_a ? ta.size(ra - 1) : ta.size(ra - 2);
+  const int64_t k = trans_a ? ta.size(ra - 2) : ta.size(ra - 1);
+  const int64_t n = trans_b ? tb.size(rb - 2) : tb.size(rb - 1);
+  const int64_t batch = m * k > 0 ? ta.numel() / (m * k) : 0;
+  const bool shared_b = rb == 2;
+  const T* a = ta.data<T>();
+  const T* b = tb.data<T>();
+  T* c = args.output.data<T>();
+  if (args.output.numel() == 0) return;
+  if (k == 0) {  // empty inner products: BLAS may not touch c, so zero it here
+    for (int64_t i = 0; i < args.output.numel(); ++i) c[i] = T(0);
+    return;
+  }
+  if (shared_b && !trans_a) {
+    gemm(false, trans_b, batch * m, n, k, a, b, c);
+    return;
+  }
+  const int64_t b_stride = shared_b ? 0 : k * n;
+  if (batch > 1 && m * n * k < kSmallGemm) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < batch; ++i)
+      gemm(trans_a, trans_b, m, n, k, a + i * m * k, b + i * b_stride, c + i * m * n);
+    return;
+  }
+  for (int64_t i = 0; i < batch; ++i)
+    gemm(trans_a, trans_b, m, n, k, a + i * m * k, b + i * b_stride, c + i * m * n);
+}
+
+void matmul_kernel(const KernelArgs& args) {
+  switch (args.output.dtype()) {
+    case DType::f32: return matmul_typed<float>(args);
+    case DType::f64: return matmul_typed<double>(args);
+    default:
+      GW_CHECK_AS(DTypeError, false, "matmul (cpu): dtype ", dtype_name(args.output.dtype()),
+                  " has no CPU kernel");
+  }
+}
+
+}  // namespace
+
+void register_gemm_kernels(OpDef* table) {
+  table[static_cast<size_t>(Op::MatMul)].cpu = matmul_kernel;
+}
 
 }  // namespace gw::cpu

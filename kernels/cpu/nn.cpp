@@ -1,8 +1,357 @@
-// nn.cpp — PLACEHOLDER: CPU kernels of this family (being written).
+// nn.cpp — CPU kernels of the fused neural-network ops: embedding and its scatter-add,
+// softmax, log-softmax, softmax-cross-entropy, RMSNorm, RoPE, naive attention, AdamW,
+// each forward next to its backward, under a comment stating the math (as llm.c does).
+//
+// Rows are independent, so every kernel runs OpenMP over rows (or heads); reductions along a
+// row accumulate in double so f32 results do not depend on the row length's rounding.
+// Softmax and logsumexp subtract the row maximum first, so large logits never overflow.
+// Input errors (ids or targets out of range) are checked before any parallel loop: an
+// exception must not escape an OpenMP region.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <omp.h>
+
 #include "cpu/cpu_kernels.h"
+#include "gw/error.h"
 
 namespace gw::cpu {
+namespace {
 
-void register_nn_kernels(OpDef*) {}
+// Worth threading: below this many elements the fork costs more than the work.
+constexpr int64_t kParallelMin = 16384;
+
+int64_t last(const Tensor& t) { return t.dim() == 0 ? 1 : t.size(-1); }
+
+// Calls f.template operator()<T> with T = float or double according to `dtype`.
+template <typename F>
+void by_dtype(DType dtype, const char* op, F&& f) {
+  if (dtype == DType::f32) return f(float{});
+  if (dtype == DType::f64) return f(double{});
+  GW_CHECK_AS(DTypeError, false, op, " (cpu): dtype ", dtype_name(dtype), " has no CPU kernel");
+}
+
+// ---- embedding: out[i, :] = table[ids[i], :]; backward scatter-adds rows into (v, h) -------
+void check_ids(const Tensor& ids, int64_t vocab, const char* op) {
+  const int32_t* id = ids.data<int32_t>();
+  for (int64_t i = 0; i < ids.numel(); ++i)
+    GW_CHECK_AS(ShapeError, id[i] >= 0 && id[i] < vocab, op, ": id ", id[i], " at position ",
+                i, " is outside the vocabulary [0, ", vocab, ")");
+}
+
+void embedding_kernel(const KernelArgs& args) {
+  const Tensor& table = args.inputs[0];  // (v, h)
+  const Tensor& ids = args.inputs[1];    // (...)
+  const int64_t v = table.size(0), h = table.size(1), rows = ids.numel();
+  check_ids(ids, v, "embedding");
+  by_dtype(table.dtype(), "embedding", [&](auto zero) {
+    using T = decltype(zero);
+    const T* src = table.data<T>();
+    const int32_t* id = ids.data<int32_t>();
+    T* out = args.output.data<T>();
+#pragma omp parallel for schedule(static) if (rows * h > kParallelMin)
+    for (int64_t i = 0; i < rows; ++i)
+      std::copy(src + id[i] * h, src + (id[i] + 1) * h, out + i * h);
+  });
+}
+
+void embedding_backward_kernel(const KernelArgs& args) {
+  const Tensor& ids = args.inputs[0];   // (...)
+  const Tensor& grad = args.inputs[1];  // (..., h)
+  const int64_t v = args.output.size(0), h = args.output.size(1), rows = ids.numel();
+  check_ids(ids, v, "embedding_backward");
+  by_dtype(grad.dtype(), "embedding_backward", [&](auto zero) {
+    using T = decltype(zero);
+    const T* g = grad.data<T>();
+    const int32_t* id = ids.data<int32_t>();
+    T* out = args.output.data<T>();
+    std::fill(out, out + v * h, T(0));
+    // Each thread owns a band of columns and walks every row in order: no two threads write
+    // the same element, and the sum order (hence the result) does not depend on threads.
+#pragma omp parallel if (rows * h > kParallelMin)
+    {
+      const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+      const int64_t c0 = h * t / nt, c1 = h * (t + 1) / nt;
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t c = c0; c < c1; ++c) out[id[i] * h + c] += g[i * h + c];
+    }
+  });
+}
+
+// ---- softmax family over the last axis ----------------------------------------------------
+// y = exp(x − max) / Σ exp(x − max)
+// log_softmax: y = x − max − log Σ exp(x − max)
+// softmax backward:     x̄ = y ∘ (ȳ − Σ ȳ∘y)
+// log_softmax backward: x̄ = ȳ − exp(y) · Σ ȳ
+template <typename T>
+double row_max(const T* x, int64_t n) {
+  double m = -INFINITY;
+  for (int64_t j = 0; j < n; ++j) m = std::max(m, static_cast<double>(x[j]));
+  return m;
+}
+template <typename T>
+double row_logsumexp(const T* x, int64_t n) {
+  const double m = row_max(x, n);
+  if (std::isinf(m)) return m;  // all −inf (fully masked) or an inf: nothing to normalize
+  double s = 0;
+  for (int64_t j = 0; j < n; ++j) s += std::exp(static_cast<double>(x[j]) - m);
+  return m + std::log(s);
+}
+
+template <bool Log>
+void softmax_kernel(const KernelArgs& args) {
+  const Tensor& x = args.inputs[0];
+  const int64_t n = last(x), rows = n ? x.numel() / n : 0;
+  by_dtype(x.dtype(), Log ? "log_softmax" : "softmax", [&](auto zero) {
+    using T = decltype(zero);
+    const T* xs = x.data<T>();
+    T* ys = args.output.data<T>();
+#pragma omp parallel for schedule(static) if (rows * n > kParallelMin)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = xs + r * n;
+      T* yr = ys + r * n;
+      const double lse = row_logsumexp(xr, n);
+      for (int64_t j = 0; j < n; ++j) {
+        const double z = static_cast<double>(xr[j]) - lse;
+        yr[j] = static_cast<T>(Log ? z : std::exp(z));
+      }
+    }
+  });
+}
+
+template <bool Log>
+void softmax_backward_kernel(const KernelArgs& args) {
+  const Tensor& y = args.inputs[0];
+  const Tensor& gy = args.inputs[1];
+  const int64_t n = last(y), rows = n ? y.numel() / n : 0;
+  by_dtype(y.dtype(), Log ? "log_softmax_backward" : "softmax_backward", [&](auto zero) {
+    using T = decltype(zero);
+    const T* ys = y.data<T>();
+    const T* gs = gy.data<T>();
+    T* out = args.output.data<T>();
+#pragma omp parallel for schedule(static) if (rows * n > kParallelMin)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* yr = ys + r * n;
+      const T* gr = gs + r * n;
+      T* o = out + r * n;
+      double dot = 0;
+      for (int64_t j = 0; j < n; ++j) dot += Log ? gr[j] : static_cast<double>(gr[j]) * yr[j];
+      for (int64_t j = 0; j < n; ++j)
+        o[j] = Log ? static_cast<T>(gr[j] - std::exp(static_cast<double>(yr[j])) * dot)
+                   : static_cast<T>(yr[j] * (gr[j] - dot));
+    }
+  });
+}
+
+// ---- softmax cross-entropy: loss_i = logsumexp(x_i) − x_i[t_i] -------------------------------
+// backward: x̄_i = (softmax(x_i) − onehot(t_i)) · ḡ_i
+void check_targets(const KernelArgs& args, const char* op) {
+  check_ids(args.inputs[1], args.inputs[0].size(1), op);
+}
+
+void cross_entropy_kernel(const KernelArgs& args) {
+  check_targets(args, "softmax_cross_entropy");
+  const Tensor& logits = args.inputs[0];  // (n, v)
+  const int64_t rows = logits.size(0), v = logits.size(1);
+  by_dtype(logits.dtype(), "softmax_cross_entropy", [&](auto zero) {
+    using T = decltype(zero);
+    const T* x = logits.data<T>();
+    const int32_t* t = args.inputs[1].data<int32_t>();
+    T* loss = args.output.data<T>();
+#pragma omp parallel for schedule(static) if (rows * v > kParallelMin)
+    for (int64_t r = 0; r < rows; ++r)
+      loss[r] = static_cast<T>(row_logsumexp(x + r * v, v) - x[r * v + t[r]]);
+  });
+}
+
+void cross_entropy_backward_kernel(const KernelArgs& args) {
+  check_targets(args, "softmax_cross_entropy_backward");
+  const Tensor& logits = args.inputs[0];  // (n, v)
+  const int64_t rows = logits.size(0), v = logits.size(1);
+  by_dtype(logits.dtype(), "softmax_cross_entropy_backward", [&](auto zero) {
+    using T = decltype(zero);
+    const T* x = logits.data<T>();
+    const int32_t* t = args.inputs[1].data<int32_t>();
+    const T* g = args.inputs[2].data<T>();
+    T* out = args.output.data<T>();
+#pragma omp parallel for schedule(static) if (rows * v > kParallelMin)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = x + r * v;
+      T* o = out + r * v;
+      const double lse = row_logsumexp(xr, v), gr = g[r];
+      for (int64_t j = 0; j < v; ++j)
+        o[j] = static_cast<T>((std::exp(xr[j] - lse) - (j == t[r] ? 1.0 : 0.0)) * gr);
+    }
+  });
+}
+
+// ---- RMSNorm over the last axis h: r = (mean(x²) + eps)^(−1/2), y = x·r·w -------------------
+// x̄_k = r·w_k·ȳ_k − (r³/h)·x_k·Σ_j ȳ_j w_j x_j;   w̄_j = Σ_rows ȳ_j x_j r
+template <typename T>
+double row_rstd(const T* x, int64_t h, double eps) {
+  double ss = 0;
+  for (int64_t j = 0; j < h; ++j) ss += static_cast<double>(x[j]) * x[j];
+  return 1.0 / std::sqrt(ss / static_cast<double>(h) + eps);
+}
+
+void rms_norm_kernel(const KernelArgs& args) {
+  const Tensor& x = args.inputs[0];
+  const int64_t h = last(x), rows = h ? x.numel() / h : 0;
+  const double eps = args.node.attrs.scalar;
+  by_dtype(x.dtype(), "rms_norm", [&](auto zero) {
+    using T = decltype(zero);
+    const T* xs = x.data<T>();
+    const T* w = args.inputs[1].data<T>();
+    T* y = args.output.data<T>();
+#pragma omp parallel for schedule(static) if (rows * h > kParallelMin)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = xs + r * h;
+      const T rstd = static_cast<T>(row_rstd(xr, h, eps));
+      for (int64_t j = 0; j < h; ++j) y[r * h + j] = xr[j] * rstd * w[j];
+    }
+  });
+}
+
+void rms_norm_backward_input_kernel(const KernelArgs& args) {
+  const Tensor& x = args.inputs[0];
+  const int64_t h = last(x), rows = h ? x.numel() / h : 0;
+  const double eps = args.node.attrs.scalar;
+  by_dtype(x.dtype(), "rms_norm_backward_input", [&](auto zero) {
+    using T = decltype(zero);
+    const T* xs = x.data<T>();
+    const T* w = args.inputs[1].data<T>();
+    const T* gy = args.inputs[2].data<T>();
+    T* out = args.output.data<T>();
+#pragma omp parallel for schedule(static) if (rows * h > kParallelMin)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = xs + r * h;
+      const T* gr = gy + r * h;
+      const double rstd = row_rstd(xr, h, eps);
+      double dot = 0;
+      for (int64_t j = 0; j < h; ++j) dot += static_cast<double>(gr[j]) * w[j] * xr[j];
+      const double c = rstd * rstd * rstd * dot / static_cast<double>(h);
+      for (int64_t j = 0; j < h; ++j)
+        out[r * h + j] = static_cast<T>(rstd * w[j] * gr[j] - c * xr[j]);
+    }
+  });
+}
+
+void rms_norm_backward_weight_kernel(const KernelArgs& args) {
+  const Tensor& x = args.inputs[0];
+  const int64_t h = last(x), rows = h ? x.numel() / h : 0;
+  const double eps = args.node.attrs.scalar;
+  by_dtype(x.dtype(), "rms_norm_backward_weight", [&](auto zero) {
+    using T = decltype(zero);
+    const T* xs = x.data<T>();
+    const T* gy = args.inputs[1].data<T>();
+    std::vector<double> total(static_cast<size_t>(h), 0.0);
+    // Each thread sums its rows into a private (h) vector; the vectors are added in thread
+    // order at the end, so rows are read contiguously and no atomics are needed.
+#pragma omp parallel if (rows * h > kParallelMin)
+    {
+      std::vector<double> part(static_cast<size_t>(h), 0.0);
+#pragma omp for schedule(static) nowait
+      for (int64_t r = 0; r < rows; ++r) {
+        const T* xr = xs + r * h;
+        const double rstd = row_rstd(xr, h, eps);
+        for (int64_t j = 0; j < h; ++j) part[j] += static_cast<double>(gy[r * h + j]) * xr[j] * rstd;
+      }
+#pragma omp for ordered schedule(static, 1)
+      for (int t = 0; t < omp_get_num_threads(); ++t) {
+#pragma omp ordered
+        for (int64_t j = 0; j < h; ++j) total[j] += part[j];
+      }
+    }
+    T* out = args.output.data<T>();
+    for (int64_t j = 0; j < h; ++j) out[j] = static_cast<T>(total[j]);
+  });
+}
+
+// ---- RoPE on x (b, n, s, d): pair (2i, 2i+1) at position p turns by p·theta^(−2i/d) ----------
+// inverse turns by the opposite angle, which is RoPE's VJP (a rotation's inverse is its
+// transpose).
+void rope_kernel(const KernelArgs& args) {
+  const Tensor& x = args.inputs[0];
+  const int64_t heads = x.size(0) * x.size(1), s = x.size(2), d = x.size(3), half = d / 2;
+  const double theta = args.node.attrs.theta;
+  const double sign = args.node.attrs.flag ? -1.0 : 1.0;
+  std::vector<double> cosines(static_cast<size_t>(s * half)), sines(cosines.size());
+  for (int64_t p = 0; p < s; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      const double angle = p * std::pow(theta, -2.0 * i / static_cast<double>(d));
+      cosines[p * half + i] = std::cos(angle);
+      sines[p * half + i] = sign * std::sin(angle);
+    }
+  by_dtype(x.dtype(), "rope", [&](auto zero) {
+    using T = decltype(zero);
+    const T* xs = x.data<T>();
+    T* y = args.output.data<T>();
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelMin)
+    for (int64_t hh = 0; hh < heads; ++hh)
+      for (int64_t p = 0; p < s; ++p) {
+        const T* xr = xs + (hh * s + p) * d;
+        T* yr = y + (hh * s + p) * d;
+        for (int64_t i = 0; i < half; ++i) {
+          const double c = cosines[p * half + i], sn = sines[p * half + i];
+          const double x0 = xr[2 * i], x1 = xr[2 * i + 1];
+          yr[2 * i] = static_cast<T>(x0 * c - x1 * sn);
+          yr[2 * i + 1] = static_cast<T>(x0 * sn + x1 * c);
+        }
+      }
+  });
+}
+
+// ---- AdamW, in place on p, m, v ---------------------------------------------------------------
+// g ← g·grad_scale; m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²;
+// p ← p − lr·(λ p + m̂ / (sqrt(v̂) + eps)) with m̂ = m / (1 − β1ᵗ), v̂ = v / (1 − β2ᵗ).
+void adamw_kernel(const KernelArgs& args) {
+  const Attrs& a = args.node.attrs;
+  const float* sc = args.inputs[4].data<float>();
+  const double lr = sc[0], bc1 = sc[1], bc2 = sc[2], gscale = sc[3];
+  GW_CHECK(bc1 > 0 && bc2 > 0, "adamw: bias corrections 1-beta1^t = ", bc1,
+           " and 1-beta2^t = ", bc2, " must be positive (t starts at 1)");
+  const int64_t count = args.inputs[0].numel();
+  by_dtype(args.inputs[0].dtype(), "adamw", [&](auto zero) {
+    using T = decltype(zero);
+    T* p = args.inputs[0].data<T>();
+    const T* g = args.inputs[1].data<T>();
+    T* m = args.inputs[2].data<T>();
+    T* v = args.inputs[3].data<T>();
+    const T b1 = static_cast<T>(a.beta1), b2 = static_cast<T>(a.beta2);
+    const T step = static_cast<T>(lr), wd = static_cast<T>(a.weight_decay);
+    const T eps = static_cast<T>(a.eps), gs = static_cast<T>(gscale);
+    const T inv1 = static_cast<T>(1.0 / bc1), inv2 = static_cast<T>(1.0 / bc2);
+#pragma omp parallel for schedule(static) if (count > kParallelMin)
+    for (int64_t i = 0; i < count; ++i) {
+      const T gi = g[i] * gs;
+      m[i] = b1 * m[i] + (T(1) - b1) * gi;
+      v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+      const T mhat = m[i] * inv1, vhat = v[i] * inv2;
+      p[i] -= step * (wd * p[i] + mhat / (std::sqrt(vhat) + eps));
+    }
+  });
+  args.output.data<float>()[0] = 0.0f;
+}
+
+}  // namespace
+
+void register_nn_kernels(OpDef* table) {
+  auto set = [&](Op op, Kernel k) { table[static_cast<size_t>(op)].cpu = k; };
+  set(Op::Embedding, embedding_kernel);
+  set(Op::EmbeddingBackward, embedding_backward_kernel);
+  set(Op::Softmax, softmax_kernel<false>);
+  set(Op::LogSoftmax, softmax_kernel<true>);
+  set(Op::SoftmaxBackward, softmax_backward_kernel<false>);
+  set(Op::LogSoftmaxBackward, softmax_backward_kernel<true>);
+  set(Op::SoftmaxCrossEntropy, cross_entropy_kernel);
+  set(Op::SoftmaxCrossEntropyBackward, cross_entropy_backward_kernel);
+  set(Op::RMSNorm, rms_norm_kernel);
+  set(Op::RMSNormBackwardInput, rms_norm_backward_input_kernel);
+  set(Op::RMSNormBackwardWeight, rms_norm_backward_weight_kernel);
+  set(Op::RoPE, rope_kernel);
+  set(Op::AdamW, adamw_kernel);
+  register_attention_kernels(table);
+}
 
 }  // namespace gw::cpu

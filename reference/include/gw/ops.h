@@ -28,6 +28,8 @@ Node* tanh(Node* x);
 Node* cast(Node* x, DType dtype);
 
 // ---- elementwise with a scalar -------------------------------------------------------
+// Write the constant as a double (`add(x, 0.0)`): an integer literal 0 is also a null Node*,
+// so `add(x, 0)` is ambiguous and does not compile.
 Node* add(Node* x, double c);  ///< x + c
 Node* mul(Node* x, double c);  ///< x · c
 Node* pow(Node* x, double c);  ///< x ^ c

@@ -1,0 +1,99 @@
+// element_access.h — typed element loads and stores and dtype dispatch for the CPU kernels
+// of the elementwise, reduction and shape families (private to kernels/cpu).
+//
+// Kernels are templates over the storage type T (double, float, gw::f16, gw::bf16, int8_t,
+// int32_t). They compute in Compute<T>: double for f64 and the integers, float for f32 and
+// for the 16-bit floats, which a CPU emulates by converting to f32 and rounding back
+// (lab 06). by_dtype() calls a generic lambda with a value of the storage type, so one
+// template body serves every dtype a kernel accepts.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include <vector>
+
+#include "gw/dtype.h"
+#include "gw/error.h"
+#include "gw/tensor.h"
+
+namespace gw::cpu {
+
+/// Below this many elements a kernel stays on one thread: forking costs more than the work.
+constexpr int64_t kElementwiseParallelMin = 32768;
+
+/// Arithmetic type of storage type T.
+template <typename T> struct ComputeOf { using type = T; };
+template <> struct ComputeOf<f16> { using type = float; };
+template <> struct ComputeOf<bf16> { using type = float; };
+template <> struct ComputeOf<int8_t> { using type = double; };
+template <> struct ComputeOf<int32_t> { using type = double; };
+template <typename T> using Compute = typename ComputeOf<T>::type;
+
+/// Integers round to nearest (ties to even) and saturate; NaN becomes 0.
+template <typename I>
+inline I to_integer(double v) {
+  if (std::isnan(v)) return 0;
+  const double lo = static_cast<double>(std::numeric_limits<I>::min());
+  const double hi = static_cast<double>(std::numeric_limits<I>::max());
+  return static_cast<I>(std::nearbyint(v < lo ? lo : v > hi ? hi : v));
+}
+
+/// Element i of p in T's compute type.
+inline double load(const double* p, int64_t i) { return p[i]; }
+inline float load(const float* p, int64_t i) { return p[i]; }
+inline float load(const f16* p, int64_t i) { return f16_bits_to_float(p[i].bits); }
+inline float load(const bf16* p, int64_t i) { return bf16_bits_to_float(p[i].bits); }
+inline double load(const int8_t* p, int64_t i) { return p[i]; }
+inline double load(const int32_t* p, int64_t i) { return p[i]; }
+
+/// Stores v (any arithmetic value) as element i of p, rounding to p's type.
+template <typename V> inline void store(double* p, int64_t i, V v) {
+  p[i] = static_cast<double>(v);
+}
+template <typename V> inline void store(float* p, int64_t i, V v) {
+  p[i] = static_cast<float>(v);
+}
+template <typename V> inline void store(f16* p, int64_t i, V v) {
+  p[i].bits = float_to_f16_bits(static_cast<float>(v));
+}
+template <typename V> inline void store(bf16* p, int64_t i, V v) {
+  p[i].bits = float_to_bf16_bits(static_cast<float>(v));
+}
+template <typename V> inline void store(int8_t* p, int64_t i, V v) {
+  p[i] = to_integer<int8_t>(static_cast<double>(v));
+}
+template <typename V> inline void store(int32_t* p, int64_t i, V v) {
+  p[i] = to_integer<int32_t>(static_cast<double>(v));
+}
+
+/// Which dtypes a kernel accepts.
+enum class Accepts { floating, all };
+
+/// Calls f(T{}) with T the storage type of `dtype`; throws gw::DTypeError naming `op` when
+/// the dtype is outside `accepts`.
+template <typename F>
+void by_dtype(DType dtype, const char* op, Accepts accepts, F&& f) {
+  switch (dtype) {
+    case DType::f64: return f(double{});
+    case DType::f32: return f(float{});
+    case DType::f16: return f(f16{});
+    case DType::bf16: return f(bf16{});
+    case DType::i8:
+      if (accepts == Accepts::all) return f(int8_t{});
+      break;
+    case DType::i32:
+      if (accepts == Accepts::all) return f(int32_t{});
+      break;
+  }
+  throw DTypeError(detail::concat(op, " (cpu): dtype ", dtype_name(dtype),
+                                  " has no CPU kernel"));
+}
+
+/// Fills the contiguous `out` with elements of `in`: output multi-index i reads input element
+/// offset + Σ i[k]·stride[k] (strides in elements; 0 repeats). Any dtype; defined in shape.cpp.
+void strided_copy(const Tensor& in, Tensor& out, const std::vector<int64_t>& stride,
+                  int64_t offset = 0);
+
+}  // namespace gw::cpu
