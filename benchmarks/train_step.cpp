@@ -1,0 +1,115 @@
+// train_step.cpp — bench_train_step: one training step (forward, backward, clipping, AdamW)
+// of the reference trainer on the CPU, for the cpu-tiny and gpt2-small shapes, against raw
+// OpenBLAS sgemm measured in the same process.
+//
+// Prints per shape: tokens/s, FLOPs per token (op-table count of the step graph) and the
+// achieved GFLOP/s, then the ratio of the step's GFLOP/s to sgemm's on the shape of the
+// model's largest GEMM (the MLP projection, (b·s, h)·(h, i)): how close the whole step runs
+// to the speed of its dominant kernel (DESIGN.md, "Performance"). The vocabulary is a 65-symbol
+// character set (tinyshakespeare's size), since the tokenizer is character-level.
+// Flags: Google Benchmark's, plus --profile to print the time per op type of each step.
+#include <cblas.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "bench_report.h"
+#include "gw/data.h"
+#include "gw/rng.h"
+#include "gw/trainer.h"
+
+namespace {
+
+struct Shape {
+  const char* name;
+  const char* preset;
+  int64_t batch;  // rows per step here (gpt2-small: 1 row of 1024 tokens keeps a step short)
+};
+const Shape kShapes[] = {{"cpu-tiny", "cpu-tiny", 12}, {"gpt2-small", "gpt2-small", 1}};
+bool g_profile = false;
+
+// A text over 65 symbols, long enough for a 1024-token block in both splits.
+gw::TextDataset synthetic_text() {
+  std::string text;
+  for (uint64_t i = 0; i < 200000; ++i)
+    text.push_back(static_cast<char>(' ' + gw::uniform_int(7, 0, i, 65)));
+  return gw::TextDataset::from_text(text, "65-symbol synthetic text");
+}
+
+std::unique_ptr<gw::Trainer> make_trainer(const Shape& sh) {
+  gw::TrainConfig c = gw::preset_config(sh.preset);
+  c.batch_size = sh.batch;
+  c.eval_iters = 1;
+  return std::make_unique<gw::Trainer>(c, synthetic_text());
+}
+
+void BM_train_step(benchmark::State& state, int which) {
+  const Shape& sh = kShapes[which];
+  auto trainer = make_trainer(sh);
+  trainer->train_step();  // warm-up: the arena is allocated on the first run
+  if (g_profile) std::printf("== %s ==\n%s", sh.name, trainer->profile_step().c_str());
+  for (auto _ : state) trainer->train_step();
+  const double tokens = static_cast<double>(trainer->tokens_per_step()) * state.iterations();
+  state.SetLabel(sh.name);
+  state.counters["tokens/s"] = benchmark::Counter(tokens, benchmark::Counter::kIsRate);
+  state.counters["FLOP/token"] = trainer->flops_per_token();
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(tokens * trainer->flops_per_token() / 1e9, benchmark::Counter::kIsRate);
+}
+
+// sgemm (b·s, h)·(h, i): the largest GEMM of the shape's step.
+void BM_sgemm(benchmark::State& state, int which) {
+  const Shape& sh = kShapes[which];
+  const gw::TrainConfig c = gw::preset_config(sh.preset);
+  const int64_t m = sh.batch * c.block_size, k = c.n_embd, n = c.mlp_width();
+  const gw::Tensor a = gw::bench::random_tensor({m, k}, 1), b = gw::bench::random_tensor({k, n}, 2);
+  gw::Tensor out = gw::Tensor::empty({m, n});
+  for (auto _ : state)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+                static_cast<int>(k), 1.0f, a.data<float>(), static_cast<int>(k), b.data<float>(),
+                static_cast<int>(n), 0.0f, out.data<float>(), static_cast<int>(n));
+  state.SetLabel(std::string(sh.name) + " " + std::to_string(m) + "x" + std::to_string(k) + "x" +
+                 std::to_string(n));
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * m * n * k * state.iterations() / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--profile") == 0) {
+      g_profile = true;
+      for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+      --argc;
+      break;
+    }
+  for (int s = 0; s < 2; ++s) {
+    const std::string name = kShapes[s].name;
+    benchmark::RegisterBenchmark(("sgemm/" + name).c_str(), BM_sgemm, s)
+        ->Unit(benchmark::kMillisecond);
+    auto* b = benchmark::RegisterBenchmark(("train_step/" + name).c_str(), BM_train_step, s);
+    if (s == 0)
+      b->Unit(benchmark::kMillisecond)->MinTime(2.0);
+    else  // one gpt2-small step is seconds on a CPU
+      b->Unit(benchmark::kSecond)->Iterations(2);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  gw::bench::CollectingReporter reporter("GFLOP/s");
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  std::printf("\nsummary (same process):\n");
+  for (int s = 0; s < 2; ++s) {
+    const std::string name = kShapes[s].name;
+    const double step = reporter.median("train_step/" + name);
+    const double gemm = reporter.median("sgemm/" + name);
+    if (step <= 0) continue;
+    std::printf("  %-10s train step %7.2f GFLOP/s | OpenBLAS sgemm %7.2f GFLOP/s | ratio %.2f\n",
+                kShapes[s].name, step, gemm, gemm > 0 ? step / gemm : 0.0);
+  }
+  return 0;
+}

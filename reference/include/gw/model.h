@@ -1,0 +1,81 @@
+// model.h — the Llama-style decoder of the reference trainer, built on the graph.
+//
+// Token embedding, N blocks of [pre-norm RMSNorm, causal multi-head attention with RoPE,
+// residual; RMSNorm, SwiGLU MLP, residual], a final RMSNorm and an untied LM head. The
+// weights are Parameter leaves of one Graph; the training step, the evaluation forward and
+// the sampler each build their nodes on top of those leaves (or on leaves that share their
+// tensors), so all of them see the same weights. Letters: b batch, s sequence, h hidden,
+// n heads, d head dim, i MLP width, v vocabulary.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gw/graph.h"
+
+namespace gw {
+
+/// Sizes of the decoder.
+struct ModelShape {
+  int64_t n_layer = 4;      ///< N blocks
+  int64_t n_head = 4;       ///< n heads
+  int64_t n_embd = 128;     ///< h
+  int64_t mlp_hidden = 352; ///< i
+  int64_t vocab_size = 65;  ///< v
+  int64_t block_size = 64;  ///< longest context s
+  double rope_theta = 10000.0;  ///< RoPE base
+  double norm_eps = 1e-5;       ///< RMSNorm epsilon
+};
+
+/// Which AdamW group a weight belongs to: matrices decay, norms and the embedding do not
+/// (unless the config says so).
+enum class ParamGroup { matrix, norm, embedding };
+
+/// One weight leaf and its group.
+struct ModelParameter {
+  Node* node = nullptr;             ///< Parameter leaf (trainable)
+  ParamGroup group = ParamGroup::matrix;  ///< decay group
+};
+
+/// The weights of one decoder block. Matrices are (in, out): y = x W.
+struct BlockWeights {
+  Node* attn_norm;  ///< (h)
+  Node* wq;         ///< (h, h)
+  Node* wk;         ///< (h, h)
+  Node* wv;         ///< (h, h)
+  Node* wo;         ///< (h, h)
+  Node* mlp_norm;   ///< (h)
+  Node* w_gate;     ///< (h, i)
+  Node* w_up;       ///< (h, i)
+  Node* w_down;     ///< (i, h)
+};
+
+/// The decoder's weights inside a Graph.
+struct Transformer {
+  ModelShape shape;                    ///< sizes
+  Node* tok_emb = nullptr;             ///< (v, h)
+  std::vector<BlockWeights> blocks;    ///< N blocks
+  Node* final_norm = nullptr;          ///< (h)
+  Node* lm_head = nullptr;             ///< (h, v), untied from tok_emb
+  std::vector<ModelParameter> params;  ///< every weight, in a fixed order (checkpoints use it)
+
+  /// Logits (b·s, v) of ids i32 (b, s), s ≤ block_size.
+  Node* logits(Node* ids) const;
+  /// Mean cross-entropy (scalar) of ids (b, s) predicting targets (b, s).
+  Node* loss(Node* ids, Node* targets) const;
+  /// Number of weights.
+  int64_t parameter_count() const;
+};
+
+/// Creates the weights in `graph`: matrices and the embedding ~ N(0, init_std²) from Philox
+/// (seed, one stream per weight), the residual projections (wo, w_down) scaled by
+/// 1/sqrt(2N) as in GPT-2, norm weights 1. Throws gw::UsageError on bad sizes.
+Transformer make_transformer(Graph& graph, const ModelShape& shape, uint64_t seed,
+                             double init_std = 0.02);
+
+/// Forward FLOPs per token from lab 07's analytic table at context s (b = 1): per layer
+/// QKV 6h², attention 4sh + 3sn, output 2h², SwiGLU 6hi, plus the head 2hv.
+double forward_flops_per_token(const ModelShape& shape, int64_t s);
+
+}  // namespace gw

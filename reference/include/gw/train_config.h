@@ -1,0 +1,98 @@
+// train_config.h — every setting of the reference trainer, its presets, and its JSON form.
+//
+// One struct holds everything a run needs. Presets (cpu-tiny, gpu-char, gpt2-small) fill it;
+// a JSON config file (--config) and command-line flags override single fields. Each field is
+// listed once in config_fields(), which gives its JSON key, its flag and its help, so the
+// program's --help, the JSON reader and the checkpoint all agree on the names.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace gw {
+
+/// Settings of one training run. Sizes use the course letters: h = n_embd, n = n_head,
+/// s = block_size, b = batch_size, i = mlp_hidden, v = vocabulary (from the tokenizer).
+struct TrainConfig {
+  std::string preset = "cpu-tiny";  ///< the preset the other fields started from
+  // ---- model ----
+  int64_t n_layer = 4;          ///< decoder blocks N
+  int64_t n_head = 4;           ///< attention heads n
+  int64_t n_embd = 128;         ///< width h
+  int64_t mlp_hidden = 0;       ///< SwiGLU width i; 0 = 8h/3 rounded up to a multiple of 32
+  int64_t block_size = 64;      ///< context length s
+  double rope_theta = 10000.0;  ///< RoPE base
+  double norm_eps = 1e-5;       ///< RMSNorm epsilon
+  double init_std = 0.02;       ///< std of the normal init of matrices and embeddings
+  // ---- batch ----
+  int64_t batch_size = 12;  ///< rows b of one micro-batch
+  int64_t grad_accum = 1;   ///< micro-batches summed per optimizer step
+  // ---- optimizer ----
+  double lr = 1e-3;                     ///< peak learning rate
+  double min_lr = 1e-4;                 ///< learning rate at the end of the cosine decay
+  int64_t warmup_iters = 100;           ///< linear warmup steps
+  int64_t lr_decay_iters = 0;           ///< end of the cosine decay; 0 = max_iters
+  double beta1 = 0.9;                   ///< AdamW β1
+  double beta2 = 0.99;                  ///< AdamW β2
+  double adam_eps = 1e-8;               ///< AdamW ε
+  double weight_decay = 0.1;            ///< decoupled weight decay λ (matrices only by default)
+  bool decay_norms_embeddings = false;  ///< also decay RMSNorm weights and the embedding
+  double grad_clip = 1.0;               ///< max global gradient norm; 0 = no clipping
+  // ---- run ----
+  int64_t max_iters = 2000;         ///< optimizer steps of the whole run (sets the schedule)
+  int64_t stop_at = 0;              ///< stop (and checkpoint) after this step; 0 = max_iters
+  int64_t eval_interval = 250;      ///< evaluate every this many steps (and at the end)
+  int64_t eval_iters = 20;          ///< fixed batches per split at each evaluation
+  int64_t log_interval = 10;        ///< progress line every this many steps
+  int64_t checkpoint_interval = 0;  ///< also checkpoint every this many steps; 0 = at the end
+  uint64_t seed = 1337;             ///< seeds the init and the batches
+  int64_t threads = 1;              ///< OpenMP and OpenBLAS threads; 0 = their defaults
+                                    ///< (cpu-tiny: 1, its GEMMs are too small to share)
+  std::string device = "cpu";       ///< cpu (cuda when the backend lands)
+  std::string data;                 ///< text file; empty = the default corpus
+  std::string out_dir = "out";      ///< checkpoint, metrics, summary and plot go here
+  std::string resume;               ///< checkpoint to continue from; empty = fresh start
+  bool plot = true;                 ///< write loss.png with gnuplot (when installed)
+  bool save_checkpoint = true;      ///< write out_dir/ckpt.bin at the end (and intervals)
+
+  /// SwiGLU width actually used (mlp_hidden, or the 8h/3 default).
+  int64_t mlp_width() const;
+  /// Throws gw::UsageError naming the first bad field (zero or negative sizes, h not a
+  /// multiple of n, odd head dimension, betas outside [0, 1), ...).
+  void validate() const;
+  /// Every field, keyed by its name in config_fields().
+  nlohmann::json to_json() const;
+  /// Applies the keys of `j` on top of `base`. Unknown keys and wrongly typed values throw
+  /// gw::UsageError naming the key. A "preset" key restarts from that preset first.
+  static TrainConfig from_json(const nlohmann::json& j, const TrainConfig& base);
+  /// from_json on top of the defaults (cpu-tiny).
+  static TrainConfig from_json(const nlohmann::json& j);
+  /// Reads a JSON config file (gw::IoError when unreadable, gw::UsageError when malformed).
+  static TrainConfig from_file(const std::string& path, const TrainConfig& base);
+};
+
+/// The preset `name`: cpu-tiny (nanoGPT's CPU recipe), gpu-char (nanoGPT's shakespeare-char
+/// model), gpt2-small (GPT-2 124M shapes, for throughput). gw::UsageError for another name.
+TrainConfig preset_config(const std::string& name);
+/// Names of the presets.
+std::vector<std::string> preset_names();
+
+/// Kind of value of a config field.
+enum class FieldKind { integer, number, text, boolean };
+
+/// One settable field: JSON key "n_layer", flag "--n-layer", kind and help.
+struct ConfigField {
+  std::string key;   ///< JSON key
+  std::string flag;  ///< command-line flag
+  FieldKind kind;    ///< value type
+  std::string help;  ///< one line for --help
+};
+/// Every field except "preset", in declaration order.
+const std::vector<ConfigField>& config_fields();
+/// Parses a command-line value of `field` into JSON; gw::UsageError names the flag.
+nlohmann::json parse_field_value(const ConfigField& field, const std::string& text);
+
+}  // namespace gw

@@ -1,0 +1,138 @@
+// transformer.cpp — the Llama-style decoder: weights (make_transformer) and the forward graph
+// (Transformer::logits, Transformer::loss).
+//
+// The residual stream is kept 2-D, (b·s, h), so that every linear layer is one plain GEMM
+// against a shared (in, out) matrix and its weight gradient is one GEMM too (xᵀ ȳ). Only
+// attention sees the (b, n, s, d) layout, which RoPE and the attention op want.
+#include <cmath>
+
+#include "gw/error.h"
+#include "gw/model.h"
+#include "gw/ops.h"
+#include "gw/rng.h"
+
+namespace gw {
+namespace {
+
+// N(0, std²) weights from Philox: element j of weight `stream` is normal_float(seed,
+// stream, j), so the init does not depend on the thread count or on creation order.
+Tensor normal_tensor(const Shape& shape, uint64_t seed, uint64_t stream, double std_dev) {
+  Tensor t = Tensor::empty(shape, DType::f32);
+  float* p = t.data<float>();
+  const float s = static_cast<float>(std_dev);
+  for (int64_t j = 0; j < t.numel(); ++j)
+    p[j] = s * normal_float(seed, stream, static_cast<uint64_t>(j));
+  return t;
+}
+
+// x (b·s, h) -> (b, n, s, d): split the heads and move them before the sequence.
+Node* split_heads(Node* x, int64_t b, int64_t s, int64_t n, int64_t d) {
+  return permute(reshape(x, {b, s, n, d}), {0, 2, 1, 3});
+}
+
+// (b, n, s, d) -> (b·s, h)
+Node* merge_heads(Node* x, int64_t b, int64_t s, int64_t n, int64_t d) {
+  return reshape(permute(x, {0, 2, 1, 3}), {b * s, n * d});
+}
+
+}  // namespace
+
+Transformer make_transformer(Graph& graph, const ModelShape& shape, uint64_t seed,
+                             double init_std) {
+  GW_CHECK_AS(UsageError,
+              shape.n_layer > 0 && shape.n_head > 0 && shape.n_embd > 0 &&
+                  shape.mlp_hidden > 0 && shape.vocab_size > 0 && shape.block_size > 0,
+              "transformer: sizes must be positive (n_layer ", shape.n_layer, ", n_head ",
+              shape.n_head, ", n_embd ", shape.n_embd, ", mlp_hidden ", shape.mlp_hidden,
+              ", vocab ", shape.vocab_size, ", block ", shape.block_size, ")");
+  GW_CHECK_AS(UsageError, shape.n_embd % shape.n_head == 0 && (shape.n_embd / shape.n_head) % 2 == 0,
+              "transformer: n_embd ", shape.n_embd, " must split into ", shape.n_head,
+              " heads of even size");
+  Transformer t;
+  t.shape = shape;
+  const int64_t h = shape.n_embd, i = shape.mlp_hidden, v = shape.vocab_size;
+  uint64_t stream = 0;
+  auto weight = [&](const std::string& name, const Shape& sh, double std_dev, ParamGroup group) {
+    Node* node = graph.parameter(name, normal_tensor(sh, seed, stream++, std_dev));
+    t.params.push_back({node, group});
+    return node;
+  };
+  auto norm = [&](const std::string& name) {
+    ++stream;  // keep one stream per weight, whatever its init
+    Node* node = graph.parameter(name, Tensor::full({h}, 1.0));
+    t.params.push_back({node, ParamGroup::norm});
+    return node;
+  };
+  // GPT-2: residual projections scaled by 1/sqrt(2N), so the stream's variance stays put.
+  const double residual_std = init_std / std::sqrt(2.0 * static_cast<double>(shape.n_layer));
+  t.tok_emb = weight("tok_emb", {v, h}, init_std, ParamGroup::embedding);
+  for (int64_t l = 0; l < shape.n_layer; ++l) {
+    const std::string p = "layer" + std::to_string(l) + ".";
+    BlockWeights w{};
+    w.attn_norm = norm(p + "attn_norm");
+    w.wq = weight(p + "wq", {h, h}, init_std, ParamGroup::matrix);
+    w.wk = weight(p + "wk", {h, h}, init_std, ParamGroup::matrix);
+    w.wv = weight(p + "wv", {h, h}, init_std, ParamGroup::matrix);
+    w.wo = weight(p + "wo", {h, h}, residual_std, ParamGroup::matrix);
+    w.mlp_norm = norm(p + "mlp_norm");
+    w.w_gate = weight(p + "w_gate", {h, i}, init_std, ParamGroup::matrix);
+    w.w_up = weight(p + "w_up", {h, i}, init_std, ParamGroup::matrix);
+    w.w_down = weight(p + "w_down", {i, h}, residual_std, ParamGroup::matrix);
+    t.blocks.push_back(w);
+  }
+  t.final_norm = norm("final_norm");
+  t.lm_head = weight("lm_head", {h, v}, init_std, ParamGroup::matrix);
+  return t;
+}
+
+Node* Transformer::logits(Node* ids) const {
+  GW_CHECK(ids != nullptr, "transformer: null ids");
+  GW_CHECK_AS(ShapeError, ids->shape.size() == 2 && ids->dtype == DType::i32,
+              "transformer: ids ", ids->str(), " must be i32 (b, s)");
+  const int64_t b = ids->shape[0], s = ids->shape[1];
+  GW_CHECK_AS(ShapeError, s >= 1 && s <= shape.block_size, "transformer: sequence length ", s,
+              " must be in [1, block_size ", shape.block_size, "]");
+  const int64_t h = shape.n_embd, n = shape.n_head, d = h / n;
+  const double eps = shape.norm_eps;
+  Node* x = reshape(embedding(tok_emb, ids), {b * s, h});  // (b·s, h)
+  for (const BlockWeights& w : blocks) {
+    // attention sublayer: x + Wo·attn(rope(q), rope(k), v)
+    Node* a = rms_norm(x, w.attn_norm, eps);
+    Node* q = rope(split_heads(matmul(a, w.wq), b, s, n, d), shape.rope_theta);  // (b, n, s, d)
+    Node* k = rope(split_heads(matmul(a, w.wk), b, s, n, d), shape.rope_theta);
+    Node* v = split_heads(matmul(a, w.wv), b, s, n, d);
+    Node* o = merge_heads(attention(q, k, v, /*causal=*/true), b, s, n, d);  // (b·s, h)
+    x = add(x, matmul(o, w.wo));
+    // MLP sublayer: x + W_down·(silu(x W_gate) ∘ x W_up)
+    Node* m = rms_norm(x, w.mlp_norm, eps);
+    Node* gated = mul(silu(matmul(m, w.w_gate)), matmul(m, w.w_up));  // (b·s, i)
+    x = add(x, matmul(gated, w.w_down));
+  }
+  return matmul(rms_norm(x, final_norm, eps), lm_head);  // (b·s, v)
+}
+
+Node* Transformer::loss(Node* ids, Node* targets) const {
+  GW_CHECK_AS(ShapeError, targets != nullptr && targets->shape == ids->shape,
+              "transformer: targets must have the shape of ids ", ids->str());
+  Node* flat = reshape(targets, {numel(targets->shape)});  // (b·s)
+  return mean(softmax_cross_entropy(logits(ids), flat));
+}
+
+int64_t Transformer::parameter_count() const {
+  int64_t total = 0;
+  for (const ModelParameter& p : params) total += numel(p.node->shape);
+  return total;
+}
+
+double forward_flops_per_token(const ModelShape& m, int64_t s) {
+  const double h = static_cast<double>(m.n_embd), i = static_cast<double>(m.mlp_hidden);
+  const double n = static_cast<double>(m.n_head), v = static_cast<double>(m.vocab_size);
+  const double sd = static_cast<double>(s);
+  // Per token (divide lab 07's per-batch table by b·s): QKV 6h², scores and PV 4sh,
+  // softmax 3sn, output 2h², SwiGLU 6hi + 5i (silu, product), RMSNorm 2·4h, residual 2h.
+  const double layer = 6 * h * h + 4 * sd * h + 3 * sd * n + 2 * h * h + 6 * h * i + 5 * i +
+                       8 * h + 2 * h;
+  return static_cast<double>(m.n_layer) * layer + 2 * h * v + 4 * h;
+}
+
+}  // namespace gw
