@@ -1,0 +1,177 @@
+// test_lab01.cpp — public tests of lab 01 (numerical gradient checking): the lecture's
+// numbers (y = ln x1 + x1·x2 − sin x2 at (2, 5)), the central difference and gradcheck's
+// report. Each test names the claim it checks; its messages say what to look at.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "gw/autodiff.h"
+#include "lab_testing.h"
+
+namespace gw {
+namespace {
+
+using labs::near;
+using labs::scalar_tensor;
+
+// y = ln(x1) + x1·x2 − sin(x2) written in plain C++ on the inputs' first elements.
+double lecture_function(const std::vector<Tensor>& in) {
+  const double x1 = in.at(0).to_doubles().at(0), x2 = in.at(1).to_doubles().at(0);
+  return std::log(x1) + x1 * x2 - std::sin(x2);
+}
+
+// f(x, w) = Σ w ∘ x² (+ Σ sin w): a tensor function whose gradients we know by hand,
+// ∂f/∂x = 2 w ∘ x and ∂f/∂w = x² + cos w.
+double weighted_squares(const std::vector<Tensor>& in) {
+  const std::vector<double> x = in.at(0).to_doubles(), w = in.at(1).to_doubles();
+  double s = 0;
+  for (size_t i = 0; i < x.size(); ++i) s += w[i] * x[i] * x[i] + std::sin(w[i]);
+  return s;
+}
+
+struct WeightedSquares {
+  Tensor x = labs::uniform({2, 3}, 11);
+  Tensor w = labs::uniform({2, 3}, 12);
+  Tensor grad_x() const {
+    std::vector<double> a = x.to_doubles(), b = w.to_doubles(), g(a.size());
+    for (size_t i = 0; i < a.size(); ++i) g[i] = 2 * b[i] * a[i];
+    return Tensor::from_values(x.shape(), g, DType::f64);
+  }
+  Tensor grad_w() const {
+    std::vector<double> a = x.to_doubles(), b = w.to_doubles(), g(a.size());
+    for (size_t i = 0; i < a.size(); ++i) g[i] = a[i] * a[i] + std::cos(b[i]);
+    return Tensor::from_values(w.shape(), g, DType::f64);
+  }
+};
+
+// A copy of `t` with element `at` moved by `delta`.
+Tensor planted(const Tensor& t, int64_t at, double delta) {
+  std::vector<double> v = t.to_doubles();
+  v.at(static_cast<size_t>(at)) += delta;
+  return Tensor::from_values(t.shape(), v, t.dtype());
+}
+
+TEST(NumericalGradient, ReproducesLectureDerivativeForX1) {
+  const std::vector<Tensor> in{scalar_tensor(2), scalar_tensor(5)};
+  EXPECT_TRUE(near("numerical ∂y/∂x1 at (2, 5)", numerical_gradient(lecture_function, in, 0),
+                   5.5, 1e-6, "∂y/∂x1 = 1/x1 + x2; perturb only input 0, by ±ε, divide by 2ε"));
+}
+
+TEST(NumericalGradient, ReproducesLectureDerivativeForX2) {
+  const std::vector<Tensor> in{scalar_tensor(2), scalar_tensor(5)};
+  EXPECT_TRUE(near("numerical ∂y/∂x2 at (2, 5)", numerical_gradient(lecture_function, in, 1),
+                   2 - std::cos(5.0), 1e-6,
+                   "∂y/∂x2 = x1 − cos(x2) = 1.716; `which` = 1 must perturb the second input"));
+}
+
+TEST(NumericalGradient, WorksOnTheLectureGraphThroughGraphFunction) {
+  Graph g;
+  labs::LectureGraph l = labs::lecture_graph(g);
+  const ScalarFunction f = graph_function(l.y, {l.x1, l.x2});
+  const std::vector<Tensor> in{scalar_tensor(2), scalar_tensor(5)};
+  ASSERT_TRUE(near("y at (2, 5)", scalar_tensor(f(in)), 11.652071, 1e-5));
+  EXPECT_TRUE(near("numerical ∂y/∂x1 of the graph", numerical_gradient(f, in, 0), 5.5, 1e-6));
+  EXPECT_TRUE(near("numerical ∂y/∂x2 of the graph", numerical_gradient(f, in, 1), 1.716338,
+                   1e-6));
+}
+
+TEST(NumericalGradient, IsCentralNotOneSided) {
+  // f(x) = x³ at 1 with ε = 1e-3: central (3 + ε²) = 3.000001, one-sided 3.003001.
+  auto cube = [](const std::vector<Tensor>& in) { return std::pow(in[0].item(), 3); };
+  const Tensor g = numerical_gradient(cube, {scalar_tensor(1)}, 0, 1e-3);
+  EXPECT_TRUE(near("numerical d(x³)/dx at 1 with ε = 1e-3", g, 3.0, 1e-5,
+                   "an error near 3e-3 means a one-sided difference (f(x+ε) − f(x))/ε; use "
+                   "(f(x+ε) − f(x−ε))/2ε, whose error is O(ε²)"));
+}
+
+TEST(NumericalGradient, HasTheInputShapeAndIsF64) {
+  WeightedSquares p;
+  const std::vector<Tensor> in{p.x.astype(DType::f32), p.w.astype(DType::f32)};
+  const Tensor g = numerical_gradient(weighted_squares, in, 0);
+  EXPECT_EQ(g.shape(), p.x.shape()) << "the gradient has the shape of the input it is taken for";
+  EXPECT_EQ(g.dtype(), DType::f64) << "numerical gradients are computed and returned in f64, "
+                                      "whatever the input's dtype";
+}
+
+TEST(NumericalGradient, MatchesAHandDerivedTensorGradient) {
+  WeightedSquares p;
+  EXPECT_TRUE(labs::close("numerical ∂f/∂x of Σ w∘x²", numerical_gradient(weighted_squares,
+                                                                         {p.x, p.w}, 0),
+                          p.grad_x(), 1e-6, 1e-6));
+  EXPECT_TRUE(labs::close("numerical ∂f/∂w of Σ w∘x² + Σ sin w",
+                          numerical_gradient(weighted_squares, {p.x, p.w}, 1), p.grad_w(), 1e-6,
+                          1e-6));
+}
+
+TEST(NumericalGradient, TakesTwoEvaluationsPerElement) {
+  WeightedSquares p;
+  int calls = 0;
+  auto counted = [&](const std::vector<Tensor>& in) {
+    ++calls;
+    return weighted_squares(in);
+  };
+  (void)numerical_gradient(counted, {p.x, p.w}, 1);
+  EXPECT_EQ(calls, 2 * 6) << "one f(θ + ε eⱼ) and one f(θ − ε eⱼ) per element of the 2×3 input";
+}
+
+TEST(NumericalGradient, LeavesTheCallersInputsUnchanged) {
+  WeightedSquares p;
+  const std::vector<double> before = p.x.to_doubles();
+  (void)numerical_gradient(weighted_squares, {p.x, p.w}, 0);
+  EXPECT_EQ(p.x.to_doubles(), before)
+      << "Tensor copies share memory: perturb a clone() of the input, not the caller's tensor";
+}
+
+TEST(Gradcheck, PassesACorrectGradient) {
+  WeightedSquares p;
+  const GradcheckReport r = gradcheck(weighted_squares, {p.grad_x(), p.grad_w()}, {p.x, p.w});
+  ASSERT_EQ(r.inputs.size(), 2u) << "one InputCheck per input";
+  EXPECT_TRUE(r.passed) << r.str();
+  EXPECT_TRUE(r.inputs[0].passed && r.inputs[1].passed) << r.str();
+  EXPECT_TRUE(r.inputs[0].failing.empty() && r.inputs[1].failing.empty()) << r.str();
+  EXPECT_LT(r.inputs[0].max_abs_error, 1e-6) << r.str();
+}
+
+TEST(Gradcheck, FlagsThePlantedWrongElementOnly) {
+  WeightedSquares p;
+  const GradcheckReport r =
+      gradcheck(weighted_squares, {planted(p.grad_x(), 4, 0.01), p.grad_w()}, {p.x, p.w});
+  ASSERT_EQ(r.inputs.size(), 2u);
+  EXPECT_FALSE(r.passed) << "element 4 of ∂f/∂x is off by 0.01: the report must fail";
+  EXPECT_FALSE(r.inputs[0].passed);
+  EXPECT_EQ(r.inputs[0].failing, std::vector<int64_t>{4})
+      << "failing lists the flat indices of the elements out of tolerance, here only 4\n"
+      << r.str();
+  EXPECT_TRUE(r.inputs[1].passed) << "∂f/∂w is right: its InputCheck passes\n" << r.str();
+}
+
+TEST(Gradcheck, ReportsTheMaxAbsoluteAndRelativeErrors) {
+  WeightedSquares p;
+  const Tensor gx = p.grad_x();
+  const double at4 = gx.to_doubles()[4];
+  const GradcheckReport r = gradcheck(weighted_squares, {planted(gx, 4, 0.01), p.grad_w()},
+                                      {p.x, p.w});
+  ASSERT_EQ(r.inputs.size(), 2u);
+  EXPECT_NEAR(r.inputs[0].max_abs_error, 0.01, 1e-6) << "max |g − ĝ| over the elements";
+  EXPECT_NEAR(r.inputs[0].max_rel_error, 0.01 / std::abs(at4), 1e-4 / std::abs(at4))
+      << "max |g − ĝ| / |ĝ| (relative to the numerical gradient)";
+}
+
+TEST(Gradcheck, AppliesAtolPlusRtolTimesTheNumericalGradient) {
+  WeightedSquares p;
+  const std::vector<Tensor> grads{planted(p.grad_x(), 0, 1e-5), p.grad_w()};
+  GradcheckOptions loose;
+  loose.atol = 1e-4;
+  loose.rtol = 0;
+  EXPECT_TRUE(gradcheck(weighted_squares, grads, {p.x, p.w}, loose).passed)
+      << "an error of 1e-5 is within atol = 1e-4";
+  GradcheckOptions tight;
+  tight.atol = 1e-7;
+  tight.rtol = 0;
+  EXPECT_FALSE(gradcheck(weighted_squares, grads, {p.x, p.w}, tight).passed)
+      << "an error of 1e-5 exceeds atol = 1e-7 with rtol = 0";
+}
+
+}  // namespace
+}  // namespace gw

@@ -1,0 +1,211 @@
+// labgen.cpp — gw-labgen: makes the students' copies of the lab files from the reference.
+//
+// Each lab file of the reference (listed in labs/labs.json) is complete, with the student's
+// part between a `// BEGIN LAB NN: <what to write>` line and a `// END LAB NN` line. The
+// student copy (<lab dir>/<basename>) is the same file with each region of that lab replaced
+// by one `GW_TODO("lab NN: <what to write>");` line, which throws gw::NotImplemented.
+// Regions of another lab are copied as they are. DESIGN.md, "Lab swap".
+//
+//   gw-labgen [--root REPO] generate [--lab NN]   write the student copies
+//   gw-labgen [--root REPO] check    [--lab NN]   exit 1 when a copy differs (the drift test)
+//   gw-labgen [--root REPO] list                  print "NN reference -> student" per file
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gw/error.h"
+
+namespace gw {
+namespace {
+
+/// One lab file: which lab owns it and where its two versions live (repository-relative).
+struct LabFile {
+  std::string lab;        // "03"
+  std::string reference;  // reference/autodiff/backprop.cpp
+  std::string student;    // labs/03-reverse-mode/backprop.cpp
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  GW_CHECK_AS(IoError, in.good(), "gw-labgen: cannot read ", path);
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+std::string basename_of(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+/// The lab files of the manifest, optionally only those of lab `only`.
+std::vector<LabFile> read_manifest(const std::string& root, const std::string& only) {
+  const std::string path = root + "/labs/labs.json";
+  nlohmann::json manifest;
+  try {
+    manifest = nlohmann::json::parse(read_text(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError("gw-labgen: " + path + " is not valid JSON: " + e.what());
+  }
+  GW_CHECK_AS(IoError, manifest.contains("labs") && manifest["labs"].is_array(),
+              "gw-labgen: ", path, " has no \"labs\" array");
+  std::vector<LabFile> files;
+  bool found = only.empty();
+  for (const auto& lab : manifest["labs"]) {
+    GW_CHECK_AS(IoError, lab.contains("id") && lab.contains("dir") && lab.contains("files"),
+                "gw-labgen: every lab of ", path, " needs \"id\", \"dir\" and \"files\"");
+    const std::string id = lab["id"].get<std::string>();
+    if (!only.empty() && id != only) continue;
+    found = true;
+    for (const auto& file : lab["files"]) {
+      const std::string ref = file.get<std::string>();
+      files.push_back({id, ref, lab["dir"].get<std::string>() + "/" + basename_of(ref)});
+    }
+  }
+  GW_CHECK_AS(UsageError, found, "gw-labgen: no lab \"", only, "\" in ", path);
+  return files;
+}
+
+/// Escapes a string for a C++ string literal.
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+/// The student copy of `text` (the contents of file.reference): lab file.lab's regions become
+/// GW_TODO lines. Throws gw::Error naming the file and line on unbalanced markers, or when
+/// the file has no region of its lab.
+std::string make_student_copy(const LabFile& file, const std::string& text) {
+  static const std::regex begin_re(R"(^(\s*)//\s*BEGIN LAB (\d\d)\b:?\s*(.*?)\s*$)");
+  static const std::regex end_re(R"(^\s*//\s*END LAB (\d\d)\b.*$)");
+  std::ostringstream out;
+  out << "// STUDENT COPY of " << file.reference << " for lab " << file.lab
+      << ", made by gw-labgen.\n"
+      << "// Replace each GW_TODO(\"lab " << file.lab << ": ...\") line with your code and keep"
+      << " the rest as it is:\n"
+      << "// the build (GW_LABS=student) and the grader take this file in place of the"
+      << " reference.\n";
+  std::istringstream in(text);
+  std::string line;
+  int line_no = 0, regions = 0, open_line = 0;
+  std::string open_lab;  // lab number of the region being copied or skipped; "" outside
+  std::smatch m;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (std::regex_match(line, m, begin_re)) {
+      GW_CHECK(open_lab.empty(), "gw-labgen: ", file.reference, ":", line_no, ": BEGIN LAB ",
+               m[2].str(), " inside the region of lab ", open_lab, " opened on line ", open_line);
+      open_lab = m[2].str();
+      open_line = line_no;
+      if (open_lab == file.lab) {
+        ++regions;
+        std::string todo = m[3].str();
+        if (todo.empty()) todo = "write this part (see the handout)";
+        out << m[1].str() << "GW_TODO(\"lab " << file.lab << ": " << escape(todo) << "\");\n";
+        continue;
+      }
+    } else if (std::regex_match(line, m, end_re)) {
+      GW_CHECK(!open_lab.empty(), "gw-labgen: ", file.reference, ":", line_no, ": END LAB ",
+               m[1].str(), " without a BEGIN LAB");
+      GW_CHECK(m[1].str() == open_lab, "gw-labgen: ", file.reference, ":", line_no,
+               ": END LAB ", m[1].str(), " closes the region of lab ", open_lab, " opened on line ",
+               open_line);
+      const bool own = open_lab == file.lab;
+      open_lab.clear();
+      if (own) continue;
+    } else if (open_lab == file.lab) {
+      continue;  // the solution: not in the student copy
+    }
+    out << line << '\n';
+  }
+  GW_CHECK(open_lab.empty(), "gw-labgen: ", file.reference, ":", open_line, ": BEGIN LAB ",
+           open_lab, " is never closed by END LAB ", open_lab);
+  GW_CHECK(regions > 0, "gw-labgen: ", file.reference, " is listed for lab ", file.lab,
+           " in labs/labs.json but has no \"// BEGIN LAB ", file.lab, "\" region");
+  return out.str();
+}
+
+int generate(const std::string& root, const std::vector<LabFile>& files) {
+  // Every copy is made before any is written, so a marker error leaves labs/ untouched.
+  std::vector<std::string> copies;
+  for (const LabFile& file : files)
+    copies.push_back(make_student_copy(file, read_text(root + "/" + file.reference)));
+  for (size_t i = 0; i < files.size(); ++i) {
+    const LabFile& file = files[i];
+    const std::string& copy = copies[i];
+    const std::string path = root + "/" + file.student;
+    std::ifstream existing(path, std::ios::binary);
+    if (existing.good() && read_text(path) == copy) continue;  // keep timestamps: no rebuild
+    std::ofstream out(path, std::ios::binary);
+    GW_CHECK_AS(IoError, out.good(), "gw-labgen: cannot write ", path,
+                " (does the lab folder exist?)");
+    out << copy;
+    std::cout << "wrote " << file.student << " (from " << file.reference << ")\n";
+  }
+  return 0;
+}
+
+int check(const std::string& root, const std::vector<LabFile>& files) {
+  int stale = 0;
+  for (const LabFile& file : files) {
+    const std::string copy = make_student_copy(file, read_text(root + "/" + file.reference));
+    const std::string path = root + "/" + file.student;
+    std::ifstream existing(path, std::ios::binary);
+    if (!existing.good()) {
+      std::cerr << "gw-labgen: " << file.student << " is missing; run gw-labgen generate\n";
+      ++stale;
+    } else if (read_text(path) != copy) {
+      std::cerr << "gw-labgen: " << file.student << " differs from what " << file.reference
+                << " generates; run gw-labgen generate\n";
+      ++stale;
+    }
+  }
+  if (stale == 0) std::cout << "gw-labgen: " << files.size() << " student copies up to date\n";
+  return stale == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace gw
+
+int main(int argc, char** argv) {
+  CLI::App app{"gw-labgen: makes and checks the students' copies of the lab files"};
+  std::string root = GW_SOURCE_DIR;
+  std::string lab;
+  app.add_option("--root", root, "repository root (holds labs/labs.json)");
+  app.require_subcommand(1);
+  CLI::App* gen = app.add_subcommand("generate", "write every student copy <lab dir>/<file>");
+  CLI::App* chk = app.add_subcommand("check", "exit 1 when a student copy is stale (drift)");
+  CLI::App* lst = app.add_subcommand("list", "print each lab file and its student copy");
+  for (CLI::App* sub : {gen, chk}) sub->add_option("--lab", lab, "only this lab (e.g. 03)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    const std::vector<gw::LabFile> files = gw::read_manifest(root, lab);
+    if (lst->parsed()) {
+      for (const gw::LabFile& f : files)
+        std::cout << f.lab << ' ' << f.reference << " -> " << f.student << '\n';
+      return 0;
+    }
+    return gen->parsed() ? gw::generate(root, files) : gw::check(root, files);
+  } catch (const gw::UsageError& e) {
+    std::cerr << e.what() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << '\n';
+    return 1;
+  }
+}
