@@ -1,0 +1,87 @@
+// release.cpp — the student release (see release.h). Each lab file of the reference is
+// replaced by its student copy from labs/NN-name/ (made by gw-labgen), so the release builds
+// with any GW_LABS and its public tests fail with "not implemented" until filled in.
+#include "release.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <regex>
+#include <set>
+
+#include "gw/error.h"
+#include "util.h"
+
+namespace gw::grader {
+namespace {
+
+// Top-level entries never released: history, build output, the grader and its hidden tests.
+bool left_out(const std::string& rel) {
+  const std::string top = rel.substr(0, rel.find('/'));
+  return top == ".git" || top.rfind("build", 0) == 0 || top == "grader" || top == "results" ||
+         rel == "reference/apps/labgen.cpp";  // the instructor's generator: it spells the markers
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to, int* count) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+    ++*count;
+  }
+  return s;
+}
+
+}  // namespace
+
+ReleaseSummary make_release(const Manifest& manifest, const std::string& root, const std::string& out) {
+  GW_CHECK_AS(UsageError, !exists(out) || list_files(out).empty(), "gw-grade release: ", out,
+              " already exists and is not empty; pick a new folder");
+  static const std::regex marker(R"(^\s*//\s*(BEGIN|END) LAB \d\d)");
+  ReleaseSummary summary;
+  std::map<std::string, std::string> stub_of;  // reference path -> student copy path
+  for (const Lab& lab : manifest.labs)
+    for (const std::string& f : lab.files) stub_of[f] = lab.student_path(f);
+  std::set<std::string> skipped_tops;
+  for (const std::string& rel : list_files(root, 16)) {
+    if (left_out(rel)) {
+      skipped_tops.insert(rel == "reference/apps/labgen.cpp" ? rel : rel.substr(0, rel.find('/')));
+      continue;
+    }
+    std::string text;
+    auto it = stub_of.find(rel);
+    if (it != stub_of.end()) {
+      GW_CHECK(exists(root + "/" + it->second), "gw-grade release: the student copy ", it->second, " of ",
+               rel, " is missing; run gw-labgen generate first");
+      text = read_text(root + "/" + it->second);
+      ++summary.stubbed;
+    } else {
+      text = read_text(root + "/" + rel);
+    }
+    // A solution region outside the manifest's files would ship a solution: refuse.
+    size_t line_start = 0;
+    int line_no = 1;
+    while (line_start < text.size()) {
+      const size_t end = text.find('\n', line_start);
+      const std::string line = text.substr(line_start, end == std::string::npos ? std::string::npos : end - line_start);
+      GW_CHECK(!std::regex_search(line, marker), "gw-grade release: ", rel, ":", line_no,
+               " holds a solution region (", line, ") but is not a lab file of labs/labs.json; "
+               "list it in the manifest or remove the region");
+      if (end == std::string::npos) break;
+      line_start = end + 1;
+      ++line_no;
+    }
+    // Mentions of the markers (docs, build scripts) are defused so that no "BEGIN LAB"
+    // text remains anywhere in the release.
+    int count = 0;
+    text = replace_all(text, "BEGIN LAB", "BEGIN_LAB", &count);
+    text = replace_all(text, "END LAB", "END_LAB", &count);
+    if (count) summary.rewritten.push_back(rel);
+    write_text(out + "/" + rel, text);
+    if (access((root + "/" + rel).c_str(), X_OK) == 0) chmod((out + "/" + rel).c_str(), 0755);
+    ++summary.files;
+  }
+  summary.left_out.assign(skipped_tops.begin(), skipped_tops.end());
+  return summary;
+}
+
+}  // namespace gw::grader

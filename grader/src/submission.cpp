@@ -1,0 +1,326 @@
+// submission.cpp — unpacking, locating, compiling, scanning and linking a submission
+// (see submission.h).
+#include "submission.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "gw/error.h"
+#include "util.h"
+
+namespace gw::grader {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::vector<std::string> base_env(const std::string& workdir) {
+  return {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + workdir, "TMPDIR=" + workdir,
+          "LANG=C.UTF-8", "LC_ALL=C.UTF-8"};
+}
+
+// First lines of compiler output from the first error on, with the work folder's paths cut
+// down to file names.
+std::string first_errors(std::string out, const std::string& work, size_t max_lines = 25) {
+  std::string escaped;
+  for (char c : work) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) escaped += '\\';
+    escaped += c;
+  }
+  out = std::regex_replace(out, std::regex(escaped + "/[^: \n]*/"), "");
+  std::vector<std::string> lines;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  size_t from = 0;
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].find("error") != std::string::npos) {
+      from = i >= 2 ? i - 2 : 0;
+      break;
+    }
+  std::string kept;
+  for (size_t i = from; i < lines.size() && i < from + max_lines; ++i) kept += lines[i] + "\n";
+  if (lines.size() > from + max_lines)
+    kept += "... (" + std::to_string(lines.size() - from - max_lines) + " more lines)\n";
+  return kept;
+}
+
+}  // namespace
+
+void make_sandbox_dir(const std::string& path) {
+  make_dirs(path);
+  chmod(path.c_str(), 0777);
+}
+
+void secret_paths(const Manifest& manifest, const std::string& root, const std::string& cache,
+                  std::vector<std::string>* compile_mask, std::vector<std::string>* run_mask) {
+  std::vector<std::string> common = {root + "/.git", cache};
+  for (const Lab& lab : manifest.labs)
+    for (const std::string& f : lab.files) common.push_back(root + "/" + f);
+  // Build folders of the instructor's tree hold compiled solutions.
+  if (DIR* d = opendir(root.c_str())) {
+    while (dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      if (name.rfind("build", 0) == 0 && is_dir(root + "/" + name)) common.push_back(root + "/" + name);
+    }
+    closedir(d);
+  }
+  *compile_mask = common;
+  *run_mask = common;
+  run_mask->push_back(root + "/grader");
+}
+
+Submission open_submission(const std::string& input, const Manifest& manifest,
+                           const std::string& root, const GradeContext& ctx) {
+  Submission sub;
+  sub.input = input;
+  std::string name = basename_of(input);
+  while (!name.empty() && name.back() == '/') name.pop_back();
+  for (const char* ext : {".tar.gz", ".tgz", ".zip", ".tar"})
+    if (ends_with(name, ext)) name = name.substr(0, name.size() - std::string(ext).size());
+  sub.name = name.empty() ? "submission" : name;
+  sub.work = make_temp_dir("gw-grade-");
+  chmod(sub.work.c_str(), 0711);  // the sandbox user may enter (to run programs), not list
+  std::string tree = input;
+  if (!is_dir(input)) {
+    if (!exists(input)) {
+      sub.error = "submission " + input + " does not exist";
+      return sub;
+    }
+    const bool zip = ends_with(input, ".zip");
+    const bool tar = ends_with(input, ".tar.gz") || ends_with(input, ".tgz") || ends_with(input, ".tar");
+    if (!zip && !tar) {
+      sub.error = "submission " + input + " is neither a folder nor a .zip/.tar.gz archive";
+      return sub;
+    }
+    const std::string archive = sub.work + "/upload" + (zip ? std::string(".zip") : std::string(".tar.gz"));
+    copy_file(input, archive);
+    tree = sub.work + "/unpacked";
+    make_sandbox_dir(tree);
+    SandboxSpec spec;
+    // Unpacked by the sandbox user into a folder it creates itself (so tar may set its mode).
+    const std::string unpack = zip ? "/usr/bin/unzip -qq -o \"$1\" -d x"
+                                   : "/bin/tar -xf \"$1\" -C x --no-same-owner --no-overwrite-dir";
+    spec.argv = {"/bin/sh", "-c", "mkdir x && " + unpack, "unpack", archive};
+    spec.workdir = tree;
+    spec.env = base_env(tree);
+    spec.mask = ctx.run_mask;
+    spec.limits.wall_s = 60;
+    spec.limits.file_mb = 256;
+    const SandboxResult r = run_sandboxed(spec);
+    tree += "/x";
+    if (r.exit_code != 0) {
+      sub.error = "cannot unpack " + basename_of(input) + ": " + describe_end(r, spec.limits) + "\n" +
+                  r.output.substr(0, 2000);
+      return sub;
+    }
+  }
+  // Locate each lab file: by its place in the repository, else by basename (one match).
+  const std::vector<std::string> found = list_files(tree, 8);
+  for (const Lab& lab : manifest.labs) {
+    for (const std::string& ref : lab.files) {
+      const std::string base = basename_of(ref);
+      const std::string student_rel = lab.student_path(ref);
+      std::vector<std::string> by_place, by_name;
+      for (const std::string& f : found) {
+        if (basename_of(f) != base) continue;
+        if (f == student_rel || ends_with(f, "/" + student_rel)) by_place.push_back(f);
+        else by_name.push_back(f);
+      }
+      std::string chosen;
+      if (by_place.size() == 1) chosen = by_place[0];
+      else if (by_place.empty() && by_name.size() == 1) chosen = by_name[0];
+      if (!chosen.empty()) {
+        const std::string copy = sub.work + "/src/" + lab.id + "/" + base;
+        copy_file(tree + "/" + chosen, copy);
+        sub.files[ref] = copy;
+      } else {
+        const std::string stub = root + "/" + student_rel;
+        const std::string copy = sub.work + "/src/" + lab.id + "/" + base;
+        if (exists(stub)) copy_file(stub, copy);
+        sub.files[ref] = exists(stub) ? copy : "";
+        sub.notes[lab.id].push_back(
+            by_place.size() + by_name.size() > 1
+                ? "several files named " + base + " and none at " + student_rel + ": graded with the untouched stub"
+                : "no " + base + " in the submission: graded with the untouched stub");
+      }
+    }
+  }
+  chmod((sub.work + "/src").c_str(), 0755);
+  for (const Lab& lab : manifest.labs) chmod((sub.work + "/src/" + lab.id).c_str(), 0755);
+  return sub;
+}
+
+LabBinaries build_lab(const Lab& lab, const Submission& sub, const GradeContext& ctx) {
+  const double t0 = now_s();
+  LabBinaries out;
+  const Framework& fw = *ctx.framework;
+  const LabBuild& lb = fw.labs.at(lab.id);
+  const std::string dir = sub.work + "/lab" + lab.id;
+  make_sandbox_dir(dir + "/obj");
+  // Header lab files: the submission's copies (or stubs) in an include folder that comes
+  // first, for every header lab (their reference versions are masked).
+  const std::string inc = dir + "/include";
+  make_sandbox_dir(inc);
+  for (const Lab& any : ctx.manifest->labs)
+    for (const std::string& h : fw.labs.at(any.id).headers) {
+      std::smatch m;
+      static const std::regex inc_re("^reference/(?:include/)?(.*)$");
+      if (!std::regex_match(h, m, inc_re) || sub.files.count(h) == 0 || sub.files.at(h).empty()) continue;
+      copy_file(sub.files.at(h), inc + "/" + m[1].str());
+    }
+  // What to compile in the sandbox: the lab's .cpp files, and for a header lab its tests.
+  struct Job {
+    std::string what, command, object;
+  };
+  std::vector<Job> jobs;
+  std::vector<std::string> lab_objects;
+  for (const auto& [ref, tmpl] : lb.compile) {
+    const std::string src = sub.files.count(ref) ? sub.files.at(ref) : "";
+    if (src.empty()) {
+      out.status = "compile_error";
+      out.message = "no " + basename_of(ref) + " in the submission and no stub to use";
+      return out;
+    }
+    const std::string obj = dir + "/obj/" + basename_of(ref) + ".o";
+    const std::string flags = "-I" + shell_quote(inc) + " -iquote " + shell_quote(fw.root + "/" + dirname_of(ref));
+    std::string cmd = fill(tmpl, {{"INC", flags}, {"SRC", shell_quote(src)}, {"OUT", shell_quote(obj)}});
+    cmd = cmd.substr(cmd.find(" && ") + 4);  // run in the work folder, not the cache
+    jobs.push_back({basename_of(ref), cmd, obj});
+    lab_objects.push_back(obj);
+  }
+  std::map<std::string, std::vector<std::string>> test_objects;  // kind -> objects
+  // A header lab recompiles its tests with the student's header. The grader's test sources
+  // may be unreadable to the sandbox user (Gradescope: permissions instead of mounts), so
+  // private copies are compiled, and removed before any student code runs.
+  const std::string testsrc = dir + "/testsrc";
+  if (!lb.headers.empty()) {
+    make_sandbox_dir(testsrc + "/common");
+    const std::string common = fw.root + "/grader/hidden/common";
+    for (const std::string& f : list_files(common, 2)) copy_file(common + "/" + f, testsrc + "/common/" + f);
+  }
+  for (const LabProgram& p : lb.programs) {
+    if (lb.headers.empty()) {
+      test_objects[p.kind] = p.objects;
+      continue;
+    }
+    for (size_t i = 0; i < p.sources.size(); ++i) {
+      const std::string obj = dir + "/obj/" + p.kind + "_" + std::to_string(i) + ".o";
+      const std::string src = testsrc + "/" + p.kind + "_" + std::to_string(i) + "_" + basename_of(p.sources[i]);
+      copy_file(p.sources[i], src);
+      const std::string flags = "-I" + shell_quote(inc) + " -I" + shell_quote(testsrc + "/common") + " -iquote " +
+                                shell_quote(dirname_of(p.sources[i]));
+      std::string cmd = fill(p.compile.at(p.sources[i]),
+                             {{"INC", flags}, {"SRC", shell_quote(src)}, {"OUT", shell_quote(obj)}});
+      cmd = cmd.substr(cmd.find(" && ") + 4);
+      jobs.push_back({"the " + p.kind + " tests (with your " + basename_of(lb.headers[0]) + ")", cmd, obj});
+      test_objects[p.kind].push_back(obj);
+    }
+  }
+  std::mutex mu;
+  std::string errors;
+  size_t next = 0;
+  auto worker = [&](int slot) {
+    while (true) {
+      Job job;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (next >= jobs.size() || !errors.empty()) return;
+        job = jobs[next++];
+      }
+      SandboxSpec spec;
+      spec.argv = {"/bin/sh", "-c", job.command};
+      spec.workdir = dir + "/obj";
+      spec.env = base_env(dir + "/obj");
+      spec.mask = ctx.compile_mask;
+      spec.slot = slot;
+      spec.limits.wall_s = ctx.compile_timeout_s;
+      spec.limits.memory_mb = 4096;
+      spec.limits.file_mb = 512;
+      spec.limits.processes = 256;
+      spec.limits.output_keep = 64 * 1024;
+      const SandboxResult r = run_sandboxed(spec);
+      if (r.exit_code != 0 || !exists(job.object)) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (errors.empty())
+          errors = "compiling " + job.what + " failed (" + describe_end(r, spec.limits) + "):\n" +
+                   first_errors(r.output, sub.work);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int s = 0; s < std::max(1, ctx.jobs); ++s) threads.emplace_back(worker, s);
+  for (auto& t : threads) t.join();
+  remove_all(testsrc);
+  if (!errors.empty()) {
+    out.status = "compile_error";
+    out.message = errors;
+    out.seconds = now_s() - t0;
+    return out;
+  }
+  // Forbidden shortcuts, and GoogleTest from student code (it could skip or fake results).
+  std::vector<std::pair<std::string, std::regex>> forbidden;
+  for (const std::string& pat : lab.forbidden_symbols) {
+    try {
+      forbidden.emplace_back(pat, std::regex(pat));
+    } catch (const std::regex_error&) {
+      throw IoError("gw-grade: lab " + lab.id + ": forbidden symbol pattern \"" + pat + "\" is not a valid regex");
+    }
+  }
+  forbidden.emplace_back("testing::", std::regex("(^|[^A-Za-z_:])testing::"));
+  for (const std::string& obj : lab_objects) {
+    const CommandResult nm = run_command("nm -C " + shell_quote(obj));
+    std::istringstream in(nm.output);
+    std::string line;
+    while (std::getline(in, line)) {
+      const std::string symbol = line.size() > 19 ? line.substr(19) : line;
+      for (const auto& [pat, re] : forbidden)
+        if (std::regex_search(symbol, re)) {
+          out.status = "forbidden";
+          out.message = basename_of(obj).substr(0, basename_of(obj).size() - 2) + " uses `" + symbol +
+                        "`, which lab " + lab.id + " forbids (pattern \"" + pat + "\")";
+          out.seconds = now_s() - t0;
+          return out;
+        }
+    }
+  }
+  // Link each test program: test objects, the grader's main, this lab's objects, the
+  // reference objects of the other labs, the framework.
+  std::string objects = shell_quote(fw.runner);
+  for (const std::string& o : lab_objects) objects += " " + shell_quote(o);
+  for (const auto& [id, other] : fw.labs)
+    if (id != lab.id)
+      for (const auto& [ref, obj] : other.objects) objects += " " + shell_quote(obj);
+  objects += " " + shell_quote(fw.archive);
+  make_dirs(dir + "/bin");
+  chmod((dir + "/bin").c_str(), 0755);
+  chmod(dir.c_str(), 0711);
+  for (const LabProgram& p : lb.programs) {
+    std::string tests;
+    for (const std::string& o : test_objects[p.kind]) tests += shell_quote(o) + " ";
+    const std::string binary = dir + "/bin/lab" + lab.id + "_" + p.kind;
+    const CommandResult r = run_command(fill(p.link, {{"OUT", shell_quote(binary)}, {"OBJECTS", tests + objects}}));
+    if (r.status != 0) {
+      out.status = "link_error";
+      out.message = "linking the " + p.kind + " tests failed (a function of the lab missing or renamed?):\n" +
+                    first_errors(r.output, sub.work);
+      out.seconds = now_s() - t0;
+      return out;
+    }
+    chmod(binary.c_str(), 0755);
+    out.binaries[p.kind] = binary;
+  }
+  out.seconds = now_s() - t0;
+  return out;
+}
+
+}  // namespace gw::grader

@@ -1,0 +1,393 @@
+// test_grader_e2e.cpp — gw-grade end to end: the reference gets full marks, untouched stubs
+// get 0, each planted bug loses exactly the tests that should catch it, and each malicious
+// submission fails only the tests it breaks, with a clear reason, while grading goes on.
+//
+// Submissions are made at test time from the reference lab files (so fixtures never hold a
+// copy of a solution): grader/tests/fixtures/<name>/fixture.json says which labs, which
+// literal edits (replace/with), and what text to prepend/append, and what to expect.
+// The framework cache lives in <build>/grader-cache; the first test builds it (~1 minute).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <map>
+#include <regex>
+#include <set>
+#include <string>
+
+#include "util.h"
+
+namespace gw::grader {
+namespace {
+
+using json = nlohmann::json;
+// GW_GRADER_TEST_ROOT / GW_GRADER_TEST_MANIFEST point the tests at another tree or manifest.
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+const std::string kRoot = env_or("GW_GRADER_TEST_ROOT", GW_SOURCE_DIR);
+const std::string kManifest = env_or("GW_GRADER_TEST_MANIFEST", kRoot + "/labs/labs.json");
+// The grader's common options.
+std::string grader_command() {
+  return std::string(GW_GRADE_PROGRAM) + " --root " + shell_quote(kRoot) + " --manifest " + shell_quote(kManifest) +
+         " --cache " + shell_quote(env_or("GW_GRADER_TEST_CACHE", GW_GRADER_CACHE_DIR));
+}
+const std::string kFixtures = GW_GRADER_FIXTURES;
+
+json manifest() { return json::parse(read_text(kManifest)); }
+
+// A submission folder holding, for each lab in `labs`, its files taken from the reference
+// (solutions) or, with base "stub", nothing (the grader then uses the stubs).
+std::string make_submission(const std::vector<std::string>& labs, const std::string& base = "reference") {
+  const std::string dir = make_temp_dir("gw-e2e-sub-");
+  if (base == "stub") return dir;
+  const json m = manifest();
+  for (const auto& lab : m["labs"]) {
+    if (std::find(labs.begin(), labs.end(), lab["id"].get<std::string>()) == labs.end()) continue;
+    for (const auto& f : lab["files"])
+      copy_file(kRoot + "/" + f.get<std::string>(), dir + "/" + basename_of(f.get<std::string>()));
+  }
+  return dir;
+}
+
+struct Graded {
+  int status = -1;
+  json report, gradescope;
+  std::string log;
+};
+
+Graded grade(const std::string& submission, const std::vector<std::string>& labs, double timeout_s = 10,
+             const std::string& extra = "") {
+  const std::string out = make_temp_dir("gw-e2e-out-");
+  std::string lab_list;
+  for (const auto& l : labs) lab_list += (lab_list.empty() ? "" : ",") + l;
+  const std::string cmd = grader_command() + " grade " + shell_quote(submission) + (labs.empty() ? "" : " --labs " + lab_list) +
+                          " --timeout " + std::to_string(timeout_s) + " --json " + out + "/full.json" +
+                          " --gradescope " + out + "/results.json --seed 20261122 " + extra;  // reproducible hidden inputs
+  const CommandResult r = run_command(cmd);
+  Graded g;
+  g.status = r.status;
+  g.log = r.output;
+  if (exists(out + "/full.json")) g.report = json::parse(read_text(out + "/full.json"));
+  if (exists(out + "/results.json")) g.gradescope = json::parse(read_text(out + "/results.json"));
+  remove_all(out);
+  return g;
+}
+
+std::vector<json> tests_of(const json& report) {
+  std::vector<json> out;
+  for (const auto& lab : report["labs"])
+    for (const auto& t : lab["tests"]) {
+      json copy = t;
+      copy["lab"] = lab["id"];
+      out.push_back(copy);
+    }
+  return out;
+}
+
+TEST(Grader, TheReferenceGetsFullMarksOnEveryLab) {
+  const std::string sub = make_submission({"01", "02", "03", "04"});
+  const double t0 = now_s();
+  const Graded g = grade(sub, {});
+  const double seconds = now_s() - t0;
+  ASSERT_EQ(g.status, 0) << g.log;
+  ASSERT_GT(g.report["max_score"].get<double>(), 0) << g.log;
+  for (const json& t : tests_of(g.report))
+    EXPECT_EQ(t["status"], "passed") << "lab " << t["lab"] << " " << t["name"] << ": " << t["reason"];
+  EXPECT_DOUBLE_EQ(g.report["score"].get<double>(), g.report["max_score"].get<double>()) << g.log;
+  EXPECT_DOUBLE_EQ(g.gradescope["score"].get<double>(), g.report["score"].get<double>());
+  std::printf("grading labs 01-04 of the reference took %.1f s (framework cached)\n", seconds);
+  RecordProperty("grading_seconds", std::to_string(seconds));
+  remove_all(sub);
+}
+
+TEST(Grader, UntouchedStubsGetZeroAndGradingFinishes) {
+  const std::string sub = make_submission({}, "stub");
+  const Graded g = grade(sub, {});
+  ASSERT_EQ(g.status, 0) << g.log;
+  EXPECT_GT(g.report["max_score"].get<double>(), 0);
+  EXPECT_EQ(g.report["score"].get<double>(), 0) << g.log;
+  int not_implemented = 0;
+  for (const json& t : tests_of(g.report)) {
+    EXPECT_NE(t["status"], "passed") << t["name"] << " passed on an untouched stub";
+    if (t["outcome"].get<std::string>().find("not implemented") != std::string::npos) ++not_implemented;
+  }
+  EXPECT_GT(not_implemented, 0) << "stub failures should say 'not implemented'";
+  remove_all(sub);
+}
+
+TEST(Grader, GradescopeResultsHaveTheRequiredFieldsAndHideHiddenAssertions) {
+  const std::string sub = make_submission({}, "stub");
+  const Graded g = grade(sub, {"01"});
+  ASSERT_TRUE(g.gradescope.contains("score") && g.gradescope.contains("execution_time")) << g.log;
+  ASSERT_FALSE(g.gradescope["tests"].empty());
+  for (const auto& t : g.gradescope["tests"]) {
+    for (const char* key : {"name", "score", "max_score", "status", "output", "visibility"})
+      EXPECT_TRUE(t.contains(key)) << "missing " << key << " in " << t.dump();
+    const std::string name = t["name"];
+    if (name.find(" hidden: ") != std::string::npos) {
+      const std::string out = t["output"];
+      EXPECT_EQ(out.find("Expected"), std::string::npos) << "a hidden test shows its assertion: " << out;
+      EXPECT_EQ(out.find(".cpp:"), std::string::npos) << "a hidden test shows its source: " << out;
+    }
+  }
+  remove_all(sub);
+}
+
+TEST(Grader, ArchivesAreGradedLikeFolders) {
+  const std::string sub = make_submission({"01"});
+  const std::string tmp = make_temp_dir("gw-e2e-arch-");
+  ASSERT_EQ(run_command("tar -czf " + tmp + "/sub.tar.gz -C " + sub + " .").status, 0);
+  ASSERT_EQ(run_command("cd " + sub + " && zip -q -r " + tmp + "/sub.zip .").status, 0);
+  for (const char* archive : {"/sub.tar.gz", "/sub.zip"}) {
+    const Graded g = grade(tmp + archive, {"01"});
+    ASSERT_EQ(g.status, 0) << g.log;
+    EXPECT_DOUBLE_EQ(g.report["score"].get<double>(), g.report["max_score"].get<double>()) << archive << g.log;
+  }
+  remove_all(tmp);
+  remove_all(sub);
+}
+
+TEST(Grader, ACompileErrorGivesZeroForThatLabAndShowsTheError) {
+  const std::string sub = make_submission({"01"});
+  write_text(sub + "/gradcheck.cpp", read_text(sub + "/gradcheck.cpp") + "\nthis is not C++;\n");
+  const Graded g = grade(sub, {"01"});
+  ASSERT_EQ(g.status, 0) << g.log;
+  ASSERT_EQ(g.report["labs"].size(), 1u);
+  EXPECT_EQ(g.report["labs"][0]["build_status"], "compile_error");
+  EXPECT_NE(g.report["labs"][0]["build_message"].get<std::string>().find("error"), std::string::npos);
+  EXPECT_EQ(g.report["score"].get<double>(), 0);
+  remove_all(sub);
+}
+
+TEST(Grader, IncludingTheReferenceSolutionDoesNotCompile) {
+  const std::string sub = make_submission({}, "stub");
+  write_text(sub + "/gradcheck.cpp", "#include \"" + kRoot + "/reference/autodiff/gradcheck.cpp\"\n");
+  const Graded g = grade(sub, {"01"});
+  ASSERT_EQ(g.status, 0) << g.log;
+  EXPECT_EQ(g.report["score"].get<double>(), 0) << "the solution was readable by the compiler";
+  remove_all(sub);
+}
+
+TEST(Grader, ABatchFolderGivesOneCsvRowPerSubmission) {
+  const std::string batch = make_temp_dir("gw-e2e-batch-");
+  const std::string good = make_submission({"01"});
+  ASSERT_EQ(run_command("cp -r " + good + " " + batch + "/alice && mkdir " + batch + "/bob").status, 0);
+  const std::string csv = batch + ".csv";
+  const CommandResult r = run_command(grader_command() + " grade --batch " + batch + " --labs 01 -q --csv " + csv);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string text = read_text(csv);
+  EXPECT_EQ(text.rfind("submission,lab01,total,max,status\n", 0), 0u) << text;
+  // alice: the reference (full marks); bob: an empty folder (the stubs, 0 points).
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex("\nalice,([0-9.]+),([0-9.]+),([0-9.]+),graded\n"))) << text;
+  EXPECT_EQ(m[1], m[3]);
+  EXPECT_EQ(m[2], m[3]);
+  EXPECT_TRUE(std::regex_search(text, m, std::regex("\nbob,0,0,([0-9.]+),graded\n"))) << text;
+  remove_all(batch);
+  remove_all(good);
+  remove_all(csv);
+}
+
+// ---- fixtures: planted bugs and malicious submissions -------------------------------------
+
+std::vector<std::string> fixture_names() {
+  std::vector<std::string> names;
+  for (const std::string& f : list_files(kFixtures, 1))
+    if (basename_of(f) == "fixture.json") names.push_back(dirname_of(f));
+  return names;
+}
+
+class Fixture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Fixture, FailsOnlyTheTestsItShouldWithAClearReason) {
+  const json fx = json::parse(read_text(kFixtures + "/" + GetParam() + "/fixture.json"));
+  const std::vector<std::string> labs = fx["labs"].get<std::vector<std::string>>();
+  const std::string sub = make_submission(labs, fx.value("base", std::string("reference")));
+  auto file_of = [&](const std::string& ref) { return sub + "/" + basename_of(ref); };
+  for (const auto& e : fx.value("edits", json::array())) {
+    std::string text = read_text(file_of(e["file"]));
+    const std::string from = e["replace"], to = e["with"];
+    const size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << GetParam() << ": the edit no longer matches " << e["file"]
+                                     << " (the reference changed; update the fixture): " << from;
+    text.replace(at, from.size(), to);
+    write_text(file_of(e["file"]), text);
+  }
+  const json prepend = fx.value("prepend", json::object()), append = fx.value("append", json::object());
+  for (auto it = prepend.begin(); it != prepend.end(); ++it)
+    write_text(file_of(it.key()), it.value().get<std::string>() + read_text(file_of(it.key())));
+  for (auto it = append.begin(); it != append.end(); ++it)
+    write_text(file_of(it.key()), read_text(file_of(it.key())) + "\n" + it.value().get<std::string>());
+  const json expect = fx["expect"];
+  for (const auto& p : expect.value("absent", json::array())) remove_all(kRoot + "/" + p.get<std::string>());
+  const double t0 = now_s();
+  const Graded g = grade(sub, labs, fx.value("timeout_s", 10.0));
+  const double seconds = now_s() - t0;
+  ASSERT_EQ(g.status, 0) << g.log;
+  ASSERT_TRUE(g.report.contains("labs")) << g.log;
+  std::vector<json> failed;
+  bool output_seen = false;
+  for (const json& t : tests_of(g.report)) {
+    if (t["status"] != "passed") failed.push_back(t);
+    if (expect.contains("output") && t["output"].get<std::string>().find(expect["output"].get<std::string>()) != std::string::npos)
+      output_seen = true;
+  }
+  for (const auto& lab : g.report["labs"])
+    EXPECT_EQ(lab["build_status"], "ok") << lab["build_message"];
+  if (expect.value("full", false)) {
+    for (const json& t : failed) ADD_FAILURE() << t["name"] << " failed: " << t["reason"];
+  }
+  if (expect.contains("failed_only")) {
+    // Every failing test must be one this submission breaks, and enough of them must fail.
+    std::vector<std::regex> allowed;
+    for (const auto& p : expect["failed_only"]) allowed.emplace_back(p.get<std::string>());
+    for (const json& t : failed) {
+      const std::string name = t["name"];
+      const bool ok = std::any_of(allowed.begin(), allowed.end(), [&](const std::regex& re) { return std::regex_search(name, re); });
+      EXPECT_TRUE(ok) << name << " failed but should have been graded normally: " << t["reason"];
+      if (expect.contains("reason")) {
+        EXPECT_NE(t["reason"].get<std::string>().find(expect["reason"].get<std::string>()), std::string::npos)
+            << name << ": reason should mention \"" << expect["reason"] << "\": " << t["reason"];
+      }
+    }
+    EXPECT_GE(static_cast<int>(failed.size()), expect.value("min_failed", 1)) << "too few tests caught it";
+    EXPECT_LT(failed.size(), tests_of(g.report).size()) << "every test failed: nothing was graded normally";
+  }
+  if (expect.contains("failed_exactly")) {
+    std::set<std::string> want, got;
+    for (const auto& n : expect["failed_exactly"]) want.insert(n.get<std::string>());
+    for (const json& t : failed) got.insert(t["group"].get<std::string>() + ":" + t["name"].get<std::string>());
+    EXPECT_EQ(got, want) << "the planted bug must cost exactly the tests that catch it";
+    double lost = 0;
+    for (const json& t : failed) lost += t["max_score"].get<double>() - t["score"].get<double>();
+    EXPECT_NEAR(g.report["max_score"].get<double>() - g.report["score"].get<double>(), lost, 1e-9);
+  }
+  if (expect.contains("output")) {
+    EXPECT_TRUE(output_seen) << "no test printed \"" << expect["output"] << "\"";
+  }
+  for (const auto& p : expect.value("absent", json::array())) {
+    EXPECT_FALSE(exists(kRoot + "/" + p.get<std::string>())) << "the submission wrote " << p;
+    remove_all(kRoot + "/" + p.get<std::string>());
+  }
+  if (expect.contains("absent_after_s")) {
+    sleep(expect["absent_after_s"]["wait_s"].get<unsigned>());
+    const std::string path = expect["absent_after_s"]["path"];
+    EXPECT_FALSE(exists(path)) << "a process of the submission outlived grading and wrote " << path;
+    remove_all(path);
+  }
+  std::printf("%s: %zu tests failed, graded in %.1f s\n", GetParam().c_str(), failed.size(), seconds);
+  remove_all(sub);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, Fixture, ::testing::ValuesIn(fixture_names()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string n = info.param;
+                           for (char& c : n)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace gw::grader
+
+namespace gw::grader {
+namespace {
+
+// ---- the student release -------------------------------------------------------------------
+
+TEST(Release, HasStubsNoHiddenTestsNoSolutionMarkersAndItsPublicTestsFailCleanly) {
+  const std::string out = make_temp_dir("gw-e2e-release-") + "/gradwork";
+  const CommandResult r = run_command(grader_command() + " release --out " + shell_quote(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_FALSE(exists(out + "/grader")) << "the release holds the grader and its hidden tests";
+  const CommandResult markers = run_command("grep -rl 'BEGIN LAB' " + shell_quote(out));
+  EXPECT_TRUE(markers.output.empty()) << "solution markers in the release:\n" << markers.output;
+  const json m = manifest();
+  for (const auto& lab : m["labs"])
+    for (const auto& f : lab["files"]) {
+      const std::string text = read_text(out + "/" + f.get<std::string>());
+      EXPECT_NE(text.find("GW_TODO("), std::string::npos) << f << " is not a stub in the release";
+    }
+  // The release builds, and a public test program fails with "not implemented", not a crash.
+  const std::string build = out + "-build";
+  const std::string first = m["labs"][0]["id"];
+  const CommandResult b = run_command("cmake -S " + shell_quote(out) + " -B " + shell_quote(build) +
+                                      " -G Ninja -DGW_CUDA=OFF -DGW_BUILD_BENCHMARKS=OFF >/dev/null && ninja -C " +
+                                      shell_quote(build) + " -j2 lab" + first + "_public");
+  ASSERT_EQ(b.status, 0) << b.output.substr(b.output.size() > 4000 ? b.output.size() - 4000 : 0);
+  const CommandResult t = run_command(shell_quote(build + "/bin/lab" + first + "_public") + " 2>&1");
+  EXPECT_EQ(t.status, 1) << "public tests of the stubs should fail (status 1), not crash:\n" << t.output;
+  EXPECT_NE(t.output.find("not implemented"), std::string::npos) << t.output.substr(0, 2000);
+  remove_all(dirname_of(out));
+  remove_all(build);
+}
+
+}  // namespace
+}  // namespace gw::grader
+
+namespace gw::grader {
+namespace {
+
+// ---- performance items ----------------------------------------------------------------------
+
+// A copy of the manifest whose first lab has a CPU and a GPU performance item on one of its
+// public tests (the cache is shared: benchmarks do not change what is built).
+std::string manifest_with_benchmarks(const std::string& test) {
+  json m = manifest();
+  m["labs"][0]["benchmarks"] = json::array(
+      {{{"name", "cpu speed"}, {"program", "public"}, {"test", test}, {"points", 10}, {"repetitions", 3}},
+       {{"name", "gpu speed"}, {"program", "public"}, {"test", test}, {"points", 10}, {"gpu", true}}});
+  const std::string path = make_temp_dir("gw-e2e-bench-") + "/labs.json";
+  write_text(path, m.dump(1));
+  return path;
+}
+
+TEST(Benchmarks, AreTimedAgainstTheReferenceAndScoredByRatio) {
+  const json m = manifest();
+  ASSERT_EQ(m["labs"][0]["id"], "01") << "this test times lab 01's numerical gradient";
+  const std::string test = "NumericalGradient.MatchesAHandDerivedTensorGradient";
+  const std::string bench_manifest = manifest_with_benchmarks(test);
+  const std::string fast = make_submission({"01"});
+  const std::string slow = make_submission({"01"});
+  // The slow one sleeps 30 ms in every call: far beyond 10x the reference.
+  write_text(slow + "/gradcheck.cpp",
+             "#define numerical_gradient numerical_gradient_reference\n" + read_text(slow + "/gradcheck.cpp") +
+                 "\n#undef numerical_gradient\n#include <unistd.h>\nnamespace gw {\n"
+                 "Tensor numerical_gradient(const ScalarFunction& f, const std::vector<Tensor>& inputs, size_t which,"
+                 " double eps) {\n  usleep(30000);\n  return numerical_gradient_reference(f, inputs, which, eps);\n}\n}\n");
+  auto bench = [&](const std::string& sub) {
+    const std::string out = make_temp_dir("gw-e2e-bout-");
+    const CommandResult r = run_command(std::string(GW_GRADE_PROGRAM) + " --root " + shell_quote(kRoot) +
+                                        " --manifest " + bench_manifest + " --cache " +
+                                        shell_quote(env_or("GW_GRADER_TEST_CACHE", GW_GRADER_CACHE_DIR)) +
+                                        " grade " + sub + " --labs 01 -q --json " + out + "/r.json");
+    EXPECT_EQ(r.status, 0) << r.output;
+    std::map<std::string, json> items;
+    for (const json& t : tests_of(json::parse(read_text(out + "/r.json"))))
+      if (t["group"] == "benchmark") items[t["name"]] = t;
+    remove_all(out);
+    return items;
+  };
+  auto f = bench(fast), s = bench(slow);
+  ASSERT_TRUE(f.count("cpu speed") && s.count("cpu speed"));
+  EXPECT_GT(f["cpu speed"]["timing"]["reference_ms"].get<double>(), 0);
+  EXPECT_GT(f["cpu speed"]["timing"]["student_ms"].get<double>(), 0);
+  EXPECT_LT(f["cpu speed"]["timing"]["ratio"].get<double>(), 5) << "the reference against itself";
+  EXPECT_GE(s["cpu speed"]["timing"]["ratio"].get<double>(), 10) << s["cpu speed"]["reason"];
+  EXPECT_EQ(s["cpu speed"]["score"].get<double>(), 0);
+  EXPECT_NE(s["cpu speed"]["reason"].get<std::string>().find("median of 3"), std::string::npos);
+  if (!exists("/dev/nvidia0")) {
+    EXPECT_EQ(f["gpu speed"]["status"], "skipped");
+    EXPECT_NE(f["gpu speed"]["reason"].get<std::string>().find("no GPU"), std::string::npos);
+  }
+  remove_all(fast);
+  remove_all(slow);
+  remove_all(dirname_of(bench_manifest));
+}
+
+}  // namespace
+}  // namespace gw::grader
