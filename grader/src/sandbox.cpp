@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -29,6 +31,29 @@ namespace {
 
 std::mutex g_active_mutex;
 std::set<pid_t> g_active;  // main children of running sandboxes (never swept)
+
+// Holds the sandbox uid for one run. After each run every process of that uid is killed, so
+// two runs on the same uid (two gw-grade processes, or ctest -j) would kill each other's
+// tests: an exclusive flock on a root-only file per uid makes the second one wait instead.
+class UidLock {
+ public:
+  explicit UidLock(uid_t uid) {
+    const std::string path = "/tmp/gw-sandbox-uid-" + std::to_string(uid) + ".lock";
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ >= 0) {
+      while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+    }
+  }
+  ~UidLock() {
+    if (fd_ >= 0) close(fd_);  // closing the only descriptor releases the lock
+  }
+  UidLock(const UidLock&) = delete;
+  UidLock& operator=(const UidLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 // In the child: writes a message to fd 2 (already the output pipe) and exits 126.
 [[noreturn]] void child_fail(const char* what) {
@@ -149,6 +174,8 @@ SandboxResult run_sandboxed(const SandboxSpec& spec) {
   snprintf(uid_map, sizeof uid_map, "0 %u 1\n", static_cast<unsigned>(real_uid));
   snprintf(gid_map, sizeof gid_map, "0 %u 1\n", static_cast<unsigned>(real_gid));
   const uid_t sandbox_uid = static_cast<uid_t>(caps.uid_base + spec.slot);
+  std::optional<UidLock> uid_lock;
+  if (caps.root) uid_lock.emplace(sandbox_uid);
 
   int out_pipe[2], hs_pipe[2] = {-1, -1}, rec_pipe[2] = {-1, -1};
   if (pipe2(out_pipe, O_CLOEXEC) != 0 ||

@@ -19,6 +19,23 @@ Tensor one_hot(const Shape& shape, int64_t j, DType dtype) {
   return Tensor::from_values(shape, v, dtype);
 }
 
+// The nodes `output` depends on, in creation order. A node's inputs always exist before it,
+// so creation order is already a topological order: forward mode needs no lab 03 sort, only
+// one backward sweep over the ids that marks what `output` reaches.
+std::vector<Node*> ancestors_in_creation_order(Node* output) {
+  const Graph& graph = *output->graph;
+  std::vector<bool> needed(static_cast<size_t>(output->id) + 1, false);
+  needed[static_cast<size_t>(output->id)] = true;
+  std::vector<Node*> order;
+  for (int id = output->id; id >= 0; --id) {
+    if (!needed[static_cast<size_t>(id)]) continue;
+    Node* node = graph.node(id);
+    order.push_back(node);
+    for (const Node* in : node->inputs) needed[static_cast<size_t>(in->id)] = true;
+  }
+  return {order.rbegin(), order.rend()};
+}
+
 Feeds with_feed(const Feeds& feeds, const Node* node, const Tensor& value) {
   Feeds all = feeds;
   all[node] = value;
@@ -38,7 +55,7 @@ Node* jvp(Node* output, const std::vector<Node*>& inputs, const std::vector<Node
                 shape_str(tangents[i]->shape), " for input ", shape_str(inputs[i]->shape));
     tangent[inputs[i]] = tangents[i];
   }
-  const std::vector<Node*> order = topological_order({output});
+  const std::vector<Node*> order = ancestors_in_creation_order(output);
   // BEGIN LAB 02: forward pass over the graph (forward topological order; collect input tangents; apply the op's JVP rule)
   for (Node* node : order) {
     if (tangent.count(node) || node->is_leaf()) continue;  // a given tangent, or a constant leaf

@@ -153,12 +153,13 @@ std::vector<EpsStudyPoint> eps_study(const std::vector<double>& epsilons) {
   const double exact = std::cos(1.0);
   std::vector<EpsStudyPoint> points;
   for (double eps : steps) {
-    // The same central difference, once with every operation rounded to float.
+    // BEGIN LAB 01: the central difference of sin at x₀ = 1 with every operation in float, then in double; record both errors against `exact`
     const float x32 = 1.0f;
     const float e32 = static_cast<float>(eps);
     const float d32 = (std::sin(x32 + e32) - std::sin(x32 - e32)) / (2.0f * e32);
     const double d64 = (std::sin(1.0 + eps) - std::sin(1.0 - eps)) / (2.0 * eps);
     points.push_back({eps, std::fabs(static_cast<double>(d32) - exact), std::fabs(d64 - exact)});
+    // END LAB 01
   }
   return points;
 }
