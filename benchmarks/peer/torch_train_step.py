@@ -4,7 +4,7 @@
 backward, global-norm clipping, AdamW) on the CPU, timed, next to gradwork's step.
 
 Usage:
-  python3 benchmarks/peer/torch_train_step.py --bench build/bin/bench_train_step \
+  python3 benchmarks/peer/torch_train_step.py --bench build/release/bin/bench_train_step \
       [--shape cpu-tiny|gpt2-small] [--threads 2] [--steps 20]
 
 Prints tokens/s of PyTorch and of gradwork (parsed from bench_train_step's JSON output, run
@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -125,18 +126,24 @@ def torch_tokens_per_s(torch, shape, steps, threads):
 
 
 def gradwork_tokens_per_s(bench, shape, threads):
+    """tokens/s of bench_train_step's train_step/<shape> row (its console table; the custom
+    reporter that prints the same-process summary does not honour --benchmark_format)."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
-    out = subprocess.run([bench, "--benchmark_filter=train_step/" + shape,
-                          "--benchmark_format=json"], env=env, capture_output=True, text=True,
-                         check=True).stdout
-    data = json.loads(out[out.index("{"):out.rindex("}") + 1])
-    rates = [r["tokens/s"] for r in data["benchmarks"] if r.get("run_type") == "iteration"]
-    return sorted(rates)[len(rates) // 2]
+    out = subprocess.run([bench, "--benchmark_filter=train_step/" + shape], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    scale = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
+    for line in out.splitlines():
+        if line.startswith("train_step/" + shape):
+            m = re.findall(r"([0-9.]+)([kMG]?)/s", line)
+            if m:
+                value, unit = m[-1]  # the last rate on the row is tokens/s
+                return float(value) * scale[unit]
+    sys.exit("torch_train_step.py: no train_step/%s row in the output of %s:\n%s" % (shape, bench, out))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bench", default="build/bin/bench_train_step")
+    ap.add_argument("--bench", default="build/release/bin/bench_train_step")
     ap.add_argument("--shape", default="cpu-tiny", choices=sorted(SHAPES))
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--steps", type=int, default=20)

@@ -46,7 +46,7 @@ void visit_fields(Config& c, F&& f) {
     "also checkpoint every this many steps (0 = only at the end)");
   f("seed", c.seed, "seed of the initialization and the batches");
   f("threads", c.threads, "OpenMP and OpenBLAS threads (0 = their defaults; 1 is fastest on a busy 2-core machine)");
-  f("device", c.device, "cpu (cuda when available)");
+  f("device", c.device, "cpu, cuda, cuda:N, or auto (the GPU when one is visible)");
   f("data", c.data, "training text file (default: the default corpus)");
   f("out_dir", c.out_dir, "folder for checkpoint, metrics, summary and loss plot");
   f("resume", c.resume, "checkpoint to resume from");
@@ -134,8 +134,8 @@ void TrainConfig::validate() const {
   GW_CHECK_AS(UsageError, norm_eps > 0, "config: norm_eps must be positive, got ", norm_eps);
   GW_CHECK_AS(UsageError, init_std > 0, "config: init_std must be positive, got ", init_std);
   GW_CHECK_AS(UsageError, rope_theta > 0, "config: rope_theta must be positive, got ", rope_theta);
-  GW_CHECK_AS(UsageError, device == "cpu" || device.rfind("cuda", 0) == 0,
-              "config: device must be cpu or cuda[:N], got '", device, "'");
+  GW_CHECK_AS(UsageError, device == "cpu" || device == "auto" || device.rfind("cuda", 0) == 0,
+              "config: device must be cpu, cuda[:N] or auto, got '", device, "'");
   GW_CHECK_AS(UsageError, !out_dir.empty(), "config: out_dir must not be empty");
 }
 
@@ -190,12 +190,14 @@ TrainConfig preset_config(const std::string& name) {
     c.n_layer = 6, c.n_head = 6, c.n_embd = 384, c.block_size = 256, c.batch_size = 64;
     c.max_iters = 5000, c.lr = 1e-3, c.min_lr = 1e-4, c.warmup_iters = 100;
     c.eval_interval = 250, c.eval_iters = 200, c.beta2 = 0.99, c.threads = 0;
+    c.device = "auto";  // the GPU when one is visible
     return c;
   }
   if (name == "gpt2-small") {  // GPT-2 124M shapes; vocabulary from the tokenizer
     c.n_layer = 12, c.n_head = 12, c.n_embd = 768, c.block_size = 1024, c.batch_size = 8;
     c.grad_accum = 1, c.max_iters = 5000, c.lr = 6e-4, c.min_lr = 6e-5, c.warmup_iters = 700;
     c.beta2 = 0.95, c.eval_interval = 500, c.eval_iters = 20, c.threads = 0;
+    c.device = "auto";
     return c;
   }
   throw UsageError("unknown preset '" + name + "' (known: cpu-tiny, gpu-char, gpt2-small)");

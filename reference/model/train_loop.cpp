@@ -120,7 +120,8 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log) {
       << ", i " << shape.mlp_hidden << ", s " << shape.block_size << " | " << sum.parameters
       << " parameters | " << std::setprecision(4) << sum.flops_per_token / 1e6
       << " MFLOP/token (train step, graph count) | " << trainer.tokens_per_step()
-      << " tokens/step | " << omp_get_max_threads() << " threads\n";
+      << " tokens/step | " << omp_get_max_threads() << " threads | device "
+      << trainer.model().params.front().node->device.str() << "\n";
 
   std::ofstream metrics(config.out_dir + "/metrics.jsonl",
                         config.resume.empty() ? std::ios::trunc : std::ios::app);

@@ -30,6 +30,21 @@ TrainConfig saved_config(const Checkpoint& ckpt) {
   }
 }
 
+// A host batch (or AdamW's scalars) on the graph's device: a copy when that is a GPU.
+Tensor on_device(const Graph& graph, const Tensor& t) { return t.to(graph.device()); }
+
+// cpu, cuda[:N], or auto: the first GPU when one is visible, else the CPU.
+Device resolve_device(const std::string& name) {
+  if (name == "auto") return cuda_available() ? Device::cuda(0) : Device::cpu();
+  const Device device = Device::parse(name);
+  if (device.is_cuda() && !cuda_available())
+    throw DeviceError("--device " + name + ": no CUDA device found" +
+                      (cuda_compiled() ? std::string(" (no GPU visible, or no driver)")
+                                       : std::string(" (this build has no CUDA backend)")));
+  check_device_available(device);
+  return device;
+}
+
 double count_flops(const Executor& exec) {
   double total = 0;
   for (const Node* n : exec.schedule())
@@ -63,8 +78,7 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data)
               data_.train.size(), " train and ", data_.val.size(),
               " val tokens, and each split needs at least block_size + 1 = ", need,
               " (use a smaller --block-size or more text)");
-  const Device device = Device::parse(config_.device);
-  check_device_available(device);
+  const Device device = resolve_device(config_.device);
 
   graph_ = std::make_unique<Graph>(device);
   model_ = make_transformer(*graph_, model_shape(config_, data_.tokenizer.vocab_size()),
@@ -138,19 +152,22 @@ StepStats Trainer::train_step(const std::vector<Batch>& micro) {
   const Tensor hyper = adamw_hyper(st.lr, step_ + 1, config_.beta1, config_.beta2);
   if (step_exec_) {
     const std::vector<Tensor> out =
-        step_exec_->run({{x_, micro[0].x}, {y_, micro[0].y}, {opt_.hyper, hyper}});
+        step_exec_->run({{x_, on_device(*graph_, micro[0].x)},
+                         {y_, on_device(*graph_, micro[0].y)},
+                         {opt_.hyper, on_device(*graph_, hyper)}});
     st.loss = out[0].item();
     st.grad_norm = out[1].item();
   } else {
     double total = 0;
     for (const Batch& mb : micro) {
-      const std::vector<Tensor> out = micro_exec_->run({{x_, mb.x}, {y_, mb.y}});
+      const std::vector<Tensor> out = micro_exec_->run(
+          {{x_, on_device(*graph_, mb.x)}, {y_, on_device(*graph_, mb.y)}});
       total += out[0].item();
       for (size_t k = 0; k < accumulators_.size(); ++k)
         accumulators_[k]->value.copy_from(out[k + 1]);
     }
     st.loss = total / static_cast<double>(micro.size());
-    st.grad_norm = update_exec_->run({{opt_.hyper, hyper}})[0].item();
+    st.grad_norm = update_exec_->run({{opt_.hyper, on_device(*graph_, hyper)}})[0].item();
     for (Node* acc : accumulators_) acc->value.fill(0.0);
   }
   st.step = ++step_;
@@ -163,16 +180,19 @@ std::string Trainer::profile_step() {
   const Tensor hyper = adamw_hyper(schedule_.at(step_), step_ + 1, config_.beta1, config_.beta2);
   std::string out = "training step (forward + backward + AdamW), " +
                     std::to_string(tokens_per_step()) + " tokens:\n";
-  out += op_profile_table(profile_ops(*step_exec_, {{x_, b.x}, {y_, b.y}, {opt_.hyper, hyper}}));
+  out += op_profile_table(profile_ops(*step_exec_, {{x_, on_device(*graph_, b.x)},
+                                                         {y_, on_device(*graph_, b.y)},
+                                                         {opt_.hyper, on_device(*graph_, hyper)}}));
   ++step_;
   out += "eval forward:\n";
-  out += op_profile_table(profile_ops(*eval_exec_, {{x_, b.x}, {y_, b.y}}));
+  out += op_profile_table(profile_ops(*eval_exec_, {{x_, on_device(*graph_, b.x)},
+                                                         {y_, on_device(*graph_, b.y)}}));
   return out;
 }
 
 double Trainer::eval_split(const std::vector<Batch>& batches) {
   double total = 0;
-  for (const Batch& b : batches) total += eval_exec_->run({{x_, b.x}, {y_, b.y}})[0].item();
+  for (const Batch& b : batches) total += eval_exec_->run({{x_, on_device(*graph_, b.x)}, {y_, on_device(*graph_, b.y)}})[0].item();
   return total / static_cast<double>(batches.size());
 }
 

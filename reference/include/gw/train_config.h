@@ -51,7 +51,7 @@ struct TrainConfig {
   uint64_t seed = 1337;             ///< seeds the init and the batches
   int64_t threads = 1;              ///< OpenMP and OpenBLAS threads; 0 = their defaults
                                     ///< (cpu-tiny: 1, its GEMMs are too small to share)
-  std::string device = "cpu";       ///< cpu (cuda when the backend lands)
+  std::string device = "cpu";       ///< cpu, cuda[:N], or auto (the GPU when one is visible)
   std::string data;                 ///< text file; empty = the default corpus
   std::string out_dir = "out";      ///< checkpoint, metrics, summary and plot go here
   std::string resume;               ///< checkpoint to continue from; empty = fresh start
