@@ -1,4 +1,4 @@
-// elementwise.cpp — GB/s of the Add kernel and of a Sum reduction on 1M–16M floats, against
+// elementwise.cpp — GB/s of the Add and SiLU kernels and of a Sum reduction on 1M–16M floats, against
 // memcpy bandwidth measured in the same process. Both ops are memory-bound (arithmetic
 // intensity 1/12 and 1/4 FLOP/byte), so the right yardstick is how close they stream to
 // the copy speed of the machine, not FLOP/s.
@@ -6,8 +6,9 @@
 //   bench_elementwise   prints Google Benchmark's table, then per size
 //   "add N floats: op X GB/s, memcpy Y GB/s (Z on one thread), ratio X/Y" and the same for
 //   sum; Y is memcpy split over the OpenMP threads, as the kernels are (medians of 5 runs).
-// Bytes: add reads two inputs and writes one (12 bytes per element), sum reads one
-// (4 bytes per element), memcpy reads and writes (8 bytes per element).
+// Bytes: add reads two inputs and writes one (12 bytes per element), silu reads one and
+// writes one (8; its exp makes it the compute-heaviest elementwise op of the trainer), sum
+// reads one (4 bytes per element), memcpy reads and writes (8 bytes per element).
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -66,6 +67,9 @@ void table_kernel(benchmark::State& state, gw::Op op, int64_t n, int arity, doub
 void add_op(benchmark::State& state, int64_t n) {
   table_kernel(state, gw::Op::Add, n, 2, 12.0 * n);
 }
+void silu_op(benchmark::State& state, int64_t n) {
+  table_kernel(state, gw::Op::Silu, n, 1, 8.0 * n);
+}
 void sum_op(benchmark::State& state, int64_t n) {
   table_kernel(state, gw::Op::Sum, n, 1, 4.0 * n);
 }
@@ -98,7 +102,8 @@ std::string label(int64_t n) { return std::to_string(n >> 20) + "M"; }
 int main(int argc, char** argv) {
   for (int64_t n : kSizes) {
     for (auto [name, fn] : {std::pair{"memcpy", copy_threads}, std::pair{"memcpy1", copy_one_thread},
-                            std::pair{"add", add_op}, std::pair{"sum", sum_op}})
+                            std::pair{"add", add_op}, std::pair{"silu", silu_op},
+                            std::pair{"sum", sum_op}})
       benchmark::RegisterBenchmark((std::string(name) + "/" + label(n)).c_str(), fn, n)
           ->Repetitions(5)
           ->UseRealTime()
@@ -116,7 +121,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   for (int64_t n : kSizes) {
     const double copy_gbps = reporter.median("memcpy/" + label(n));
-    for (const char* op : {"add", "sum"}) {
+    for (const char* op : {"add", "silu", "sum"}) {
       const double gbps = reporter.median(std::string(op) + "/" + label(n));
       if (gbps <= 0 || copy_gbps <= 0) {
         std::printf("%s %s floats: not measured (op missing or filtered out)\n", op,

@@ -18,12 +18,10 @@ namespace gw::cpu {
 namespace {
 
 // ---- unary: y = f(x), and x + c, x · c, x^c with c = attrs.scalar ------------------------
-template <typename C>
-C sigmoid_of(C x) {  // stable on both sides: exp never overflows
-  if (x >= C(0)) return C(1) / (C(1) + std::exp(-x));
-  const C e = std::exp(x);
-  return e / (C(1) + e);
-}
+// 1/(1 + e^−x) is stable on both sides: e^−x → ∞ gives 0, e^−x → 0 gives 1. In float it
+// has no branch and a vectorizable exp, so the loop runs 4 lanes at a time.
+inline float sigmoid_of(float x) { return 1.0f / (1.0f + vec_expf(-x)); }
+inline double sigmoid_of(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 template <Op K, typename C>
 C unary_fn(C x, C c) {

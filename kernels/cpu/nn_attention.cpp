@@ -6,11 +6,12 @@
 //   v̄ = Pᵀ ō;  dP = ō vᵀ;  D_i = Σ_j P_ij dP_ij;  dS = P ∘ (dP − D);  q̄ = c·dS k;  k̄ = c·dSᵀ q
 // The (s, s) matrices of every head live in the workspace that OpDef::workspace declares
 // (b·n·s² elements forward, twice that backward), so the executor's memory plan counts the
-// T² memory that flash attention (lab 08) removes. Heads run in parallel with OpenMP.
+// T² memory that flash attention (lab 08) removes. The five products per head are BLAS calls.
 #include <algorithm>
 #include <cmath>
 
 #include "cpu/cpu_kernels.h"
+#include "cpu/element_access.h"
 #include "gw/error.h"
 
 namespace gw::cpu {
@@ -30,35 +31,33 @@ Dims dims_of(const KernelArgs& args) {
   return g;
 }
 
-template <typename T>
-T dot(const T* a, const T* b, int64_t d) {
-  T acc = 0;
-  for (int64_t i = 0; i < d; ++i) acc += a[i] * b[i];
-  return acc;
-}
+inline float exp_of(float x) { return vec_expf(x); }  // x ≤ 0 here: no clamping happens
+inline double exp_of(double x) { return std::exp(x); }
 
 // P (s, s) of one head: row i holds softmax(c·q_i·k_j) over the keys j it may see, 0 after.
+// The scores are one GEMM (BLAS computes the masked upper triangle too: 2x the FLOPs of the
+// causal half, still several times faster than dot products), the softmax a pass per row.
 template <typename T>
 void probabilities(const T* q, const T* k, const Dims& g, T* p) {
+  blas_gemm(false, true, g.s, g.s, g.d, static_cast<T>(g.scale), q, k, T(0), p);  // c·q kᵀ
   for (int64_t i = 0; i < g.s; ++i) {
     T* row = p + i * g.s;
     const int64_t seen = g.causal ? i + 1 : g.s;
     T mx = -INFINITY;
+    for (int64_t j = 0; j < seen; ++j) mx = std::max(mx, row[j]);
+    T sum = 0;
     for (int64_t j = 0; j < seen; ++j) {
-      row[j] = static_cast<T>(g.scale) * dot(q + i * g.d, k + j * g.d, g.d);
-      mx = std::max(mx, row[j]);
-    }
-    double sum = 0;
-    for (int64_t j = 0; j < seen; ++j) {
-      row[j] = std::exp(row[j] - mx);
+      row[j] = exp_of(row[j] - mx);
       sum += row[j];
     }
-    const T inv = static_cast<T>(1.0 / sum);
+    const T inv = T(1) / sum;
     for (int64_t j = 0; j < seen; ++j) row[j] *= inv;
     std::fill(row + seen, row + g.s, T(0));
   }
 }
 
+// Heads run in parallel; each head's products are single-threaded BLAS calls (OpenBLAS runs
+// on the calling thread inside an OpenMP region).
 template <typename T>
 void attention_typed(const KernelArgs& args) {
   const Dims g = dims_of(args);
@@ -72,14 +71,7 @@ void attention_typed(const KernelArgs& args) {
   for (int64_t h = 0; h < g.heads; ++h) {
     T* p = scores + h * g.s * g.s;
     probabilities(q + h * hs, k + h * hs, g, p);
-    T* oh = o + h * hs;
-    std::fill(oh, oh + hs, T(0));
-    for (int64_t i = 0; i < g.s; ++i)
-      for (int64_t j = 0; j < (g.causal ? i + 1 : g.s); ++j) {
-        const T pij = p[i * g.s + j];
-        const T* vj = v + h * hs + j * g.d;
-        for (int64_t c = 0; c < g.d; ++c) oh[i * g.d + c] += pij * vj[c];
-      }
+    blas_gemm(false, false, g.s, g.d, g.s, T(1), p, v + h * hs, T(0), o + h * hs);  // o = P v
   }
 }
 
@@ -98,36 +90,21 @@ void attention_backward_typed(const KernelArgs& args) {
   const T c = static_cast<T>(g.scale);
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < g.heads; ++h) {
-    T* p = ws + h * g.s * g.s;                     // P, then dS in place
-    T* dp = ws + (g.heads + h) * g.s * g.s;        // dP
+    T* p = ws + h * g.s * g.s;               // P
+    T* dp = ws + (g.heads + h) * g.s * g.s;  // dP, then c·dS in place
     const int64_t off = h * hs;
     probabilities(q + off, k + off, g, p);
-    std::fill(gq + off, gq + off + hs, T(0));
-    std::fill(gk + off, gk + off + hs, T(0));
-    std::fill(gv + off, gv + off + hs, T(0));
+    blas_gemm(false, true, g.s, g.s, g.d, T(1), go + off, v + off, T(0), dp);  // dP = ō vᵀ
+    blas_gemm(true, false, g.s, g.d, g.s, T(1), p, go + off, T(0), gv + off);  // v̄ = Pᵀ ō
     for (int64_t i = 0; i < g.s; ++i) {
-      const int64_t seen = g.causal ? i + 1 : g.s;
-      const T* goi = go + off + i * g.d;
-      T rowdot = 0;  // D_i = Σ_j P_ij dP_ij
-      for (int64_t j = 0; j < seen; ++j) {
-        const T pij = p[i * g.s + j];
-        T* gvj = gv + off + j * g.d;
-        for (int64_t e = 0; e < g.d; ++e) gvj[e] += pij * goi[e];  // v̄ = Pᵀ ō
-        dp[i * g.s + j] = dot(goi, v + off + j * g.d, g.d);        // dP = ō vᵀ
-        rowdot += pij * dp[i * g.s + j];
-      }
-      for (int64_t j = 0; j < seen; ++j) {
-        const T ds = p[i * g.s + j] * (dp[i * g.s + j] - rowdot) * c;  // c·dS
-        const T* kj = k + off + j * g.d;
-        const T* qi = q + off + i * g.d;
-        T* gqi = gq + off + i * g.d;
-        T* gkj = gk + off + j * g.d;
-        for (int64_t e = 0; e < g.d; ++e) {
-          gqi[e] += ds * kj[e];  // q̄ = c·dS k
-          gkj[e] += ds * qi[e];  // k̄ = c·dSᵀ q
-        }
-      }
+      T* pi = p + i * g.s;
+      T* dpi = dp + i * g.s;
+      T rowdot = 0;  // D_i = Σ_j P_ij dP_ij (masked P_ij are 0)
+      for (int64_t j = 0; j < g.s; ++j) rowdot += pi[j] * dpi[j];
+      for (int64_t j = 0; j < g.s; ++j) dpi[j] = pi[j] * (dpi[j] - rowdot) * c;  // c·dS
     }
+    blas_gemm(false, false, g.s, g.d, g.s, T(1), dp, k + off, T(0), gq + off);  // q̄ = c·dS k
+    blas_gemm(true, false, g.s, g.d, g.s, T(1), dp, q + off, T(0), gk + off);   // k̄ = c·dSᵀ q
   }
 }
 

@@ -45,7 +45,7 @@ void visit_fields(Config& c, F&& f) {
   f("checkpoint_interval", c.checkpoint_interval,
     "also checkpoint every this many steps (0 = only at the end)");
   f("seed", c.seed, "seed of the initialization and the batches");
-  f("threads", c.threads, "OpenMP and OpenBLAS threads (0 = their defaults; 1 is fastest on a busy 2-core machine)");
+  f("threads", c.threads, "OpenMP and OpenBLAS threads (0 = every core)");
   f("device", c.device, "cpu, cuda, cuda:N, or auto (the GPU when one is visible)");
   f("data", c.data, "training text file (default: the default corpus)");
   f("out_dir", c.out_dir, "folder for checkpoint, metrics, summary and loss plot");

@@ -54,8 +54,8 @@ void prepare_out_dir(const std::string& dir) {
 
 void set_thread_count(int64_t threads) {
   if (threads <= 0) return;
-  // Both pools: OpenMP (our kernels) and OpenBLAS's own pthreads (GEMM). On a small shared
-  // machine one pool spinning while the other waits for a core costs more than it gains.
+  // Both pools: OpenMP (our kernels) and OpenBLAS (GEMM; the same libgomp pool when CMake
+  // found OpenBLAS's OpenMP build, its own pthreads otherwise).
   omp_set_num_threads(static_cast<int>(threads));
   openblas_set_num_threads(static_cast<int>(threads));
 }

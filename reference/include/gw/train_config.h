@@ -49,7 +49,7 @@ struct TrainConfig {
   int64_t log_interval = 10;        ///< progress line every this many steps
   int64_t checkpoint_interval = 0;  ///< also checkpoint every this many steps; 0 = at the end
   uint64_t seed = 1337;             ///< seeds the init and the batches
-  int64_t threads = 1;              ///< OpenMP and OpenBLAS threads; 0 = their defaults
+  int64_t threads = 0;              ///< OpenMP and OpenBLAS threads; 0 = every core
                                     ///< (cpu-tiny: 1, its GEMMs are too small to share)
   std::string device = "cpu";       ///< cpu, cuda[:N], or auto (the GPU when one is visible)
   std::string data;                 ///< text file; empty = the default corpus
