@@ -39,6 +39,23 @@ double finish(double acc, int64_t count) {
   return K == Op::Mean ? acc / static_cast<double>(count) : acc;
 }
 
+// One row of n contiguous elements. Sums keep eight running partial sums instead of one, so
+// the adds do not wait on each other and vectorize (one accumulator is latency-bound, ~4x
+// slower); the lanes are combined in a fixed order, so the result stays deterministic.
+template <Op K, typename T>
+double reduce_row(const T* x, int64_t n) {
+  double acc = start_value<K>();
+  int64_t r = 0;
+  if constexpr (K != Op::Max) {
+    double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (; r + 8 <= n; r += 8)
+      for (int l = 0; l < 8; ++l) lanes[l] += load(x, r + l);
+    for (int l = 0; l < 8; ++l) acc += lanes[l];
+  }
+  for (; r < n; ++r) combine<K>(acc, load(x, r));
+  return acc;
+}
+
 // x (outer, R, inner) -> y (outer, inner).
 template <Op K, typename T>
 void reduce_block(const T* x, T* y, int64_t outer, int64_t R, int64_t inner) {
@@ -52,9 +69,8 @@ void reduce_block(const T* x, T* y, int64_t outer, int64_t R, int64_t inner) {
     for (int64_t task = 0; task < outer * chunks; ++task) {
       const int64_t o = task / chunks, c = task % chunks;
       const int64_t r1 = std::min(R, (c + 1) * per);
-      double acc = start_value<K>();
-      for (int64_t r = c * per; r < r1; ++r) combine<K>(acc, load(x, o * R + r));
-      partial[static_cast<size_t>(task)] = acc;
+      const int64_t r0 = std::min(R, c * per);
+      partial[static_cast<size_t>(task)] = reduce_row<K>(x + o * R + r0, r1 - r0);
     }
     for (int64_t o = 0; o < outer; ++o) {
       double acc = start_value<K>();
