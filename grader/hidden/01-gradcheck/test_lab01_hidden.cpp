@@ -1,6 +1,7 @@
 // test_lab01_hidden.cpp — hidden tests of lab 01: gradcheck must catch planted wrong
 // gradients (one element, a sign, a factor, a missing consumer, a transpose, a NaN) and pass
-// the correct ones; the failing lists are exact; f32 inputs are perturbed in f64. Inputs come
+// the correct ones; the failing lists are exact; f32 inputs are perturbed in f64; the ε
+// study takes the given steps and shows both error regimes. Inputs come
 // from GW_HIDDEN_SEED (grader/hidden/common/hidden.h).
 #include <gtest/gtest.h>
 
@@ -226,6 +227,25 @@ TEST(HiddenNumericalGradient, F64GraphIsAccurateToOneInAMillion) {
   const std::vector<Tensor> point{at.at(x), at.at(w)};
   EXPECT_TRUE(labs::close("numerical ∂y/∂w of Σ tanh(xw)", numerical_gradient(f, point, 1),
                           labs::oracle_gradient(y, w, at), 1e-8, 1e-6));
+}
+
+TEST(HiddenEpsStudy, TakesTheGivenStepsAndIsSecondOrderInTruncation) {
+  const std::vector<double> steps{1e-1, 1e-2, 3e-3};
+  const std::vector<EpsStudyPoint> pts = eps_study(steps);
+  ASSERT_EQ(pts.size(), steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) EXPECT_DOUBLE_EQ(pts[i].eps, steps[i]);
+  // Truncation error ε²/6·|cos 1|: 100x smaller for a 10x smaller ε, in both precisions here.
+  EXPECT_NEAR(pts[0].error_f64 / pts[1].error_f64, 100.0, 2.0);
+  EXPECT_NEAR(pts[0].error_f64, 1e-2 / 6 * std::cos(1.0), 1e-5);
+  EXPECT_NEAR(pts[0].error_f32, pts[0].error_f64, 1e-5);
+}
+
+TEST(HiddenEpsStudy, FloatErrorIsRoundingDominatedAtSmallSteps) {
+  const std::vector<EpsStudyPoint> pts = eps_study({1e-6, 1e-7});
+  ASSERT_EQ(pts.size(), 2u);
+  // u_f32 ≈ 6e-8: at ε = 1e-6 rounding costs ~u/ε ≈ 0.06 in float, ~1e-10 in double.
+  EXPECT_GT(pts[0].error_f32, 1e-3);
+  EXPECT_LT(pts[0].error_f64, 1e-8);
 }
 
 }  // namespace

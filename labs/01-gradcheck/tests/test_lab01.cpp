@@ -1,6 +1,6 @@
 // test_lab01.cpp — public tests of lab 01 (numerical gradient checking): the lecture's
 // numbers (y = ln x1 + x1·x2 − sin x2 at (2, 5)), the central difference and gradcheck's
-// report. Each test names the claim it checks; its messages say what to look at.
+// report, and the ε study. Each test names the claim it checks; its messages say what to look at.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -171,6 +171,30 @@ TEST(Gradcheck, AppliesAtolPlusRtolTimesTheNumericalGradient) {
   tight.rtol = 0;
   EXPECT_FALSE(gradcheck(weighted_squares, grads, {p.x, p.w}, tight).passed)
       << "an error of 1e-5 exceeds atol = 1e-7 with rtol = 0";
+}
+
+// Index of the smallest error of one precision.
+size_t best_eps(const std::vector<EpsStudyPoint>& pts, bool f32) {
+  size_t b = 0;
+  for (size_t i = 0; i < pts.size(); ++i)
+    if ((f32 ? pts[i].error_f32 : pts[i].error_f64) < (f32 ? pts[b].error_f32 : pts[b].error_f64))
+      b = i;
+  return b;
+}
+
+TEST(EpsStudy, ErrorCurvesAreUShapedAndFloatRoundsFirst) {
+  const std::vector<EpsStudyPoint> pts = eps_study();
+  ASSERT_EQ(pts.size(), 12u) << "with no argument the study covers the decades 1e-1 … 1e-12";
+  EXPECT_DOUBLE_EQ(pts.front().eps, 1e-1);
+  EXPECT_DOUBLE_EQ(pts.back().eps, 1e-12);
+  const size_t b32 = best_eps(pts, true), b64 = best_eps(pts, false);
+  EXPECT_GT(b64, 0u) << "the f64 error should still fall below ε = 1e-1 (truncation regime)";
+  EXPECT_LT(b64, pts.size() - 1) << "the f64 error should rise again at ε = 1e-12 (rounding)";
+  EXPECT_GT(pts.back().error_f64, 10 * pts[b64].error_f64)
+      << "is the f64 difference really computed in double?";
+  EXPECT_LT(b32, b64) << "float rounds sooner, so its best ε is larger; best f32 ε "
+                      << pts[b32].eps << ", best f64 ε " << pts[b64].eps
+                      << " (is the f32 difference computed entirely in float?)";
 }
 
 }  // namespace
