@@ -63,11 +63,11 @@ Dims dims_of(const KernelArgs& args) {
 template <typename T>
 void probabilities(const KernelArgs& args, const Dims& g, T* p) {
   const DType dt = args.output.dtype();
-  gemm(dt, false, true, g.heads, g.s, g.s, g.d, args.inputs[0].raw(), args.inputs[1].raw(), p,
-       false);  // S = q kᵀ
-  masked_softmax_kernel<T><<<static_cast<unsigned>(g.heads * g.s), kRowThreads, 0,
-                             static_cast<cudaStream_t>(stream())>>>(p, g.s, static_cast<T>(g.scale),
-                                                                   g.causal);
+  const cudaStream_t st = stream_of(args);
+  gemm_on(st, dt, false, true, g.heads, g.s, g.s, g.d, args.inputs[0].raw(), args.inputs[1].raw(),
+          p, false);  // S = q kᵀ
+  masked_softmax_kernel<T><<<static_cast<unsigned>(g.heads * g.s), kRowThreads, 0, st>>>(
+      p, g.s, static_cast<T>(g.scale), g.causal);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -76,8 +76,8 @@ void attention_typed(const KernelArgs& args) {
   const Dims g = dims_of(args);
   T* p = static_cast<T*>(args.workspace);
   probabilities<T>(args, g, p);
-  gemm(args.output.dtype(), false, false, g.heads, g.s, g.d, g.s, p, args.inputs[2].raw(),
-       args.output.raw(), false);  // o = P v
+  gemm_on(stream_of(args), args.output.dtype(), false, false, g.heads, g.s, g.d, g.s, p,
+          args.inputs[2].raw(), args.output.raw(), false);  // o = P v
 }
 
 template <typename T>
@@ -94,15 +94,15 @@ void attention_backward_typed(const KernelArgs& args) {
   const void* k = args.inputs[1].raw();
   const void* v = args.inputs[2].raw();
   const void* go = args.inputs[3].raw();
+  const cudaStream_t st = stream_of(args);
   probabilities<T>(args, g, p);
-  gemm(dt, true, false, g.heads, g.s, g.d, g.s, p, go, gv, false);   // v̄ = Pᵀ ō
-  gemm(dt, false, true, g.heads, g.s, g.s, g.d, go, v, dp, false);   // dP = ō vᵀ
-  softmax_grad_kernel<T><<<static_cast<unsigned>(g.heads * g.s), kRowThreads, 0,
-                           static_cast<cudaStream_t>(stream())>>>(p, dp, g.s,
-                                                                 static_cast<T>(g.scale));
+  gemm_on(st, dt, true, false, g.heads, g.s, g.d, g.s, p, go, gv, false);  // v̄ = Pᵀ ō
+  gemm_on(st, dt, false, true, g.heads, g.s, g.s, g.d, go, v, dp, false);  // dP = ō vᵀ
+  softmax_grad_kernel<T><<<static_cast<unsigned>(g.heads * g.s), kRowThreads, 0, st>>>(
+      p, dp, g.s, static_cast<T>(g.scale));
   CUDA_CHECK_LAUNCH();
-  gemm(dt, false, false, g.heads, g.s, g.d, g.s, p, k, gq, false);  // q̄ = dS k
-  gemm(dt, true, false, g.heads, g.s, g.d, g.s, p, q, gk, false);   // k̄ = dSᵀ q
+  gemm_on(st, dt, false, false, g.heads, g.s, g.d, g.s, p, k, gq, false);  // q̄ = dS k
+  gemm_on(st, dt, true, false, g.heads, g.s, g.d, g.s, p, q, gk, false);   // k̄ = dSᵀ q
 }
 
 void attention(const KernelArgs& args) {

@@ -58,6 +58,7 @@ enum ErrorCode : int {
   kEmbeddingBackwardId = 2,
   kCrossEntropyTarget = 3,
   kQuantizeScale = 4,
+  kAdamWBiasCorrection = 5,  ///< `at` 1 or 2: which of 1 − β1ᵗ, 1 − β2ᵗ is not positive
 };
 struct DeviceErrorFlag {
   int code;      ///< ErrorCode of the first failure, 0 when none
@@ -185,6 +186,11 @@ void register_gemm_kernels(OpDef* table);         // gemm.cu
 void register_nn_kernels(OpDef* table);           // nn.cu
 void register_attention_kernels(OpDef* table);    // attention.cu
 void register_comm_quant_kernels(OpDef* table);   // comm_quant.cu
+
+/// gemm() of gw_cuda.h on `stream` (gemm.cu): MatMul and attention pass their run's stream.
+void gemm_on(cudaStream_t stream, DType dtype, bool transpose_a, bool transpose_b, int64_t batch,
+             int64_t m, int64_t n, int64_t k, const void* a, const void* b, void* c,
+             bool shared_b);
 
 /// Strided gather (shape.cu): out (contiguous, `shape`) element at multi-index i reads
 /// in[offset + Σ i[k]·stride[k]]; any element size. Used by reduce.cu to permute.

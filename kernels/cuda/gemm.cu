@@ -155,7 +155,13 @@ Plan make_plan(Gemm& g, const Problem& p) {
 
 void gemm(DType dtype, bool ta, bool tb, int64_t batch, int64_t m, int64_t n, int64_t k,
           const void* a, const void* b, void* c, bool shared_b) {
-  const cudaStream_t s = static_cast<cudaStream_t>(stream());
+  gemm_on(static_cast<cudaStream_t>(stream()), dtype, ta, tb, batch, m, n, k, a, b, c, shared_b);
+}
+
+// The cuBLASLt workspace is one buffer: calls on different streams must not overlap, which
+// holds while every kernel of a run goes to one stream (the backend's, or the run's).
+void gemm_on(cudaStream_t s, DType dtype, bool ta, bool tb, int64_t batch, int64_t m, int64_t n,
+             int64_t k, const void* a, const void* b, void* c, bool shared_b) {
   if (batch == 0 || m == 0 || n == 0) return;
   if (k == 0) {  // empty inner products: cuBLASLt may not touch c
     CUDA_CHECK(cudaMemsetAsync(c, 0, static_cast<size_t>(batch * m * n) * dtype_size(dtype), s));
@@ -199,8 +205,8 @@ void matmul(const KernelArgs& args) {
   const int64_t n = trans_b ? tb.size(rb - 2) : tb.size(rb - 1);
   int64_t batch = 1;
   for (int64_t i = 0; i + 2 < ra; ++i) batch *= ta.size(i);
-  gemm(ta.dtype(), trans_a, trans_b, batch, m, n, k, ta.raw(), tb.raw(), args.output.raw(),
-       rb == 2);
+  gemm_on(stream_of(args), ta.dtype(), trans_a, trans_b, batch, m, n, k, ta.raw(), tb.raw(),
+          args.output.raw(), rb == 2);
 }
 
 }  // namespace

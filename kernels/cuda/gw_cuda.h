@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "gw/dtype.h"
 
@@ -23,6 +24,10 @@ struct CachingStats {
 CachingStats caching_stats();
 /// Returns every cached block to the driver (cudaFree); blocks in use stay.
 void empty_cache();
+
+/// Why no GPU is usable: CUDA's message when cudaGetDeviceCount failed (no driver, a driver
+/// older than this toolkit needs), "" when it succeeded (possibly with zero devices).
+std::string device_error();
 
 /// The backend's one stream (a cudaStream_t); every kernel and copy runs on it.
 void* stream();

@@ -376,7 +376,15 @@ void rope(const KernelArgs& args) {
 // step needs no host round trip.
 template <typename T>
 __global__ void adamw_kernel(T* p, const T* g, T* m, T* v, const float* scalars, int64_t n,
-                             T b1, T b2, T eps, T wd, float* out) {
+                             T b1, T b2, T eps, T wd, float* out, DeviceErrorFlag* flag) {
+  if (blockIdx.x == 0 && threadIdx.x == 0) out[0] = 0.0f;
+  // As the CPU twin refuses t = 0 before touching anything, leave p, m and v as they are.
+  if (!(scalars[1] > 0.0f && scalars[2] > 0.0f)) {
+    if (blockIdx.x == 0 && threadIdx.x == 0)
+      report_error(flag, kAdamWBiasCorrection, scalars[1] > 0.0f ? 2 : 1,
+                   scalars[1] > 0.0f ? scalars[2] : scalars[1], 0);
+    return;
+  }
   const T lr = scalars[0], inv1 = T(1) / T(scalars[1]), inv2 = T(1) / T(scalars[2]);
   const T gs = scalars[3];
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
@@ -388,7 +396,6 @@ __global__ void adamw_kernel(T* p, const T* g, T* m, T* v, const float* scalars,
     v[i] = vi;
     p[i] -= lr * (wd * p[i] + (mi * inv1) / (sqrt(vi * inv2) + eps));
   }
-  if (blockIdx.x == 0 && threadIdx.x == 0) out[0] = 0.0f;
 }
 
 void adamw(const KernelArgs& args) {
@@ -400,7 +407,7 @@ void adamw(const KernelArgs& args) {
         static_cast<T*>(args.inputs[0].raw()), in<T>(args, 1), static_cast<T*>(args.inputs[2].raw()),
         static_cast<T*>(args.inputs[3].raw()), in<float>(args, 4), n, static_cast<T>(a.beta1),
         static_cast<T>(a.beta2), static_cast<T>(a.eps), static_cast<T>(a.weight_decay),
-        out<float>(args));
+        out<float>(args), error_flag());
     CUDA_CHECK_LAUNCH();
   });
 }

@@ -54,7 +54,7 @@ class CachingAllocator : public DeviceAllocator {
     cudaError_t status = cudaMalloc(&p, cls);
     if (status == cudaErrorMemoryAllocation) {  // give the cache back and try once more
       cudaGetLastError();
-      empty();
+      empty(static_cast<cudaStream_t>(stream()));
       status = cudaMalloc(&p, cls);
     }
     if (status != cudaSuccess) {
@@ -80,9 +80,10 @@ class CachingAllocator : public DeviceAllocator {
   }
 
   // cudaFree of every cached block (after the stream drained: a block may still be in use
-  // by a queued kernel until then).
-  void empty() {
-    cudaStreamSynchronize(static_cast<cudaStream_t>(stream()));
+  // by a queued kernel until then). The caller passes the stream, so that scratch(), which
+  // holds the runtime's mutex, can empty the cache too.
+  void empty(cudaStream_t stream) {
+    cudaStreamSynchronize(stream);
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& [cls, list] : free_) {
       for (void* p : list) {
@@ -152,17 +153,32 @@ void ensure_started() {
 // ---- gw/cuda_backend.h -----------------------------------------------------------------------
 bool compiled() { return true; }
 
-int device_count() {
-  static const int count = [] {
+namespace {
+// cudaGetDeviceCount's answer, asked once: the count and, when it failed, CUDA's message.
+struct DeviceQuery {
+  int count = 0;
+  std::string error;
+};
+const DeviceQuery& device_query() {
+  static const DeviceQuery* q = [] {
+    auto* r = new DeviceQuery();
     int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {  // no driver, no device: zero GPUs
+    const cudaError_t status = cudaGetDeviceCount(&n);
+    if (status != cudaSuccess) {  // no driver, no device, a driver too old: zero GPUs
       cudaGetLastError();
-      return 0;
+      r->error = detail::concat(cudaGetErrorName(status), ": ", cudaGetErrorString(status));
+    } else {
+      r->count = n;
     }
-    return n;
+    return r;
   }();
-  return count;
+  return *q;
 }
+}  // namespace
+
+int device_count() { return device_query().count; }
+
+std::string device_error() { return device_query().error; }
 
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   if (bytes == 0) return;
@@ -191,7 +207,7 @@ void install_allocator() {
 
 // ---- gw_cuda.h -------------------------------------------------------------------------------
 CachingStats caching_stats() { return caching_allocator().stats(); }
-void empty_cache() { caching_allocator().empty(); }
+void empty_cache() { caching_allocator().empty(static_cast<cudaStream_t>(stream())); }
 
 void* stream() {
   ensure_started();
@@ -213,13 +229,28 @@ void* scratch(size_t bytes) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
   if (bytes > rt.scratch_bytes) {
+    const size_t grown = std::max(bytes, 2 * rt.scratch_bytes);
     if (rt.scratch) {
       CUDA_CHECK(cudaStreamSynchronize(rt.stream));  // queued kernels may still read it
       CUDA_CHECK(cudaFree(rt.scratch));
     }
-    const size_t grown = std::max(bytes, 2 * rt.scratch_bytes);
-    CUDA_CHECK(cudaMalloc(&rt.scratch, grown));
-    rt.scratch_bytes = grown;
+    // Forget the old block before allocating: a failed cudaMalloc must not leave a dangling
+    // pointer behind for the next call.
+    rt.scratch = nullptr;
+    rt.scratch_bytes = 0;
+    cudaError_t status = cudaMalloc(&rt.scratch, grown);
+    if (status == cudaErrorMemoryAllocation) {  // the cached blocks first, then exactly `bytes`
+      cudaGetLastError();
+      caching_allocator().empty(rt.stream);
+      status = cudaMalloc(&rt.scratch, bytes);
+      if (status == cudaSuccess) rt.scratch_bytes = bytes;
+    } else if (status == cudaSuccess) {
+      rt.scratch_bytes = grown;
+    }
+    if (status != cudaSuccess) {
+      rt.scratch = nullptr;
+      CUDA_CHECK(status);
+    }
   }
   return rt.scratch;
 }
@@ -245,6 +276,10 @@ void check_error_flag() {
       throw ShapeError(detail::concat("softmax_cross_entropy (cuda): target ",
                                       static_cast<long long>(e.value), " at row ", e.at,
                                       " is outside the vocabulary [0, ", e.bound, ")"));
+    case kAdamWBiasCorrection:
+      throw Error(detail::concat("adamw (cuda): bias correction ",
+                                 e.at == 1 ? "1-beta1^t" : "1-beta2^t", " = ", e.value,
+                                 " must be positive (t starts at 1)"));
     case kQuantizeScale:
       throw Error(detail::concat("quantize (cuda): scale[", e.at, "] = ", e.value,
                                  " must be positive and finite"));

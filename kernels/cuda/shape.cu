@@ -149,7 +149,13 @@ void concat(const KernelArgs& args) {
   int64_t band = 0;
   for (const Tensor& x : args.inputs) {
     const int64_t row = x.shape()[axis] * inner;
-    if (row > 0 && outer > 0)
+    // One band per output row; a single row (axis 0, or only size-1 axes before it) is a
+    // plain copy, which also avoids cudaMemcpy2D's pitch limit (cudaDevAttrMaxPitch, 2 GiB)
+    // for a big tensor concatenated along its first axis.
+    if (row > 0 && outer == 1)
+      CUDA_CHECK(cudaMemcpyAsync(dst + band * elem, x.raw(), static_cast<size_t>(row) * elem,
+                                 cudaMemcpyDeviceToDevice, stream_of(args)));
+    else if (row > 0 && outer > 0)
       CUDA_CHECK(cudaMemcpy2DAsync(dst + band * elem, out_row * elem, x.raw(), row * elem,
                                    row * elem, outer, cudaMemcpyDeviceToDevice, stream_of(args)));
     band += row;

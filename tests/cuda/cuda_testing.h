@@ -21,7 +21,14 @@ namespace gw::testing {
 /// Why CUDA tests cannot run here, or "" when a GPU is usable.
 inline std::string no_gpu_reason() {
   if (!cuda_compiled()) return "this build has no CUDA backend (configure with the CUDA toolkit)";
-  if (cuda_device_count() == 0) return "no GPU visible (or no driver); the CUDA kernels compiled but cannot run";
+  if (cuda_device_count() == 0) {
+    std::string why = "no GPU visible (or no driver); the CUDA kernels compiled but cannot run";
+#if GW_HAVE_CUDA
+    const std::string error = cuda::device_error();  // e.g. a driver older than the toolkit
+    if (!error.empty()) why += " (" + error + ")";
+#endif
+    return why;
+  }
   return "";
 }
 
@@ -57,12 +64,17 @@ inline Tolerance tolerance_of(DType dtype) {
 
 /// Evaluates op(inputs) with `attrs` on `device`: inputs become constants of a fresh graph
 /// on that device. Returns the result on the CPU. For ops that mutate their inputs (AdamW),
-/// `mutated` receives the inputs after the run, on the CPU.
+/// `mutated` receives the inputs after the run, on the CPU; the inputs are then
+/// non-trainable Parameter leaves, since AdamW's shape rule accepts only those as the state
+/// it updates in place.
 inline Tensor run_op(Device device, Op op, const std::vector<Tensor>& inputs, const Attrs& attrs,
                      std::vector<Tensor>* mutated = nullptr) {
   Graph graph(device);
   std::vector<Node*> nodes;
-  for (const Tensor& t : inputs) nodes.push_back(graph.constant(t.clone()));
+  for (const Tensor& t : inputs)
+    nodes.push_back(mutated ? graph.parameter("input" + std::to_string(nodes.size()), t.clone(),
+                                              /*trainable=*/false)
+                            : graph.constant(t.clone()));
   Node* out = graph.add_node(op, nodes, attrs);
   Tensor result = eval(out).to(Device::cpu());
   if (mutated) {
