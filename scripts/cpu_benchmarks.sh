@@ -47,9 +47,11 @@ section() {  # section TITLE COMMAND...: runs the command, records it and its ou
   section "Training step against OpenBLAS sgemm" "$bin/bench_train_step"
   if ((peer)) && python3 -c "import torch" 2>/dev/null; then
     for t in 1 $(nproc); do
-      section "PyTorch peer, $t thread(s)" python3 benchmarks/peer/torch_train_step.py \
+      section "PyTorch peer, cpu-tiny, $t thread(s)" python3 benchmarks/peer/torch_train_step.py \
         --bench "$bin/bench_train_step" --shape cpu-tiny --threads "$t" --steps 30
     done
+    section "PyTorch peer, gpt2-small, $(nproc) thread(s)" python3 benchmarks/peer/torch_train_step.py \
+      --bench "$bin/bench_train_step" --shape gpt2-small --threads "$(nproc)" --steps 3
   elif ((peer)); then
     printf '\n## PyTorch peer\n\nnot run: torch is not importable (pip install torch)\n'
   fi
