@@ -1,6 +1,7 @@
 // test_sandbox.cpp — the sandbox's claims, one test each: a hang, a flood of output, a fork
-// bomb, a memory bomb, a detached process, the network, masked paths, the environment and
-// stdin. These run shell one-liners, so they need neither the framework nor the labs.
+// bomb, a memory bomb, a detached process, the network, masked paths, the environment,
+// stdin, and two runs sharing a slot. These run shell one-liners, so they need neither the
+// framework nor the labs.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <dirent.h>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "sandbox.h"
 #include "util.h"
@@ -51,6 +53,17 @@ TEST(Sandbox, ExitStatusAndOutputAreReported) {
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("hello"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("oops"), std::string::npos) << r.output;
+}
+
+TEST(Sandbox, TwoRunsOnTheSameSlotDoNotKillEachOther) {
+  // After a run every process of the slot's uid is killed; a second run on that uid (another
+  // gw-grade, or ctest -j) must wait for the slot rather than lose its test to that sweep.
+  SandboxResult a, b;
+  std::thread other([&] { a = sh("sleep 1; exit 0"); });
+  b = sh("sleep 0.2; exit 0");
+  other.join();
+  EXPECT_EQ(a.exit_code, 0) << "signal " << a.signal << ": " << a.output;
+  EXPECT_EQ(b.exit_code, 0) << "signal " << b.signal << ": " << b.output;
 }
 
 TEST(Sandbox, AHangIsKilledAtTheWallClockLimit) {
