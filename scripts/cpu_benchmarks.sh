@@ -32,7 +32,8 @@ report=results/cpu/$(date -u +%Y%m%dT%H%MZ)-$commit.md
 section() {  # section TITLE COMMAND...: runs the command, records it and its output
   local title=$1; shift
   printf '\n## %s\n\n```\n$ %s\n' "$title" "$*"
-  "$@" 2>&1 | grep -v -i -e "warning" -e "_conversion_method_template"
+  # Rows of single repetitions are left out: each program prints medians and ratios after.
+  "$@" 2>&1 | grep -v -i -e "warning" -e "_conversion_method_template" -e "/repeats:[0-9]*/"
   printf '```\n'
 }
 
