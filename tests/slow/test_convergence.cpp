@@ -1,0 +1,40 @@
+// test_convergence.cpp — the trainer's loss targets as assertions, behind the `slow` label
+// (about a minute and a half on 2 cores): `ctest --test-dir build/release -L slow`.
+//
+// cpu-tiny on tinyshakespeare must reach nanoGPT's CPU figure, val loss ≤ 1.88, by step 1000
+// of its 2000, and keep improving. The dataset is read in place from ../shared/datasets; the
+// test skips, saying so, where it is absent.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+
+#include "gw/data.h"
+#include "gw/train_config.h"
+#include "gw/trainer.h"
+
+namespace gw {
+namespace {
+
+TEST(Convergence, CpuTinyReachesValLoss188OnTinyShakespeareByStep1000) {
+  const std::string data = tinyshakespeare_path();
+  if (data.empty()) GTEST_SKIP() << "tinyshakespeare.txt not found next to the source tree (../shared/datasets)";
+  TrainConfig c = preset_config("cpu-tiny");
+  c.data = data;
+  c.eval_interval = 100;
+  c.out_dir = ::testing::TempDir() + "gw_convergence";
+  c.save_checkpoint = false;
+  c.plot = false;
+  std::ostringstream log;
+  const TrainSummary s = run_training(c, log);
+  double best_by_1000 = 1e9;
+  for (const EvalStats& e : s.evals)
+    if (e.step <= 1000) best_by_1000 = std::min(best_by_1000, e.val_loss);
+  EXPECT_LE(best_by_1000, 1.88) << log.str();
+  EXPECT_LE(s.best_val_loss, 1.76) << "the second half of the schedule should keep improving\n"
+                                   << log.str();
+}
+
+}  // namespace
+}  // namespace gw
