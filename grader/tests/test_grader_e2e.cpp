@@ -1,6 +1,7 @@
 // test_grader_e2e.cpp — gw-grade end to end: the reference gets full marks, untouched stubs
-// get 0, each planted bug loses exactly the tests that should catch it, and each malicious
-// submission fails only the tests it breaks, with a clear reason, while grading goes on.
+// get 0, each planted bug loses exactly the tests that should catch it, a forbidden call
+// zeroes its lab, and each malicious submission fails only the tests it breaks, with a clear
+// reason, while grading goes on.
 //
 // Submissions are made at test time from the reference lab files (so fixtures never hold a
 // copy of a solution): grader/tests/fixtures/<name>/fixture.json says which labs, which
@@ -160,6 +161,28 @@ TEST(Grader, ACompileErrorGivesZeroForThatLabAndShowsTheError) {
   EXPECT_EQ(g.report["labs"][0]["build_status"], "compile_error");
   EXPECT_NE(g.report["labs"][0]["build_message"].get<std::string>().find("error"), std::string::npos);
   EXPECT_EQ(g.report["score"].get<double>(), 0);
+  remove_all(sub);
+}
+
+TEST(Grader, AForbiddenShortcutGivesZeroForThatLabAndNamesTheSymbol) {
+  // labs.json forbids lab 04 from calling lab 03's backprop: gradients() could otherwise
+  // return the numbers as constants instead of building the backward graph.
+  const std::string sub = make_submission({"03", "04"});
+  write_text(sub + "/gradients.cpp", read_text(sub + "/gradients.cpp") +
+                                         "\nnamespace gw {\nvoid shortcut(Node* y) { (void)backprop(y); }\n}\n");
+  const Graded g = grade(sub, {"03", "04"});
+  ASSERT_EQ(g.status, 0) << g.log;
+  ASSERT_EQ(g.report["labs"].size(), 2u);
+  for (const auto& lab : g.report["labs"]) {
+    if (lab["id"] == "03") {
+      EXPECT_EQ(lab["score"].get<double>(), lab["max_score"].get<double>()) << lab.dump(1);
+      continue;
+    }
+    EXPECT_EQ(lab["build_status"], "forbidden") << lab.dump(1);
+    EXPECT_EQ(lab["score"].get<double>(), 0);
+    EXPECT_NE(lab["build_message"].get<std::string>().find("gw::backprop"), std::string::npos)
+        << lab["build_message"];
+  }
   remove_all(sub);
 }
 
