@@ -3,7 +3,7 @@
 # short script: driver and device, then every CUDA test, failing when any GPU test skipped
 # (a driver older than the toolkit makes every test skip "successfully").
 #
-#   tests/cuda/gpu_check.sh [path/to/gw_test_cuda]    # default: build-cudarev, then build
+#   tests/cuda/gpu_check.sh [path/to/gw_test_cuda]    # default: build/release, then build-cudarev
 #
 # Writes its log to $OUT/gpu_check.log when $OUT is set. With GW_SANITIZE=1 and
 # compute-sanitizer on the PATH (or in /usr/local/cuda/bin), also runs the small kernel
@@ -15,7 +15,7 @@ mkdir -p "$(dirname "$log")"
 exec > >(tee "$log") 2>&1
 
 bin=${1:-}
-for candidate in build-cudarev/bin/gw_test_cuda build/bin/gw_test_cuda; do
+for candidate in build/release/bin/gw_test_cuda build-cudarev/bin/gw_test_cuda; do
   [ -z "$bin" ] && [ -x "$candidate" ] && bin=$candidate
 done
 if [ -z "$bin" ]; then
