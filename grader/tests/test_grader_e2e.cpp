@@ -1,7 +1,7 @@
 // test_grader_e2e.cpp — gw-grade end to end: the reference gets full marks, untouched stubs
 // get 0, each planted bug loses exactly the tests that should catch it, a forbidden call
-// zeroes its lab, and each malicious submission fails only the tests it breaks, with a clear
-// reason, while grading goes on.
+// zeroes its lab, each malicious submission fails only the tests it breaks, with a clear
+// reason, while grading goes on, and the Gradescope package holds what it must.
 //
 // Submissions are made at test time from the reference lab files (so fixtures never hold a
 // copy of a solution): grader/tests/fixtures/<name>/fixture.json says which labs, which
@@ -16,6 +16,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "util.h"
@@ -410,6 +411,31 @@ TEST(Benchmarks, AreTimedAgainstTheReferenceAndScoredByRatio) {
   remove_all(fast);
   remove_all(slow);
   remove_all(dirname_of(bench_manifest));
+}
+
+TEST(Gradescope, PackageHoldsTheScriptsAndTheRepositoryButNoBuildsOrRuns) {
+  const std::string out = make_temp_dir("gw-e2e-zip-");
+  const CommandResult made =
+      run_command("bash " + shell_quote(kRoot + "/grader/gradescope/make_autograder.sh") + " " +
+                  shell_quote(out + "/autograder.zip"));
+  ASSERT_EQ(made.status, 0) << made.output;
+  const CommandResult list = run_command("unzip -Z1 " + shell_quote(out + "/autograder.zip"));
+  ASSERT_EQ(list.status, 0) << list.output;
+  std::set<std::string> names;
+  std::istringstream in(list.output);
+  for (std::string line; std::getline(in, line);) names.insert(line);
+  for (const char* need : {"setup.sh", "run_autograder", "gradwork/labs/labs.json",
+                           "gradwork/CMakeLists.txt", "gradwork/grader/src/main.cpp"})
+    EXPECT_TRUE(names.count(need)) << need << " missing from the package";
+  bool hidden = false;
+  for (const std::string& n : names) {
+    hidden = hidden || n.rfind("gradwork/grader/hidden/", 0) == 0;
+    EXPECT_TRUE(n.rfind("gradwork/build", 0) != 0 && n.rfind("gradwork/runs/", 0) != 0 &&
+                n.rfind("gradwork/.git/", 0) != 0)
+        << n << " does not belong in the package";
+  }
+  EXPECT_TRUE(hidden) << "the hidden tests must travel with the autograder";
+  remove_all(out);
 }
 
 }  // namespace
