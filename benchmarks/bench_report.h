@@ -1,6 +1,6 @@
-// bench_report.h — helpers shared by the kernel benchmarks: reproducible random tensors and
-// a console reporter that also keeps one counter per benchmark, so a custom main can print
-// the ratio of two benchmarks run in the same process.
+// bench_report.h — helpers shared by the kernel benchmarks: reproducible random tensors, a
+// console reporter that also keeps the counters of every benchmark, so a custom main can
+// print the ratio of two benchmarks run in the same process, and the interleaved start-up.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -12,6 +12,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gw/tensor.h"
@@ -28,38 +29,51 @@ inline Tensor random_tensor(const Shape& shape, uint64_t seed) {
   return t;
 }
 
-/// Prints like the console reporter and records `counter` of every repetition by the
-/// benchmark's function name ("op/512x512x512").
+/// Prints like the console reporter and records every counter of every repetition by the
+/// benchmark's function name ("op/512x512x512") and the counter's name.
 class CollectingReporter : public benchmark::ConsoleReporter {
  public:
-  /// Records the counter named `counter` (e.g. "GFLOP/s").
+  /// `counter` (e.g. "GFLOP/s") is the one median(name) reads.
   /// Colors only on a terminal, so piped output holds no escape codes.
   explicit CollectingReporter(std::string counter)
       : benchmark::ConsoleReporter(isatty(fileno(stdout)) ? OO_ColorTabular : OO_Tabular),
         counter_(std::move(counter)) {}
 
-  /// Forwards to the console and keeps the counter of each plain (non-aggregate) run.
+  /// Forwards to the console and keeps the counters of each plain (non-aggregate) run.
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
       if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
-      auto it = run.counters.find(counter_);
-      if (it != run.counters.end()) values_[run.run_name.function_name].push_back(it->second);
+      for (const auto& [name, value] : run.counters)
+        values_[{run.run_name.function_name, name}].push_back(value);
     }
   }
 
-  /// Median of the recorded values of a benchmark, or 0 when it did not run.
-  double median(const std::string& name) const {
-    auto it = values_.find(name);
+  /// Median of a counter's recorded values of a benchmark, or 0 when it did not run.
+  double median(const std::string& name, const std::string& counter) const {
+    auto it = values_.find({name, counter});
     if (it == values_.end() || it->second.empty()) return 0.0;
     std::vector<double> v = it->second;
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   }
+  /// The same for the counter named at construction.
+  double median(const std::string& name) const { return median(name, counter_); }
 
  private:
   std::string counter_;
-  std::map<std::string, std::vector<double>> values_;
+  std::map<std::pair<std::string, std::string>, std::vector<double>> values_;
 };
+
+/// benchmark::Initialize with random interleaving switched on: repetitions of an op and of
+/// its baseline interleave, so a burst of load on a shared machine hits both sides of the
+/// ratio alike. Flags given by the user come later and win.
+inline void initialize_interleaved(int argc, char** argv) {
+  std::vector<char*> args(argv, argv + argc);
+  static char interleave[] = "--benchmark_enable_random_interleaving=true";
+  args.insert(args.begin() + 1, interleave);
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+}
 
 }  // namespace gw::bench

@@ -81,14 +81,7 @@ int main(int argc, char** argv) {
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
   }
-  // Repetitions of the op and of its baseline interleave at random, so a burst of load on a
-  // shared machine hits both sides of the ratio alike. Flags given by the user come later
-  // and win.
-  std::vector<char*> args(argv, argv + argc);
-  char interleave[] = "--benchmark_enable_random_interleaving=true";
-  args.insert(args.begin() + 1, interleave);
-  int count = static_cast<int>(args.size());
-  benchmark::Initialize(&count, args.data());
+  gw::bench::initialize_interleaved(argc, argv);
   gw::bench::CollectingReporter reporter("GFLOP/s");
   benchmark::RunSpecifiedBenchmarks(&reporter);
   for (const GemmShape& s : kShapes) {

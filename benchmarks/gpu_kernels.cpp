@@ -6,11 +6,9 @@
 //   "add f32 64M: 2890 GB/s | memcpy d2d 3010 GB/s | ratio 0.96" (medians of 5 repetitions).
 // Times are GPU times (CUDA events around 10 launches), not host times. Without a GPU (or
 // without the CUDA backend) it prints "skipped: no CUDA device" and exits 0.
-#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -216,30 +214,6 @@ void direct_cublas(benchmark::State& state, GemmCase c) {
   set_tflops(state, c);
 }
 
-// Console output, plus the median of any counter of any benchmark (GB/s and TFLOP/s here).
-class Reporter : public benchmark::ConsoleReporter {
- public:
-  Reporter() : benchmark::ConsoleReporter(OO_Tabular) {}
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
-      for (const auto& [name, counter] : run.counters)
-        values_[run.run_name.function_name + "|" + name].push_back(counter.value);
-    }
-  }
-  double median(const std::string& bench, const std::string& counter) const {
-    auto it = values_.find(bench + "|" + counter);
-    if (it == values_.end() || it->second.empty()) return 0.0;
-    std::vector<double> v = it->second;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  }
-
- private:
-  std::map<std::string, std::vector<double>> values_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -263,7 +237,7 @@ int main(int argc, char** argv) {
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  Reporter reporter;
+  gw::bench::CollectingReporter reporter("GB/s");
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   std::printf("\nsummary (same process, medians of 5):\n");

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "app_main.h"
 #include "gw/allocator.h"
 #include "gw/executor.h"
 #include "gw/ops.h"
@@ -144,20 +145,7 @@ int main(int argc, char** argv) {
   app.add_option("--runs", o.runs, "runs of the same executor, each with a new batch")
       ->check(CLI::Range(1, 100000));
   app.add_option("--seed", o.seed, "random seed of the data and the weights");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    std::cerr << "gw-demo: error: " << e.what() << " (see --help)\n";
-    return 2;
-  }
-  try {
+  return gw::app::run(app, "gw-demo", argc, argv, [&] {
     return gw::run_demo(o);
-  } catch (const gw::UsageError& e) {
-    std::cerr << "gw-demo: error: " << e.what() << '\n';
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "gw-demo: error: " << e.what() << '\n';
-    return 1;
-  }
+  });
 }

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "app_main.h"
 #include "gw/error.h"
 
 namespace gw {
@@ -33,7 +34,7 @@ struct LabFile {
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  GW_CHECK_AS(IoError, in.good(), "gw-labgen: cannot read ", path);
+  GW_CHECK_AS(IoError, in.good(), "cannot read ", path);
   std::ostringstream os;
   os << in.rdbuf();
   return os.str();
@@ -51,15 +52,15 @@ std::vector<LabFile> read_manifest(const std::string& root, const std::string& o
   try {
     manifest = nlohmann::json::parse(read_text(path));
   } catch (const nlohmann::json::exception& e) {
-    throw IoError("gw-labgen: " + path + " is not valid JSON: " + e.what());
+    throw IoError(path + " is not valid JSON: " + e.what());
   }
   GW_CHECK_AS(IoError, manifest.contains("labs") && manifest["labs"].is_array(),
-              "gw-labgen: ", path, " has no \"labs\" array");
+              path, " has no \"labs\" array");
   std::vector<LabFile> files;
   bool found = only.empty();
   for (const auto& lab : manifest["labs"]) {
     GW_CHECK_AS(IoError, lab.contains("id") && lab.contains("dir") && lab.contains("files"),
-                "gw-labgen: every lab of ", path, " needs \"id\", \"dir\" and \"files\"");
+                "every lab of ", path, " needs \"id\", \"dir\" and \"files\"");
     const std::string id = lab["id"].get<std::string>();
     if (!only.empty() && id != only) continue;
     found = true;
@@ -68,7 +69,7 @@ std::vector<LabFile> read_manifest(const std::string& root, const std::string& o
       files.push_back({id, ref, lab["dir"].get<std::string>() + "/" + basename_of(ref)});
     }
   }
-  GW_CHECK_AS(UsageError, found, "gw-labgen: no lab \"", only, "\" in ", path);
+  GW_CHECK_AS(UsageError, found, "no lab \"", only, "\" in ", path);
   return files;
 }
 
@@ -103,7 +104,7 @@ std::string make_student_copy(const LabFile& file, const std::string& text) {
   while (std::getline(in, line)) {
     ++line_no;
     if (std::regex_match(line, m, begin_re)) {
-      GW_CHECK(open_lab.empty(), "gw-labgen: ", file.reference, ":", line_no, ": BEGIN LAB ",
+      GW_CHECK(open_lab.empty(), file.reference, ":", line_no, ": BEGIN LAB ",
                m[2].str(), " inside the region of lab ", open_lab, " opened on line ", open_line);
       open_lab = m[2].str();
       open_line = line_no;
@@ -115,9 +116,9 @@ std::string make_student_copy(const LabFile& file, const std::string& text) {
         continue;
       }
     } else if (std::regex_match(line, m, end_re)) {
-      GW_CHECK(!open_lab.empty(), "gw-labgen: ", file.reference, ":", line_no, ": END LAB ",
+      GW_CHECK(!open_lab.empty(), file.reference, ":", line_no, ": END LAB ",
                m[1].str(), " without a BEGIN LAB");
-      GW_CHECK(m[1].str() == open_lab, "gw-labgen: ", file.reference, ":", line_no,
+      GW_CHECK(m[1].str() == open_lab, file.reference, ":", line_no,
                ": END LAB ", m[1].str(), " closes the region of lab ", open_lab, " opened on line ",
                open_line);
       const bool own = open_lab == file.lab;
@@ -128,9 +129,9 @@ std::string make_student_copy(const LabFile& file, const std::string& text) {
     }
     out << line << '\n';
   }
-  GW_CHECK(open_lab.empty(), "gw-labgen: ", file.reference, ":", open_line, ": BEGIN LAB ",
+  GW_CHECK(open_lab.empty(), file.reference, ":", open_line, ": BEGIN LAB ",
            open_lab, " is never closed by END LAB ", open_lab);
-  GW_CHECK(regions > 0, "gw-labgen: ", file.reference, " is listed for lab ", file.lab,
+  GW_CHECK(regions > 0, file.reference, " is listed for lab ", file.lab,
            " in labs/labs.json but has no \"// BEGIN LAB ", file.lab, "\" region");
   return out.str();
 }
@@ -147,7 +148,7 @@ int generate(const std::string& root, const std::vector<LabFile>& files) {
     std::ifstream existing(path, std::ios::binary);
     if (existing.good() && read_text(path) == copy) continue;  // keep timestamps: no rebuild
     std::ofstream out(path, std::ios::binary);
-    GW_CHECK_AS(IoError, out.good(), "gw-labgen: cannot write ", path,
+    GW_CHECK_AS(IoError, out.good(), "cannot write ", path,
                 " (does the lab folder exist?)");
     out << copy;
     std::cout << "wrote " << file.student << " (from " << file.reference << ")\n";
@@ -187,13 +188,7 @@ int main(int argc, char** argv) {
   CLI::App* chk = app.add_subcommand("check", "exit 1 when a student copy is stale (drift)");
   CLI::App* lst = app.add_subcommand("list", "print each lab file and its student copy");
   for (CLI::App* sub : {gen, chk}) sub->add_option("--lab", lab, "only this lab (e.g. 03)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
-  try {
+  return gw::app::run(app, "gw-labgen", argc, argv, [&] {
     const std::vector<gw::LabFile> files = gw::read_manifest(root, lab);
     if (lst->parsed()) {
       for (const gw::LabFile& f : files)
@@ -201,11 +196,5 @@ int main(int argc, char** argv) {
       return 0;
     }
     return gen->parsed() ? gw::generate(root, files) : gw::check(root, files);
-  } catch (const gw::UsageError& e) {
-    std::cerr << e.what() << '\n';
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << e.what() << '\n';
-    return 1;
-  }
+  });
 }

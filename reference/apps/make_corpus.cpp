@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app_main.h"
 #include "gw/data.h"
 #include "gw/error.h"
 
@@ -21,14 +22,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 32));
   app.add_option("--seed", seed, "random seed");
   app.add_option("--out", out, "output file")->required();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    std::cerr << "gw-make_corpus: error: " << e.what() << " (see --help)\n";
-    return 2;
-  }
-  try {
+  return gw::app::run(app, "gw-make_corpus", argc, argv, [&] {
     const std::string text = gw::synthetic_corpus(kind, bytes, seed);
     const std::string tmp = out + ".tmp";
     {
@@ -44,11 +38,5 @@ int main(int argc, char** argv) {
       std::cout << " (entropy rate " << gw::grammar_entropy_exact_nats_per_char() << " nats/char)";
     std::cout << '\n';
     return 0;
-  } catch (const gw::UsageError& e) {
-    std::cerr << "gw-make_corpus: error: " << e.what() << '\n';
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "gw-make_corpus: error: " << e.what() << '\n';
-    return 1;
-  }
+  });
 }

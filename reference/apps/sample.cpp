@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app_main.h"
 #include "gw/checkpoint.h"
 #include "gw/error.h"
 #include "gw/executor.h"
@@ -62,14 +63,7 @@ int main(int argc, char** argv) {
   app.add_option("--tokens", tokens, "tokens to generate")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))->capture_default_str();
   app.add_option("--seed", seed, "random seed")->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "gw-sample: error: " << e.what() << " (see --help)\n";
-    return 2;
-  }
-  try {
+  return gw::app::run(app, "gw-sample", argc, argv, [&] {
     const gw::Checkpoint ckpt = gw::read_checkpoint(checkpoint);
     gw::Graph graph;
     gw::CharTokenizer tok;
@@ -107,11 +101,5 @@ int main(int argc, char** argv) {
     }
     std::cout << '\n';
     return 0;
-  } catch (const gw::UsageError& e) {
-    std::cerr << "gw-sample: error: " << e.what() << '\n';
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "gw-sample: error: " << e.what() << '\n';
-    return 1;
-  }
+  });
 }

@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app_main.h"
 #include "gw/checkpoint.h"
 #include "gw/error.h"
 #include "gw/train_config.h"
@@ -48,15 +49,7 @@ int main(int argc, char** argv) {
     std::string help = f.help + " [cpu-tiny: " + default_json.at(f.key).dump() + "]";
     options[f.key] = app.add_option(f.flag, values[f.key], help)->type_name(kind_name(f.kind));
   }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    std::cerr << "gw-train: error: " << e.what() << " (see --help)\n";
-    return 2;
-  }
-
-  try {
+  return gw::app::run(app, "gw-train", argc, argv, [&] {
     gw::TrainConfig config;
     const bool resuming = options["resume"]->count() > 0;
     if (!preset.empty()) config = gw::preset_config(preset);
@@ -82,11 +75,5 @@ int main(int argc, char** argv) {
     }
     gw::run_training(config, std::cout);
     return 0;
-  } catch (const gw::UsageError& e) {
-    std::cerr << "gw-train: error: " << e.what() << '\n';
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "gw-train: error: " << e.what() << '\n';
-    return 1;
-  }
+  });
 }

@@ -8,19 +8,15 @@
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw/ops.h"
+#include "op_rules.h"
 
 namespace gw {
 namespace {
 
-OpDef& def_of(OpDef* table, Op op) { return table[static_cast<size_t>(op)]; }
-
-double elements(const Node& node) { return static_cast<double>(numel(node.shape)); }
-double io_bytes(const Node& node) {
-  double total = elements(node) * dtype_size(node.dtype);
-  for (const Node* in : node.inputs)
-    total += static_cast<double>(numel(in->shape)) * dtype_size(in->dtype);
-  return total;
-}
+using op_rules::build;
+using op_rules::def_of;
+using op_rules::elements;
+using op_rules::io_bytes;
 
 // ---- AllReduce ---------------------------------------------------------------------------
 void all_reduce_infer(Node& node) {
@@ -90,11 +86,6 @@ void matmul_int8_infer(Node& node) {
 }
 double matmul_int8_ops(const Node& node) {  // integer multiply-adds, counted like FLOPs
   return 2.0 * elements(node) * node.inputs[0]->shape[1];
-}
-
-Node* build(Op op, std::vector<Node*> inputs, Attrs attrs, const char* name) {
-  for (Node* in : inputs) GW_CHECK(in != nullptr, name, ": null input");
-  return inputs[0]->graph->add_node(op, std::move(inputs), std::move(attrs));
 }
 
 }  // namespace

@@ -14,23 +14,14 @@
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw/ops.h"
+#include "op_rules.h"
 
 namespace gw {
 namespace {
 
-OpDef& def_of(OpDef* table, Op op) { return table[static_cast<size_t>(op)]; }
-
-double elements(const Node& node) { return static_cast<double>(numel(node.shape)); }
-
-// Bytes read and written by a kernel that streams every input and the output once.
-double io_bytes(const Node& node) {
-  double total = elements(node) * static_cast<double>(dtype_size(node.dtype));
-  for (const Node* in : node.inputs)
-    total += static_cast<double>(numel(in->shape)) * static_cast<double>(dtype_size(in->dtype));
-  return total;
-}
-
-double zero_flops(const Node&) { return 0.0; }
+using op_rules::build;
+using op_rules::elements;
+using op_rules::zero_flops;
 template <int PerElement>
 double per_element(const Node& node) { return PerElement * elements(node); }
 
@@ -72,12 +63,6 @@ void compare_infer(Node& node) {
   node.dtype = node.inputs[0]->dtype;
 }
 
-Node* build(Op op, std::vector<Node*> inputs, Attrs attrs, const char* name) {
-  for (Node* in : inputs) GW_CHECK(in != nullptr, name, ": null input");
-  Graph* graph = inputs[0]->graph;
-  return graph->add_node(op, std::move(inputs), std::move(attrs));
-}
-
 Node* unary(Op op, Node* x, const char* name) { return build(op, {x}, {}, name); }
 
 Node* with_scalar(Op op, Node* x, double c, const char* name) {
@@ -105,14 +90,7 @@ Node* binary(Op op, Node* a, Node* b, const char* name, Attrs attrs = {}) {
 }  // namespace
 
 void declare_elementwise_ops(OpDef* t) {
-  struct Entry {
-    Op op;
-    const char* name;
-    int arity;
-    ShapeRule infer;
-    CountRule flops;
-  };
-  const Entry entries[] = {
+  const op_rules::Entry entries[] = {
       {Op::Neg, "neg", 1, unary_float_infer, per_element<1>},
       {Op::Exp, "exp", 1, unary_float_infer, per_element<1>},
       {Op::Log, "log", 1, unary_float_infer, per_element<1>},
@@ -134,14 +112,7 @@ void declare_elementwise_ops(OpDef* t) {
       {Op::Div, "div", 2, binary_float_infer, per_element<1>},
       {Op::Compare, "compare", 2, compare_infer, per_element<1>},
   };
-  for (const Entry& e : entries) {
-    OpDef& d = def_of(t, e.op);
-    d.name = e.name;
-    d.arity = e.arity;
-    d.infer = e.infer;
-    d.flops = e.flops;
-    d.bytes = io_bytes;
-  }
+  op_rules::declare(t, entries);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------

@@ -11,11 +11,14 @@
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw/ops.h"
+#include "op_rules.h"
 
 namespace gw {
 namespace {
 
-OpDef& def_of(OpDef* table, Op op) { return table[static_cast<size_t>(op)]; }
+using op_rules::build;
+using op_rules::def_of;
+using op_rules::zero_flops;
 
 bool float_math(DType t) { return t == DType::f32 || t == DType::f64; }
 
@@ -34,14 +37,6 @@ void check_same(const char* op, const Node* x, const Node* y, const char* names 
 
 int64_t last_dim(const Node& node) { return node.shape.empty() ? 1 : node.shape.back(); }
 
-// Bytes read and written by a kernel that streams every input and the output once.
-double io_bytes(const Node& node) {
-  double total = static_cast<double>(numel(node.shape)) * dtype_size(node.dtype);
-  for (const Node* in : node.inputs)
-    total += static_cast<double>(numel(in->shape)) * dtype_size(in->dtype);
-  return total;
-}
-double zero_flops(const Node&) { return 0.0; }
 
 // ---- embedding --------------------------------------------------------------------------
 // table (v, h), ids i32 (...) -> (..., h)
@@ -239,23 +234,10 @@ double adamw_bytes(const Node& node) {  // reads p, g, m, v and writes p, m, v
   return 7.0 * numel(node.inputs[0]->shape) * dtype_size(node.inputs[0]->dtype);
 }
 
-Node* build(Op op, std::vector<Node*> inputs, Attrs attrs, const char* name) {
-  for (Node* in : inputs) GW_CHECK(in != nullptr, name, ": null input");
-  Graph* g = inputs[0]->graph;
-  return g->add_node(op, std::move(inputs), std::move(attrs));
-}
-
 }  // namespace
 
 void declare_nn_ops(OpDef* t) {
-  struct Entry {
-    Op op;
-    const char* name;
-    int arity;
-    ShapeRule infer;
-    CountRule flops;
-  };
-  const Entry entries[] = {
+  const op_rules::Entry entries[] = {
       {Op::Embedding, "embedding", 2, embedding_infer, zero_flops},
       {Op::EmbeddingBackward, "embedding_backward", 2, embedding_backward_infer,
        embedding_backward_flops},
@@ -280,14 +262,7 @@ void declare_nn_ops(OpDef* t) {
        attention_backward_flops},
       {Op::AdamW, "adamw", 5, adamw_infer, adamw_flops},
   };
-  for (const Entry& e : entries) {
-    OpDef& d = def_of(t, e.op);
-    d.name = e.name;
-    d.arity = e.arity;
-    d.infer = e.infer;
-    d.flops = e.flops;
-    d.bytes = io_bytes;
-  }
+  op_rules::declare(t, entries);
   def_of(t, Op::Attention).workspace = attention_workspace;
   def_of(t, Op::AttentionBackward).workspace = attention_backward_workspace;
   def_of(t, Op::AdamW).bytes = adamw_bytes;

@@ -12,11 +12,12 @@
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw/ops.h"
+#include "op_rules.h"
 
 namespace gw {
 namespace {
 
-OpDef& def_of(OpDef* table, Op op) { return table[static_cast<size_t>(op)]; }
+using op_rules::def_of;
 
 // x (...) -> the kept axes of x (or size 1 in place of each reduced one with keepdims).
 void reduce_infer(Node& node) {

@@ -12,21 +12,17 @@
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw/ops.h"
+#include "op_rules.h"
 
 namespace gw {
 namespace {
 
-OpDef& def_of(OpDef* table, Op op) { return table[static_cast<size_t>(op)]; }
+using op_rules::build;
+using op_rules::def_of;
+using op_rules::zero_flops;
 
 int64_t rank_of(const Node* x) { return static_cast<int64_t>(x->shape.size()); }
 
-double zero_flops(const Node&) { return 0.0; }
-double io_bytes(const Node& node) {
-  double total = static_cast<double>(numel(node.shape)) * dtype_size(node.dtype);
-  for (const Node* in : node.inputs)
-    total += static_cast<double>(numel(in->shape)) * dtype_size(in->dtype);
-  return total;
-}
 
 // ---- Reshape: x (...) -> attrs.shape, same numel; one entry may be -1 ----------------------
 void reshape_infer(Node& node) {
@@ -135,37 +131,17 @@ void concat_infer(Node& node) {
   node.dtype = first->dtype;
 }
 
-Node* build(Op op, std::vector<Node*> inputs, Attrs attrs, const char* name) {
-  GW_CHECK(!inputs.empty(), name, ": no inputs");
-  for (Node* in : inputs) GW_CHECK(in != nullptr, name, ": null input");
-  Graph* graph = inputs[0]->graph;
-  return graph->add_node(op, std::move(inputs), std::move(attrs));
-}
-
 }  // namespace
 
 void declare_shape_ops(OpDef* t) {
-  struct Entry {
-    Op op;
-    const char* name;
-    int arity;
-    ShapeRule infer;
+  const op_rules::Entry entries[] = {
+      {Op::Reshape, "reshape", 1, reshape_infer, zero_flops},
+      {Op::Permute, "permute", 1, permute_infer, zero_flops},
+      {Op::Broadcast, "broadcast", 1, broadcast_infer, zero_flops},
+      {Op::Slice, "slice", 1, slice_infer, zero_flops},
+      {Op::Concat, "concat", -1, concat_infer, zero_flops},
   };
-  const Entry entries[] = {
-      {Op::Reshape, "reshape", 1, reshape_infer},
-      {Op::Permute, "permute", 1, permute_infer},
-      {Op::Broadcast, "broadcast", 1, broadcast_infer},
-      {Op::Slice, "slice", 1, slice_infer},
-      {Op::Concat, "concat", -1, concat_infer},
-  };
-  for (const Entry& e : entries) {
-    OpDef& d = def_of(t, e.op);
-    d.name = e.name;
-    d.arity = e.arity;
-    d.infer = e.infer;
-    d.flops = zero_flops;
-    d.bytes = io_bytes;
-  }
+  op_rules::declare(t, entries);
   def_of(t, Op::Reshape).is_view = true;
 }
 
