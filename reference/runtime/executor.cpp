@@ -8,11 +8,12 @@
 // test compare the plan's predicted peak with the allocator's measured one.
 //
 // values_ holds, by node id, each value's tensor (a view of the arena, of a leaf's tensor, or
-// of a fed tensor); its second half, values_[n + id], holds node id's kernel workspace, which
-// MemoryPlan has no field for.
+// of a fed tensor); its second half, values_[n + id], holds node id's kernel workspace, whose
+// place the executor keeps beside the public MemoryPlan (which has no field for it).
 #include "gw/executor.h"
 
 #include <atomic>
+#include <utility>
 
 #include "gw/allocator.h"
 #include "runtime/planning.h"
@@ -50,7 +51,11 @@ const Tensor& checked_feed(const Node& leaf, const Feeds& feeds) {
 Executor::Executor(Graph& graph, std::vector<Node*> outputs, ExecutorOptions options)
     : graph_(graph), outputs_(std::move(outputs)), options_(options) {
   schedule_ = runtime::make_schedule(graph_, outputs_);
-  plan_ = runtime::plan_memory(schedule_, outputs_, graph_.size()).plan;
+  runtime::ArenaLayout layout = runtime::plan_memory(schedule_, outputs_, graph_.size());
+  plan_ = std::move(layout.plan);
+  workspace_offset_ = std::move(layout.workspace_offset);
+  workspace_size_ = std::move(layout.workspace_size);
+  needs_arena_ = layout.needs_arena;
   values_.resize(2 * graph_.size());
 }
 
@@ -84,27 +89,16 @@ std::vector<Tensor> Executor::run(const Feeds& feeds) {
     if (out->is_leaf()) bind_leaf(out);
 
   // 2. First run: the one allocation, and a view of it for every value and workspace.
-  if (arena_ == nullptr && !schedule_.empty()) {
-    // The workspace places are not in MemoryPlan; planning is deterministic, so plan again
-    // when some kernel needs one.
-    runtime::ArenaLayout layout;
-    bool has_workspace = false;
-    for (const Node* node : schedule_)
-      has_workspace = has_workspace || (node->def().workspace && node->def().workspace(*node) > 0);
-    if (has_workspace) layout = runtime::plan_memory(schedule_, outputs_, n);
-    bool needs_arena = false;
-    for (const Node* node : schedule_) needs_arena = needs_arena || !node->def().is_view;
-    if (needs_arena) {
-      arena_ = std::make_shared<Buffer>(static_cast<size_t>(plan_.arena_bytes), device);
-      for (const Node* node : schedule_) {
-        const size_t id = static_cast<size_t>(node->id);
-        if (node->def().is_view) continue;
-        values_[id] =
-            Tensor::view(arena_, static_cast<size_t>(plan_.offset[id]), node->shape, node->dtype);
-        if (has_workspace && layout.workspace_size[id] > 0)
-          values_[n + id] = Tensor::view(arena_, static_cast<size_t>(layout.workspace_offset[id]),
-                                         {layout.workspace_size[id]}, DType::i8);
-      }
+  if (arena_ == nullptr && needs_arena_) {
+    arena_ = std::make_shared<Buffer>(static_cast<size_t>(plan_.arena_bytes), device);
+    for (const Node* node : schedule_) {
+      const size_t id = static_cast<size_t>(node->id);
+      if (node->def().is_view) continue;
+      values_[id] =
+          Tensor::view(arena_, static_cast<size_t>(plan_.offset[id]), node->shape, node->dtype);
+      if (workspace_size_[id] > 0)
+        values_[n + id] = Tensor::view(arena_, static_cast<size_t>(workspace_offset_[id]),
+                                       {workspace_size_[id]}, DType::i8);
     }
   }
 

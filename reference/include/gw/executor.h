@@ -66,6 +66,9 @@ class Executor {
   std::vector<Node*> outputs_;
   std::vector<Node*> schedule_;
   MemoryPlan plan_;
+  std::vector<int64_t> workspace_offset_;  // by node id: arena place of its kernel workspace
+  std::vector<int64_t> workspace_size_;    // by node id: bytes of it (0: none)
+  bool needs_arena_ = false;               // some scheduled node writes into the arena
   ExecutorOptions options_;
   std::shared_ptr<Buffer> arena_;
   std::vector<Tensor> values_;  // by node id, views of the arena or of leaf tensors
