@@ -30,9 +30,6 @@ TrainConfig saved_config(const Checkpoint& ckpt) {
   }
 }
 
-// A host batch (or AdamW's scalars) on the graph's device: a copy when that is a GPU.
-Tensor on_device(const Graph& graph, const Tensor& t) { return t.to(graph.device()); }
-
 // cpu, cuda[:N], or auto: the first GPU when one is visible, else the CPU.
 Device resolve_device(const std::string& name) {
   if (name == "auto") return cuda_available() ? Device::cuda(0) : Device::cpu();
@@ -149,25 +146,22 @@ StepStats Trainer::train_step(const std::vector<Batch>& micro) {
               config_.grad_accum);
   StepStats st;
   st.lr = schedule_.at(step_);
-  const Tensor hyper = adamw_hyper(st.lr, step_ + 1, config_.beta1, config_.beta2);
   if (step_exec_) {
-    const std::vector<Tensor> out =
-        step_exec_->run({{x_, on_device(*graph_, micro[0].x)},
-                         {y_, on_device(*graph_, micro[0].y)},
-                         {opt_.hyper, on_device(*graph_, hyper)}});
+    Feeds feeds = batch_feeds(micro[0]);
+    feeds[opt_.hyper] = hyper_feed();
+    const std::vector<Tensor> out = step_exec_->run(feeds);
     st.loss = out[0].item();
     st.grad_norm = out[1].item();
   } else {
     double total = 0;
     for (const Batch& mb : micro) {
-      const std::vector<Tensor> out = micro_exec_->run(
-          {{x_, on_device(*graph_, mb.x)}, {y_, on_device(*graph_, mb.y)}});
+      const std::vector<Tensor> out = micro_exec_->run(batch_feeds(mb));
       total += out[0].item();
       for (size_t k = 0; k < accumulators_.size(); ++k)
         accumulators_[k]->value.copy_from(out[k + 1]);
     }
     st.loss = total / static_cast<double>(micro.size());
-    st.grad_norm = update_exec_->run({{opt_.hyper, on_device(*graph_, hyper)}})[0].item();
+    st.grad_norm = update_exec_->run({{opt_.hyper, hyper_feed()}})[0].item();
     for (Node* acc : accumulators_) acc->value.fill(0.0);
   }
   st.step = ++step_;
@@ -177,23 +171,30 @@ StepStats Trainer::train_step(const std::vector<Batch>& micro) {
 std::string Trainer::profile_step() {
   GW_CHECK_AS(UsageError, step_exec_ != nullptr, "profile: needs grad_accum = 1");
   const Batch b = train_sampler_->get(static_cast<uint64_t>(step_), 0);
-  const Tensor hyper = adamw_hyper(schedule_.at(step_), step_ + 1, config_.beta1, config_.beta2);
+  Feeds feeds = batch_feeds(b);
+  feeds[opt_.hyper] = hyper_feed();
   std::string out = "training step (forward + backward + AdamW), " +
                     std::to_string(tokens_per_step()) + " tokens:\n";
-  out += op_profile_table(profile_ops(*step_exec_, {{x_, on_device(*graph_, b.x)},
-                                                         {y_, on_device(*graph_, b.y)},
-                                                         {opt_.hyper, on_device(*graph_, hyper)}}));
+  out += op_profile_table(profile_ops(*step_exec_, feeds));
   ++step_;
   out += "eval forward:\n";
-  out += op_profile_table(profile_ops(*eval_exec_, {{x_, on_device(*graph_, b.x)},
-                                                         {y_, on_device(*graph_, b.y)}}));
+  out += op_profile_table(profile_ops(*eval_exec_, batch_feeds(b)));
   return out;
 }
 
 double Trainer::eval_split(const std::vector<Batch>& batches) {
   double total = 0;
-  for (const Batch& b : batches) total += eval_exec_->run({{x_, on_device(*graph_, b.x)}, {y_, on_device(*graph_, b.y)}})[0].item();
+  for (const Batch& b : batches) total += eval_exec_->run(batch_feeds(b))[0].item();
   return total / static_cast<double>(batches.size());
+}
+
+Feeds Trainer::batch_feeds(const Batch& b) const {
+  return {{x_, b.x.to(graph_->device())}, {y_, b.y.to(graph_->device())}};
+}
+
+Tensor Trainer::hyper_feed() const {
+  return adamw_hyper(schedule_.at(step_), step_ + 1, config_.beta1, config_.beta2)
+      .to(graph_->device());
 }
 
 EvalStats Trainer::evaluate() {

@@ -89,6 +89,8 @@ class Trainer {
 
  private:
   double eval_split(const std::vector<Batch>& batches);
+  Feeds batch_feeds(const Batch& b) const;  // x and y of a batch, on the graph's device
+  Tensor hyper_feed() const;                // AdamW's scalars of the next step, on the device
 
   TrainConfig config_;
   TextDataset data_;
