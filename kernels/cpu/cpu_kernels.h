@@ -1,4 +1,5 @@
-// cpu_kernels.h — registration entry points of the CPU kernel families (kernels/cpu/*.cpp).
+// cpu_kernels.h — what the CPU kernel files (kernels/cpu/*.cpp) offer each other: each
+// family's registration, and the BLAS GEMM that MatMul and attention share.
 #pragma once
 
 #include <cstdint>
@@ -7,13 +8,16 @@
 
 namespace gw::cpu {
 
-void register_elementwise_kernels(OpDef* table);  // elementwise.cpp
-void register_reduce_kernels(OpDef* table);       // reduce.cpp
-void register_shape_kernels(OpDef* table);        // shape.cpp
-void register_gemm_kernels(OpDef* table);         // gemm.cpp
-void register_nn_kernels(OpDef* table);           // nn.cpp
-void register_attention_kernels(OpDef* table);    // nn_attention.cpp (called by nn.cpp)
-void register_comm_quant_kernels(OpDef* table);   // comm_quant.cpp
+// One function per kernel family, each in the file of the same name (register.cpp calls them).
+void define_elementwise_kernels(OpRegistry& r);
+void define_reduce_kernels(OpRegistry& r);
+void define_shape_kernels(OpRegistry& r);
+void define_gemm_kernels(OpRegistry& r);
+void define_nn_kernels(OpRegistry& r);
+void define_attention_kernels(OpRegistry& r);
+void define_optimizer_kernels(OpRegistry& r);
+void define_comm_kernels(OpRegistry& r);
+void define_quant_kernels(OpRegistry& r);
 
 /// C (m×n) = α·op(A)·op(B) + β·C through OpenBLAS; row-major, packed (each leading dimension
 /// is its row length), op = transpose when the flag is set (gemm.cpp).

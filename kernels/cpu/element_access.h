@@ -4,8 +4,9 @@
 // Kernels are templates over the storage type T (double, float, gw::f16, gw::bf16, int8_t,
 // int32_t). They compute in Compute<T>: double for f64 and the integers, float for f32 and
 // for the 16-bit floats, which a CPU emulates by converting to f32 and rounding back
-// (lab 06). by_dtype() calls a generic lambda with a value of the storage type, so one
-// template body serves every dtype a kernel accepts.
+// (lab 06). dispatch_dtype<CpuStorage> (kernels/common/dtype_dispatch.h) calls a generic
+// lambda with a value of the storage type, so one template body serves every dtype a kernel
+// accepts.
 #pragma once
 
 #include <cmath>
@@ -15,6 +16,7 @@
 
 #include <vector>
 
+#include "common/dtype_dispatch.h"
 #include "gw/dtype.h"
 #include "gw/error.h"
 #include "gw/tensor.h"
@@ -94,28 +96,18 @@ inline float vec_expf(float x) {
   return p * scale;
 }
 
-/// Which dtypes a kernel accepts.
-enum class Accepts { floating, all };
-
-/// Calls f(T{}) with T the storage type of `dtype`; throws gw::DTypeError naming `op` when
-/// the dtype is outside `accepts`.
-template <typename F>
-void by_dtype(DType dtype, const char* op, Accepts accepts, F&& f) {
-  switch (dtype) {
-    case DType::f64: return f(double{});
-    case DType::f32: return f(float{});
-    case DType::f16: return f(f16{});
-    case DType::bf16: return f(bf16{});
-    case DType::i8:
-      if (accepts == Accepts::all) return f(int8_t{});
-      break;
-    case DType::i32:
-      if (accepts == Accepts::all) return f(int32_t{});
-      break;
-  }
-  throw DTypeError(detail::concat(op, " (cpu): dtype ", dtype_name(dtype),
-                                  " has no CPU kernel"));
-}
+/// The CPU's storage type of each dtype, for kernels::dispatch_dtype.
+struct CpuStorage {
+  using f64 = double;
+  using f32 = float;
+  using f16 = gw::f16;
+  using bf16 = gw::bf16;
+  using i8 = int8_t;
+  using i32 = int32_t;
+  static constexpr const char* name = "cpu";
+};
+using kernels::Accepts;
+using kernels::dispatch_dtype;
 
 /// Fills the contiguous `out` with elements of `in`: output multi-index i reads input element
 /// offset + Σ i[k]·stride[k] (strides in elements; 0 repeats). Any dtype; defined in shape.cpp.

@@ -17,7 +17,7 @@
 namespace gw::cpu {
 namespace {
 
-// ---- unary: y = f(x), and x + c, x · c, x^c with c = attrs.scalar ------------------------
+// ---- unary: y = f(x), and x + c, x · c, x^c with c = attrs.c ------------------------
 // 1/(1 + e^−x) is stable on both sides: e^−x → ∞ gives 0, e^−x → 0 gives 1. In float it
 // has no branch and a vectorizable exp, so the loop runs 4 lanes at a time.
 inline float sigmoid_of(float x) { return 1.0f / (1.0f + vec_expf(-x)); }
@@ -44,12 +44,12 @@ C unary_fn(C x, C c) {
 template <Op K>
 void unary_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
-  by_dtype(x.dtype(), args.node.def().name, Accepts::floating, [&](auto zero) {
+  dispatch_dtype<CpuStorage, Accepts::floating>(x.dtype(), args.node.def().name, [&](auto zero) {
     using T = decltype(zero);
     using C = Compute<T>;
     const T* in = x.data<T>();
     T* out = args.output.data<T>();
-    const C c = static_cast<C>(args.node.attrs.scalar);
+    const C c = static_cast<C>(args.node.attrs.c);
     const int64_t n = x.numel();
 #pragma omp parallel for schedule(static) if (n > kElementwiseParallelMin)
     for (int64_t i = 0; i < n; ++i) store(out, i, unary_fn<K, C>(load(in, i), c));
@@ -69,7 +69,7 @@ template <Op K>
 void binary_kernel(const KernelArgs& args) {
   const Tensor& a = args.inputs[0];
   const Tensor& b = args.inputs[1];
-  by_dtype(a.dtype(), args.node.def().name, Accepts::floating, [&](auto zero) {
+  dispatch_dtype<CpuStorage, Accepts::floating>(a.dtype(), args.node.def().name, [&](auto zero) {
     using T = decltype(zero);
     using C = Compute<T>;
     const T* pa = a.data<T>();
@@ -101,7 +101,7 @@ void compare_loop(const T* a, const T* b, T* out, int64_t n) {
 void compare_kernel(const KernelArgs& args) {
   const Tensor& a = args.inputs[0];
   const Tensor& b = args.inputs[1];
-  by_dtype(a.dtype(), "compare", Accepts::all, [&](auto zero) {
+  dispatch_dtype<CpuStorage, Accepts::all>(a.dtype(), "compare", [&](auto zero) {
     using T = decltype(zero);
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
@@ -128,10 +128,10 @@ void cast_kernel(const KernelArgs& args) {
     std::memcpy(args.output.raw(), x.raw(), x.nbytes());
     return;
   }
-  by_dtype(x.dtype(), "cast", Accepts::all, [&](auto in_zero) {
+  dispatch_dtype<CpuStorage, Accepts::all>(x.dtype(), "cast", [&](auto in_zero) {
     using In = decltype(in_zero);
     const In* in = x.data<In>();
-    by_dtype(args.output.dtype(), "cast", Accepts::all, [&](auto out_zero) {
+    dispatch_dtype<CpuStorage, Accepts::all>(args.output.dtype(), "cast", [&](auto out_zero) {
       using Out = decltype(out_zero);
       Out* out = args.output.data<Out>();
 #pragma omp parallel for schedule(static) if (n > kElementwiseParallelMin)
@@ -140,31 +140,29 @@ void cast_kernel(const KernelArgs& args) {
   });
 }
 
-void set(OpDef* table, Op op, Kernel k) { table[static_cast<size_t>(op)].cpu = k; }
-
 }  // namespace
 
-void register_elementwise_kernels(OpDef* t) {
-  set(t, Op::Neg, unary_kernel<Op::Neg>);
-  set(t, Op::Exp, unary_kernel<Op::Exp>);
-  set(t, Op::Log, unary_kernel<Op::Log>);
-  set(t, Op::Sin, unary_kernel<Op::Sin>);
-  set(t, Op::Cos, unary_kernel<Op::Cos>);
-  set(t, Op::Sqrt, unary_kernel<Op::Sqrt>);
-  set(t, Op::Rsqrt, unary_kernel<Op::Rsqrt>);
-  set(t, Op::Relu, unary_kernel<Op::Relu>);
-  set(t, Op::Sigmoid, unary_kernel<Op::Sigmoid>);
-  set(t, Op::Silu, unary_kernel<Op::Silu>);
-  set(t, Op::Tanh, unary_kernel<Op::Tanh>);
-  set(t, Op::AddScalar, unary_kernel<Op::AddScalar>);
-  set(t, Op::MulScalar, unary_kernel<Op::MulScalar>);
-  set(t, Op::PowScalar, unary_kernel<Op::PowScalar>);
-  set(t, Op::Add, binary_kernel<Op::Add>);
-  set(t, Op::Sub, binary_kernel<Op::Sub>);
-  set(t, Op::Mul, binary_kernel<Op::Mul>);
-  set(t, Op::Div, binary_kernel<Op::Div>);
-  set(t, Op::Compare, compare_kernel);
-  set(t, Op::Cast, cast_kernel);
+void define_elementwise_kernels(OpRegistry& r) {
+  r.define(Op::Neg).cpu(unary_kernel<Op::Neg>);
+  r.define(Op::Exp).cpu(unary_kernel<Op::Exp>);
+  r.define(Op::Log).cpu(unary_kernel<Op::Log>);
+  r.define(Op::Sin).cpu(unary_kernel<Op::Sin>);
+  r.define(Op::Cos).cpu(unary_kernel<Op::Cos>);
+  r.define(Op::Sqrt).cpu(unary_kernel<Op::Sqrt>);
+  r.define(Op::Rsqrt).cpu(unary_kernel<Op::Rsqrt>);
+  r.define(Op::Relu).cpu(unary_kernel<Op::Relu>);
+  r.define(Op::Sigmoid).cpu(unary_kernel<Op::Sigmoid>);
+  r.define(Op::Silu).cpu(unary_kernel<Op::Silu>);
+  r.define(Op::Tanh).cpu(unary_kernel<Op::Tanh>);
+  r.define(Op::AddScalar).cpu(unary_kernel<Op::AddScalar>);
+  r.define(Op::MulScalar).cpu(unary_kernel<Op::MulScalar>);
+  r.define(Op::PowScalar).cpu(unary_kernel<Op::PowScalar>);
+  r.define(Op::Add).cpu(binary_kernel<Op::Add>);
+  r.define(Op::Sub).cpu(binary_kernel<Op::Sub>);
+  r.define(Op::Mul).cpu(binary_kernel<Op::Mul>);
+  r.define(Op::Div).cpu(binary_kernel<Op::Div>);
+  r.define(Op::Compare).cpu(compare_kernel);
+  r.define(Op::Cast).cpu(cast_kernel);
 }
 
 }  // namespace gw::cpu

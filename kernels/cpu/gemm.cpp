@@ -11,7 +11,9 @@
 
 #include <omp.h>
 
+#include "common/op_shapes.h"
 #include "cpu/cpu_kernels.h"
+#include "cpu/element_access.h"
 #include "gw/error.h"
 
 namespace gw::cpu {
@@ -44,18 +46,12 @@ constexpr int64_t kSmallGemm = 65536 * 4;
 
 template <typename T>
 void matmul_typed(const KernelArgs& args) {
-  const Node& node = args.node;
-  const Tensor& ta = args.inputs[0];
-  const Tensor& tb = args.inputs[1];
-  const bool trans_a = node.attrs.transpose_a, trans_b = node.attrs.transpose_b;
-  const int64_t ra = ta.dim(), rb = tb.dim();
-  const int64_t m = trans_a ? ta.size(ra - 1) : ta.size(ra - 2);
-  const int64_t k = trans_a ? ta.size(ra - 2) : ta.size(ra - 1);
-  const int64_t n = trans_b ? tb.size(rb - 2) : tb.size(rb - 1);
-  const int64_t batch = m * k > 0 ? ta.numel() / (m * k) : 0;
-  const bool shared_b = rb == 2;
-  const T* a = ta.data<T>();
-  const T* b = tb.data<T>();
+  const bool trans_a = args.node.attrs.transpose_a, trans_b = args.node.attrs.transpose_b;
+  const kernels::GemmShape shape = kernels::gemm_shape(args.node);
+  const int64_t batch = shape.batch, m = shape.m, k = shape.k, n = shape.n;
+  const bool shared_b = shape.shared_b;
+  const T* a = args.inputs[0].data<T>();
+  const T* b = args.inputs[1].data<T>();
   T* c = args.output.data<T>();
   if (args.output.numel() == 0) return;
   if (k == 0) {  // empty inner products: BLAS may not touch c, so zero it here
@@ -78,19 +74,13 @@ void matmul_typed(const KernelArgs& args) {
 }
 
 void matmul_kernel(const KernelArgs& args) {
-  switch (args.output.dtype()) {
-    case DType::f32: return matmul_typed<float>(args);
-    case DType::f64: return matmul_typed<double>(args);
-    default:
-      GW_CHECK_AS(DTypeError, false, "matmul (cpu): dtype ", dtype_name(args.output.dtype()),
-                  " has no CPU kernel");
-  }
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(args.output.dtype(), "matmul", [&](auto zero) {
+    matmul_typed<decltype(zero)>(args);
+  });
 }
 
 }  // namespace
 
-void register_gemm_kernels(OpDef* table) {
-  table[static_cast<size_t>(Op::MatMul)].cpu = matmul_kernel;
-}
+void define_gemm_kernels(OpRegistry& r) { r.define(Op::MatMul).cpu(matmul_kernel); }
 
 }  // namespace gw::cpu

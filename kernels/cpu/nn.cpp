@@ -1,6 +1,6 @@
 // nn.cpp — CPU kernels of the fused neural-network ops: embedding and its scatter-add,
-// softmax, log-softmax, softmax-cross-entropy, RMSNorm, RoPE, naive attention, AdamW,
-// each forward next to its backward, under a comment stating the math (as llm.c does).
+// softmax, log-softmax, softmax-cross-entropy, RMSNorm and RoPE (attention.cpp holds
+// attention, optimizer.cpp AdamW), each forward next to its backward, under a comment stating the math (as llm.c does).
 //
 // Rows are independent, so every kernel runs OpenMP over rows (or heads); reductions along a
 // row accumulate in double so f32 results do not depend on the row length's rounding.
@@ -14,6 +14,7 @@
 #include <omp.h>
 
 #include "cpu/cpu_kernels.h"
+#include "cpu/element_access.h"
 #include "gw/error.h"
 
 namespace gw::cpu {
@@ -24,13 +25,6 @@ constexpr int64_t kParallelMin = 16384;
 
 int64_t last(const Tensor& t) { return t.dim() == 0 ? 1 : t.size(-1); }
 
-// Calls f.template operator()<T> with T = float or double according to `dtype`.
-template <typename F>
-void by_dtype(DType dtype, const char* op, F&& f) {
-  if (dtype == DType::f32) return f(float{});
-  if (dtype == DType::f64) return f(double{});
-  GW_CHECK_AS(DTypeError, false, op, " (cpu): dtype ", dtype_name(dtype), " has no CPU kernel");
-}
 
 // ---- embedding: out[i, :] = table[ids[i], :]; backward scatter-adds rows into (v, h) -------
 void check_ids(const Tensor& ids, int64_t vocab, const char* op) {
@@ -45,7 +39,7 @@ void embedding_kernel(const KernelArgs& args) {
   const Tensor& ids = args.inputs[1];    // (...)
   const int64_t v = table.size(0), h = table.size(1), rows = ids.numel();
   check_ids(ids, v, "embedding");
-  by_dtype(table.dtype(), "embedding", [&](auto zero) {
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(table.dtype(), "embedding", [&](auto zero) {
     using T = decltype(zero);
     const T* src = table.data<T>();
     const int32_t* id = ids.data<int32_t>();
@@ -61,7 +55,7 @@ void embedding_backward_kernel(const KernelArgs& args) {
   const Tensor& grad = args.inputs[1];  // (..., h)
   const int64_t v = args.output.size(0), h = args.output.size(1), rows = ids.numel();
   check_ids(ids, v, "embedding_backward");
-  by_dtype(grad.dtype(), "embedding_backward", [&](auto zero) {
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(grad.dtype(), "embedding_backward", [&](auto zero) {
     using T = decltype(zero);
     const T* g = grad.data<T>();
     const int32_t* id = ids.data<int32_t>();
@@ -103,7 +97,7 @@ template <bool Log>
 void softmax_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t n = last(x), rows = n ? x.numel() / n : 0;
-  by_dtype(x.dtype(), Log ? "log_softmax" : "softmax", [&](auto zero) {
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(x.dtype(), Log ? "log_softmax" : "softmax", [&](auto zero) {
     using T = decltype(zero);
     const T* xs = x.data<T>();
     T* ys = args.output.data<T>();
@@ -125,7 +119,7 @@ void softmax_backward_kernel(const KernelArgs& args) {
   const Tensor& y = args.inputs[0];
   const Tensor& gy = args.inputs[1];
   const int64_t n = last(y), rows = n ? y.numel() / n : 0;
-  by_dtype(y.dtype(), Log ? "log_softmax_backward" : "softmax_backward", [&](auto zero) {
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(y.dtype(), Log ? "log_softmax_backward" : "softmax_backward", [&](auto zero) {
     using T = decltype(zero);
     const T* ys = y.data<T>();
     const T* gs = gy.data<T>();
@@ -154,7 +148,7 @@ void cross_entropy_kernel(const KernelArgs& args) {
   check_targets(args, "softmax_cross_entropy");
   const Tensor& logits = args.inputs[0];  // (n, v)
   const int64_t rows = logits.size(0), v = logits.size(1);
-  by_dtype(logits.dtype(), "softmax_cross_entropy", [&](auto zero) {
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(logits.dtype(), "softmax_cross_entropy", [&](auto zero) {
     using T = decltype(zero);
     const T* x = logits.data<T>();
     const int32_t* t = args.inputs[1].data<int32_t>();
@@ -169,7 +163,7 @@ void cross_entropy_backward_kernel(const KernelArgs& args) {
   check_targets(args, "softmax_cross_entropy_backward");
   const Tensor& logits = args.inputs[0];  // (n, v)
   const int64_t rows = logits.size(0), v = logits.size(1);
-  by_dtype(logits.dtype(), "softmax_cross_entropy_backward", [&](auto zero) {
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(logits.dtype(), "softmax_cross_entropy_backward", [&](auto zero) {
     using T = decltype(zero);
     const T* x = logits.data<T>();
     const int32_t* t = args.inputs[1].data<int32_t>();
@@ -198,8 +192,8 @@ double row_rstd(const T* x, int64_t h, double eps) {
 void rms_norm_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t h = last(x), rows = h ? x.numel() / h : 0;
-  const double eps = args.node.attrs.scalar;
-  by_dtype(x.dtype(), "rms_norm", [&](auto zero) {
+  const double eps = args.node.attrs.eps;
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(x.dtype(), "rms_norm", [&](auto zero) {
     using T = decltype(zero);
     const T* xs = x.data<T>();
     const T* w = args.inputs[1].data<T>();
@@ -216,8 +210,8 @@ void rms_norm_kernel(const KernelArgs& args) {
 void rms_norm_backward_input_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t h = last(x), rows = h ? x.numel() / h : 0;
-  const double eps = args.node.attrs.scalar;
-  by_dtype(x.dtype(), "rms_norm_backward_input", [&](auto zero) {
+  const double eps = args.node.attrs.eps;
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(x.dtype(), "rms_norm_backward_input", [&](auto zero) {
     using T = decltype(zero);
     const T* xs = x.data<T>();
     const T* w = args.inputs[1].data<T>();
@@ -240,8 +234,8 @@ void rms_norm_backward_input_kernel(const KernelArgs& args) {
 void rms_norm_backward_weight_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t h = last(x), rows = h ? x.numel() / h : 0;
-  const double eps = args.node.attrs.scalar;
-  by_dtype(x.dtype(), "rms_norm_backward_weight", [&](auto zero) {
+  const double eps = args.node.attrs.eps;
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(x.dtype(), "rms_norm_backward_weight", [&](auto zero) {
     using T = decltype(zero);
     const T* xs = x.data<T>();
     const T* gy = args.inputs[1].data<T>();
@@ -275,7 +269,7 @@ void rope_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t heads = x.size(0) * x.size(1), s = x.size(2), d = x.size(3), half = d / 2;
   const double theta = args.node.attrs.theta;
-  const double sign = args.node.attrs.flag ? -1.0 : 1.0;
+  const double sign = args.node.attrs.inverse ? -1.0 : 1.0;
   std::vector<double> cosines(static_cast<size_t>(s * half)), sines(cosines.size());
   for (int64_t p = 0; p < s; ++p)
     for (int64_t i = 0; i < half; ++i) {
@@ -283,7 +277,7 @@ void rope_kernel(const KernelArgs& args) {
       cosines[p * half + i] = std::cos(angle);
       sines[p * half + i] = sign * std::sin(angle);
     }
-  by_dtype(x.dtype(), "rope", [&](auto zero) {
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(x.dtype(), "rope", [&](auto zero) {
     using T = decltype(zero);
     const T* xs = x.data<T>();
     T* y = args.output.data<T>();
@@ -302,56 +296,21 @@ void rope_kernel(const KernelArgs& args) {
   });
 }
 
-// ---- AdamW, in place on p, m, v ---------------------------------------------------------------
-// g ← g·grad_scale; m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²;
-// p ← p − lr·(λ p + m̂ / (sqrt(v̂) + eps)) with m̂ = m / (1 − β1ᵗ), v̂ = v / (1 − β2ᵗ).
-void adamw_kernel(const KernelArgs& args) {
-  const Attrs& a = args.node.attrs;
-  const float* sc = args.inputs[4].data<float>();
-  const double lr = sc[0], bc1 = sc[1], bc2 = sc[2], gscale = sc[3];
-  GW_CHECK(bc1 > 0 && bc2 > 0, "adamw: bias corrections 1-beta1^t = ", bc1,
-           " and 1-beta2^t = ", bc2, " must be positive (t starts at 1)");
-  const int64_t count = args.inputs[0].numel();
-  by_dtype(args.inputs[0].dtype(), "adamw", [&](auto zero) {
-    using T = decltype(zero);
-    T* p = args.inputs[0].data<T>();
-    const T* g = args.inputs[1].data<T>();
-    T* m = args.inputs[2].data<T>();
-    T* v = args.inputs[3].data<T>();
-    const T b1 = static_cast<T>(a.beta1), b2 = static_cast<T>(a.beta2);
-    const T step = static_cast<T>(lr), wd = static_cast<T>(a.weight_decay);
-    const T eps = static_cast<T>(a.eps), gs = static_cast<T>(gscale);
-    const T inv1 = static_cast<T>(1.0 / bc1), inv2 = static_cast<T>(1.0 / bc2);
-#pragma omp parallel for schedule(static) if (count > kParallelMin)
-    for (int64_t i = 0; i < count; ++i) {
-      const T gi = g[i] * gs;
-      m[i] = b1 * m[i] + (T(1) - b1) * gi;
-      v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
-      const T mhat = m[i] * inv1, vhat = v[i] * inv2;
-      p[i] -= step * (wd * p[i] + mhat / (std::sqrt(vhat) + eps));
-    }
-  });
-  args.output.data<float>()[0] = 0.0f;
-}
-
 }  // namespace
 
-void register_nn_kernels(OpDef* table) {
-  auto set = [&](Op op, Kernel k) { table[static_cast<size_t>(op)].cpu = k; };
-  set(Op::Embedding, embedding_kernel);
-  set(Op::EmbeddingBackward, embedding_backward_kernel);
-  set(Op::Softmax, softmax_kernel<false>);
-  set(Op::LogSoftmax, softmax_kernel<true>);
-  set(Op::SoftmaxBackward, softmax_backward_kernel<false>);
-  set(Op::LogSoftmaxBackward, softmax_backward_kernel<true>);
-  set(Op::SoftmaxCrossEntropy, cross_entropy_kernel);
-  set(Op::SoftmaxCrossEntropyBackward, cross_entropy_backward_kernel);
-  set(Op::RMSNorm, rms_norm_kernel);
-  set(Op::RMSNormBackwardInput, rms_norm_backward_input_kernel);
-  set(Op::RMSNormBackwardWeight, rms_norm_backward_weight_kernel);
-  set(Op::RoPE, rope_kernel);
-  set(Op::AdamW, adamw_kernel);
-  register_attention_kernels(table);
+void define_nn_kernels(OpRegistry& r) {
+  r.define(Op::Embedding).cpu(embedding_kernel);
+  r.define(Op::EmbeddingBackward).cpu(embedding_backward_kernel);
+  r.define(Op::Softmax).cpu(softmax_kernel<false>);
+  r.define(Op::LogSoftmax).cpu(softmax_kernel<true>);
+  r.define(Op::SoftmaxBackward).cpu(softmax_backward_kernel<false>);
+  r.define(Op::LogSoftmaxBackward).cpu(softmax_backward_kernel<true>);
+  r.define(Op::SoftmaxCrossEntropy).cpu(cross_entropy_kernel);
+  r.define(Op::SoftmaxCrossEntropyBackward).cpu(cross_entropy_backward_kernel);
+  r.define(Op::RMSNorm).cpu(rms_norm_kernel);
+  r.define(Op::RMSNormBackwardInput).cpu(rms_norm_backward_input_kernel);
+  r.define(Op::RMSNormBackwardWeight).cpu(rms_norm_backward_weight_kernel);
+  r.define(Op::RoPE).cpu(rope_kernel);
 }
 
 }  // namespace gw::cpu

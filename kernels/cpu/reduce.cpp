@@ -1,9 +1,8 @@
 // reduce.cpp — CPU kernels of the reductions Sum, Max and Mean over any set of axes.
 //
-// Every reduction becomes outer × R × inner: the kept axes before the reduced block, the
-// reduced block, the kept axes after it. Size-1 axes are dropped and neighbouring axes of the
-// same kind merged first; when the reduced axes still form more than one block (say axes 0
-// and 2 of a 3-D tensor), the input is first permuted into (kept..., reduced...) so R is
+// Every reduction becomes outer × R × inner (kernels/common/reduce_plan.h): the kept axes
+// before the reduced block, the reduced block, the kept axes after it; when the reduced axes
+// form more than one block, the input is first gathered into (kept..., reduced...) so R is
 // contiguous. Sums accumulate in double whatever the dtype, so a 10⁶-element f32 sum keeps
 // f32 precision; long rows are cut into fixed chunks whose partial sums are added in order,
 // so the result does not depend on the number of threads. Max propagates NaN.
@@ -12,6 +11,7 @@
 #include <limits>
 #include <vector>
 
+#include "common/reduce_plan.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/element_access.h"
 #include "gw/error.h"
@@ -119,68 +119,24 @@ template <Op K>
 void reduce_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   if (args.output.numel() == 0) return;
-  const Shape& shape = x.shape();
-  std::vector<bool> reduced(shape.size(), false);
-  for (int64_t a : args.node.attrs.axes) reduced[static_cast<size_t>(a)] = true;
-
-  // Merge axes into groups of one kind; size-1 axes change nothing and are skipped.
-  struct Group {
-    int64_t size;
-    bool reduced;
-  };
-  std::vector<Group> groups;
-  for (size_t k = 0; k < shape.size(); ++k) {
-    if (shape[k] == 1) continue;
-    if (!groups.empty() && groups.back().reduced == reduced[k]) {
-      groups.back().size *= shape[k];
-    } else {
-      groups.push_back({shape[k], reduced[k]});
-    }
-  }
-  const int64_t reduced_groups =
-      std::count_if(groups.begin(), groups.end(), [](const Group& g) { return g.reduced; });
-
+  const kernels::ReducePlan plan = kernels::plan_reduce(x.shape(), args.node.attrs.axes);
   Tensor source = x;
-  int64_t outer = 1, R = 1, inner = 1;
-  if (reduced_groups <= 1) {
-    bool seen = false;
-    for (const Group& g : groups) {
-      if (g.reduced) {
-        R = g.size;
-        seen = true;
-      } else {
-        (seen ? inner : outer) *= g.size;
-      }
-    }
-  } else {
-    // Permute to (kept..., reduced...): then R is the contiguous tail.
-    const std::vector<int64_t> in_stride = contiguous_strides(shape);
-    Shape permuted;
-    std::vector<int64_t> stride;
-    for (bool want_reduced : {false, true})
-      for (size_t k = 0; k < shape.size(); ++k)
-        if (reduced[k] == want_reduced) {
-          permuted.push_back(shape[k]);
-          stride.push_back(in_stride[k]);
-          (want_reduced ? R : outer) *= shape[k];
-        }
-    source = Tensor::empty(permuted, x.dtype());
-    strided_copy(x, source, stride);
+  if (plan.permute) {
+    source = Tensor::empty(plan.permuted_shape, x.dtype());
+    strided_copy(x, source, plan.permuted_stride);
   }
-  by_dtype(x.dtype(), args.node.def().name, Accepts::floating, [&](auto zero) {
+  dispatch_dtype<CpuStorage, Accepts::floating>(x.dtype(), args.node.def().name, [&](auto zero) {
     using T = decltype(zero);
-    reduce_block<K>(source.data<T>(), args.output.data<T>(), outer, R, inner);
+    reduce_block<K>(source.data<T>(), args.output.data<T>(), plan.outer, plan.R, plan.inner);
   });
 }
 
-void set(OpDef* table, Op op, Kernel k) { table[static_cast<size_t>(op)].cpu = k; }
-
 }  // namespace
 
-void register_reduce_kernels(OpDef* t) {
-  set(t, Op::Sum, reduce_kernel<Op::Sum>);
-  set(t, Op::Max, reduce_kernel<Op::Max>);
-  set(t, Op::Mean, reduce_kernel<Op::Mean>);
+void define_reduce_kernels(OpRegistry& r) {
+  r.define(Op::Sum).cpu(reduce_kernel<Op::Sum>);
+  r.define(Op::Max).cpu(reduce_kernel<Op::Max>);
+  r.define(Op::Mean).cpu(reduce_kernel<Op::Mean>);
 }
 
 }  // namespace gw::cpu

@@ -1,16 +1,16 @@
 // shape.cpp — CPU kernels of the shape ops: Reshape, Permute, Broadcast, Slice, Concat.
 //
 // Shape ops only move bytes, so every kernel works for every dtype by copying elements of
-// dtype_size bytes. Permute, Broadcast and Slice are one strided gather: output element at
-// multi-index i comes from input element offset + Σ i[k]·stride[k] (stride 0 repeats a
-// broadcast axis). Axes are merged where the strides allow, so a slice of rows or a
-// broadcast of a row becomes one long contiguous copy; a transpose-like gather copies
-// 32 × 32 tiles so it stays in cache. Reshape's kernel copies: the executor
+// dtype_size bytes. Permute, Broadcast and Slice are one strided gather
+// (kernels/common/gather_plan.h), simplified so that a slice of rows or a broadcast of a row
+// becomes one long contiguous copy; a transpose-like gather copies 32 × 32 tiles so it stays
+// in cache. Reshape's kernel copies: the executor
 // treats Reshape as a view and never calls it, but the naive evaluator of the tests does.
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "common/gather_plan.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/element_access.h"
 #include "gw/error.h"
@@ -18,34 +18,7 @@
 namespace gw::cpu {
 namespace {
 
-// Output of shape `shape` (contiguous) gathered from `src` with per-axis element strides.
-struct Gather {
-  Shape shape;                  // output sizes, outermost first
-  std::vector<int64_t> stride;  // input elements per step along each output axis
-  int64_t offset = 0;           // input element of output index (0, ..., 0)
-};
-
-// Drops size-1 axes and merges axis k into k+1 when stepping k equals |axis k+1| steps of
-// k+1, which leaves the fewest, longest loops.
-Gather simplify(const Gather& g) {
-  Gather s;
-  s.offset = g.offset;
-  for (size_t k = 0; k < g.shape.size(); ++k) {
-    if (g.shape[k] == 1) continue;
-    if (!s.shape.empty() && s.stride.back() == g.stride[k] * g.shape[k]) {
-      s.shape.back() *= g.shape[k];
-      s.stride.back() = g.stride[k];
-      continue;
-    }
-    s.shape.push_back(g.shape[k]);
-    s.stride.push_back(g.stride[k]);
-  }
-  if (s.shape.empty()) {  // a single element
-    s.shape = {1};
-    s.stride = {1};
-  }
-  return s;
-}
+using kernels::Gather;
 
 // Input offset of the first element of row r (rows: every output axis but the last), or
 // of plane r when `from_axis` is rank − 3 (planes: every output axis but the last two).
@@ -103,7 +76,7 @@ void gather_rows(const Gather& g, const U* src, U* out) {
 
 void gather(const Gather& g, const Tensor& in, Tensor& out) {
   if (out.numel() == 0) return;
-  const Gather s = simplify(g);
+  const Gather s = g.simplified();
   switch (dtype_size(in.dtype())) {
     case 1:
       return gather_rows(s, static_cast<const uint8_t*>(in.raw()),
@@ -128,36 +101,21 @@ void reshape_kernel(const KernelArgs& args) {
     std::memcpy(args.output.raw(), args.inputs[0].raw(), args.output.nbytes());
 }
 
-// ---- Permute: out[i0, ..., ir] = x[i at perm] -----------------------------------------------
+// ---- Permute, Broadcast, Slice: one gather each -------------------------------------------
 void permute_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
-  const std::vector<int64_t> in_stride = contiguous_strides(x.shape());
-  Gather g;
-  g.shape = args.output.shape();
-  for (int64_t a : args.node.attrs.axes) g.stride.push_back(in_stride[static_cast<size_t>(a)]);
-  gather(g, x, args.output);
+  gather(kernels::permute_gather(x.shape(), args.output.shape(), args.node.attrs.perm), x,
+         args.output);
 }
-
-// ---- Broadcast: axes of size 1 (or missing on the left) repeat with stride 0 ---------------
 void broadcast_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
-  const std::vector<int64_t> in_stride = contiguous_strides(x.shape());
-  Gather g;
-  g.shape = args.output.shape();
-  const size_t lead = g.shape.size() - static_cast<size_t>(x.dim());
-  for (size_t k = 0; k < g.shape.size(); ++k)
-    g.stride.push_back(k < lead || x.shape()[k - lead] == 1 ? 0 : in_stride[k - lead]);
-  gather(g, x, args.output);
+  gather(kernels::broadcast_gather(x.shape(), args.output.shape()), x, args.output);
 }
-
-// ---- Slice: [start, end) along axis (attrs normalized by the shape rule) --------------------
 void slice_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
-  Gather g;
-  g.shape = args.output.shape();
-  g.stride = contiguous_strides(x.shape());
-  g.offset = args.node.attrs.start * g.stride[static_cast<size_t>(args.node.attrs.axis)];
-  gather(g, x, args.output);
+  gather(kernels::slice_gather(x.shape(), args.output.shape(), args.node.attrs.axis,
+                               args.node.attrs.start),
+         x, args.output);
 }
 
 // ---- Concat: each input fills its band of the axis, for each index of the outer axes ------
@@ -165,10 +123,8 @@ void concat_kernel(const KernelArgs& args) {
   const Tensor& out = args.output;
   const size_t axis = static_cast<size_t>(args.node.attrs.axis);
   const size_t elem = dtype_size(out.dtype());
-  int64_t outer = 1, inner = 1;
-  for (size_t k = 0; k < axis; ++k) outer *= out.shape()[k];
-  for (size_t k = axis + 1; k < out.shape().size(); ++k) inner *= out.shape()[k];
-  const int64_t out_row = out.shape()[axis] * inner;  // elements per outer index
+  const kernels::ConcatPlan plan = kernels::plan_concat(out.shape(), args.node.attrs.axis);
+  const int64_t outer = plan.outer, inner = plan.inner, out_row = plan.out_row;
   char* dst = static_cast<char*>(out.raw());
   int64_t band = 0;  // where this input's band starts, in elements of an output row
   for (const Tensor& x : args.inputs) {
@@ -184,8 +140,6 @@ void concat_kernel(const KernelArgs& args) {
   }
 }
 
-void set(OpDef* table, Op op, Kernel k) { table[static_cast<size_t>(op)].cpu = k; }
-
 }  // namespace
 
 void strided_copy(const Tensor& in, Tensor& out, const std::vector<int64_t>& stride,
@@ -197,12 +151,12 @@ void strided_copy(const Tensor& in, Tensor& out, const std::vector<int64_t>& str
   gather(g, in, out);
 }
 
-void register_shape_kernels(OpDef* t) {
-  set(t, Op::Reshape, reshape_kernel);
-  set(t, Op::Permute, permute_kernel);
-  set(t, Op::Broadcast, broadcast_kernel);
-  set(t, Op::Slice, slice_kernel);
-  set(t, Op::Concat, concat_kernel);
+void define_shape_kernels(OpRegistry& r) {
+  r.define(Op::Reshape).cpu(reshape_kernel);
+  r.define(Op::Permute).cpu(permute_kernel);
+  r.define(Op::Broadcast).cpu(broadcast_kernel);
+  r.define(Op::Slice).cpu(slice_kernel);
+  r.define(Op::Concat).cpu(concat_kernel);
 }
 
 }  // namespace gw::cpu

@@ -10,6 +10,7 @@
 // removes. The gradient output is packed (3, b, n, s, d) = q̄, k̄, v̄.
 #include <cmath>
 
+#include "common/op_shapes.h"
 #include "cuda_common.cuh"
 
 namespace gw::cuda {
@@ -47,18 +48,7 @@ __global__ void softmax_grad_kernel(T* p_then_ds, const T* dp, int64_t s, T scal
     p_then_ds[base + j] = scale * p_then_ds[base + j] * (dp[base + j] - d);
 }
 
-struct Dims {
-  int64_t heads, s, d;
-  double scale;
-  bool causal;
-};
-
-Dims dims_of(const KernelArgs& args) {
-  const Tensor& q = args.inputs[0];
-  Dims g{q.size(0) * q.size(1), q.size(2), q.size(3), args.node.attrs.scalar, args.node.attrs.flag};
-  if (g.scale == 0.0) g.scale = 1.0 / std::sqrt(static_cast<double>(g.d));
-  return g;
-}
+using Dims = kernels::AttentionShape;
 
 template <typename T>
 void probabilities(const KernelArgs& args, const Dims& g, T* p) {
@@ -73,7 +63,7 @@ void probabilities(const KernelArgs& args, const Dims& g, T* p) {
 
 template <typename T>
 void attention_typed(const KernelArgs& args) {
-  const Dims g = dims_of(args);
+  const Dims g = kernels::attention_shape(args.node);
   T* p = static_cast<T*>(args.workspace);
   probabilities<T>(args, g, p);
   gemm_on(stream_of(args), args.output.dtype(), false, false, g.heads, g.s, g.d, g.s, p,
@@ -82,7 +72,7 @@ void attention_typed(const KernelArgs& args) {
 
 template <typename T>
 void attention_backward_typed(const KernelArgs& args) {
-  const Dims g = dims_of(args);
+  const Dims g = kernels::attention_shape(args.node);
   const DType dt = args.output.dtype();
   const int64_t all = g.heads * g.s * g.d;
   T* gq = static_cast<T*>(args.output.raw());
@@ -133,9 +123,9 @@ void attention_backward(const KernelArgs& args) {
 
 }  // namespace
 
-void register_attention_kernels(OpDef* t) {
-  set(t, Op::Attention, attention);
-  set(t, Op::AttentionBackward, attention_backward);
+void define_attention_kernels(OpRegistry& r) {
+  r.define(Op::Attention).cuda(attention);
+  r.define(Op::AttentionBackward).cuda(attention_backward);
 }
 
 }  // namespace gw::cuda

@@ -1,6 +1,7 @@
 // cuda_common.cuh — what every CUDA kernel file shares: CUDA_CHECK, the stream of a run,
-// launch sizes, typed loads and stores (bf16/f16 computed in f32), the device error flag,
-// block reductions and the registration entry points of each kernel family.
+// launch sizes, typed loads and stores (bf16/f16 computed in f32), the storage types of the
+// dtype dispatch, the device error flag, block reductions and the registration of each
+// kernel family.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/dtype_dispatch.h"
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw_cuda.h"
@@ -120,26 +122,18 @@ template <typename V> __device__ __forceinline__ void store(int32_t* p, int64_t 
   p[i] = static_cast<int32_t>(saturate(static_cast<double>(v), -2147483648.0, 2147483647.0));
 }
 
-/// Which dtypes a kernel accepts.
-enum class Accepts { floating, all };
-
-/// Calls f(T{}) with T the device storage type of `dtype`; throws gw::DTypeError naming the op.
-template <typename F>
-void by_dtype(DType dtype, const char* op, Accepts accepts, F&& f) {
-  switch (dtype) {
-    case DType::f64: return f(double{});
-    case DType::f32: return f(float{});
-    case DType::f16: return f(__half{});
-    case DType::bf16: return f(__nv_bfloat16{});
-    case DType::i8:
-      if (accepts == Accepts::all) return f(int8_t{});
-      break;
-    case DType::i32:
-      if (accepts == Accepts::all) return f(int32_t{});
-      break;
-  }
-  throw DTypeError(detail::concat(op, " (cuda): dtype ", dtype_name(dtype), " has no CUDA kernel"));
-}
+/// The GPU's storage type of each dtype, for kernels::dispatch_dtype.
+struct CudaStorage {
+  using f64 = double;
+  using f32 = float;
+  using f16 = __half;
+  using bf16 = __nv_bfloat16;
+  using i8 = int8_t;
+  using i32 = int32_t;
+  static constexpr const char* name = "cuda";
+};
+using kernels::Accepts;
+using kernels::dispatch_dtype;
 
 // ---- block reductions (blockDim.x a multiple of 32, at most 1024) ----------------------------
 template <typename C>
@@ -175,17 +169,17 @@ __device__ C block_max(C v, C* shared) {
   return warp_max(v);
 }
 
-/// Installs a CUDA kernel into the table.
-inline void set(OpDef* table, Op op, Kernel k) { table[static_cast<size_t>(op)].cuda = k; }
-
-// Registration of each family (one .cu file each).
-void register_elementwise_kernels(OpDef* table);  // elementwise.cu
-void register_reduce_kernels(OpDef* table);       // reduce.cu
-void register_shape_kernels(OpDef* table);        // shape.cu
-void register_gemm_kernels(OpDef* table);         // gemm.cu
-void register_nn_kernels(OpDef* table);           // nn.cu
-void register_attention_kernels(OpDef* table);    // attention.cu
-void register_comm_quant_kernels(OpDef* table);   // comm_quant.cu
+// One function per kernel family, each in the .cu file of the same name (register.cu calls
+// them).
+void define_elementwise_kernels(OpRegistry& r);
+void define_reduce_kernels(OpRegistry& r);
+void define_shape_kernels(OpRegistry& r);
+void define_gemm_kernels(OpRegistry& r);
+void define_nn_kernels(OpRegistry& r);
+void define_attention_kernels(OpRegistry& r);
+void define_optimizer_kernels(OpRegistry& r);
+void define_comm_kernels(OpRegistry& r);
+void define_quant_kernels(OpRegistry& r);
 
 /// gemm() of gw_cuda.h on `stream` (gemm.cu): MatMul and attention pass their run's stream.
 void gemm_on(cudaStream_t stream, DType dtype, bool transpose_a, bool transpose_b, int64_t batch,

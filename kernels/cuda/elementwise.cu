@@ -11,7 +11,7 @@
 namespace gw::cuda {
 namespace {
 
-// ---- unary: y = f(x), and x + c, x · c, x^c with c = attrs.scalar ----------------------------
+// ---- unary: y = f(x), and x + c, x · c, x^c with c = attrs.c ----------------------------
 template <typename C>
 __device__ __forceinline__ C sigmoid_of(C x) {  // exp never overflows on either side
   if (x >= C(0)) return C(1) / (C(1) + exp(-x));
@@ -50,9 +50,9 @@ void unary(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t n = x.numel();
   if (n == 0) return;
-  by_dtype(x.dtype(), args.node.def().name, Accepts::floating, [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::floating>(x.dtype(), args.node.def().name, [&](auto zero) {
     using T = decltype(zero);
-    const auto c = static_cast<Compute<T>>(args.node.attrs.scalar);
+    const auto c = static_cast<Compute<T>>(args.node.attrs.c);
     unary_kernel<K, T><<<blocks_for(n), 256, 0, stream_of(args)>>>(
         static_cast<const T*>(x.raw()), static_cast<T*>(args.output.raw()), n, c);
     CUDA_CHECK_LAUNCH();
@@ -81,7 +81,7 @@ void binary(const KernelArgs& args) {
   const Tensor& a = args.inputs[0];
   const int64_t n = a.numel();
   if (n == 0) return;
-  by_dtype(a.dtype(), args.node.def().name, Accepts::floating, [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::floating>(a.dtype(), args.node.def().name, [&](auto zero) {
     using T = decltype(zero);
     binary_kernel<K, T><<<blocks_for(n), 256, 0, stream_of(args)>>>(
         static_cast<const T*>(a.raw()), static_cast<const T*>(args.inputs[1].raw()),
@@ -113,7 +113,7 @@ void compare(const KernelArgs& args) {
   const Tensor& a = args.inputs[0];
   const int64_t n = a.numel();
   if (n == 0) return;
-  by_dtype(a.dtype(), "compare", Accepts::all, [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::all>(a.dtype(), "compare", [&](auto zero) {
     using T = decltype(zero);
     compare_kernel<T><<<blocks_for(n), 256, 0, stream_of(args)>>>(
         static_cast<const T*>(a.raw()), static_cast<const T*>(args.inputs[1].raw()),
@@ -139,9 +139,9 @@ void cast(const KernelArgs& args) {
                                stream_of(args)));
     return;
   }
-  by_dtype(x.dtype(), "cast", Accepts::all, [&](auto in_zero) {
+  dispatch_dtype<CudaStorage, Accepts::all>(x.dtype(), "cast", [&](auto in_zero) {
     using In = decltype(in_zero);
-    by_dtype(args.output.dtype(), "cast", Accepts::all, [&](auto out_zero) {
+    dispatch_dtype<CudaStorage, Accepts::all>(args.output.dtype(), "cast", [&](auto out_zero) {
       using Out = decltype(out_zero);
       cast_kernel<In, Out><<<blocks_for(n), 256, 0, stream_of(args)>>>(
           static_cast<const In*>(x.raw()), static_cast<Out*>(args.output.raw()), n);
@@ -152,27 +152,27 @@ void cast(const KernelArgs& args) {
 
 }  // namespace
 
-void register_elementwise_kernels(OpDef* t) {
-  set(t, Op::Neg, unary<Op::Neg>);
-  set(t, Op::Exp, unary<Op::Exp>);
-  set(t, Op::Log, unary<Op::Log>);
-  set(t, Op::Sin, unary<Op::Sin>);
-  set(t, Op::Cos, unary<Op::Cos>);
-  set(t, Op::Sqrt, unary<Op::Sqrt>);
-  set(t, Op::Rsqrt, unary<Op::Rsqrt>);
-  set(t, Op::Relu, unary<Op::Relu>);
-  set(t, Op::Sigmoid, unary<Op::Sigmoid>);
-  set(t, Op::Silu, unary<Op::Silu>);
-  set(t, Op::Tanh, unary<Op::Tanh>);
-  set(t, Op::AddScalar, unary<Op::AddScalar>);
-  set(t, Op::MulScalar, unary<Op::MulScalar>);
-  set(t, Op::PowScalar, unary<Op::PowScalar>);
-  set(t, Op::Add, binary<Op::Add>);
-  set(t, Op::Sub, binary<Op::Sub>);
-  set(t, Op::Mul, binary<Op::Mul>);
-  set(t, Op::Div, binary<Op::Div>);
-  set(t, Op::Compare, compare);
-  set(t, Op::Cast, cast);
+void define_elementwise_kernels(OpRegistry& r) {
+  r.define(Op::Neg).cuda(unary<Op::Neg>);
+  r.define(Op::Exp).cuda(unary<Op::Exp>);
+  r.define(Op::Log).cuda(unary<Op::Log>);
+  r.define(Op::Sin).cuda(unary<Op::Sin>);
+  r.define(Op::Cos).cuda(unary<Op::Cos>);
+  r.define(Op::Sqrt).cuda(unary<Op::Sqrt>);
+  r.define(Op::Rsqrt).cuda(unary<Op::Rsqrt>);
+  r.define(Op::Relu).cuda(unary<Op::Relu>);
+  r.define(Op::Sigmoid).cuda(unary<Op::Sigmoid>);
+  r.define(Op::Silu).cuda(unary<Op::Silu>);
+  r.define(Op::Tanh).cuda(unary<Op::Tanh>);
+  r.define(Op::AddScalar).cuda(unary<Op::AddScalar>);
+  r.define(Op::MulScalar).cuda(unary<Op::MulScalar>);
+  r.define(Op::PowScalar).cuda(unary<Op::PowScalar>);
+  r.define(Op::Add).cuda(binary<Op::Add>);
+  r.define(Op::Sub).cuda(binary<Op::Sub>);
+  r.define(Op::Mul).cuda(binary<Op::Mul>);
+  r.define(Op::Div).cuda(binary<Op::Div>);
+  r.define(Op::Compare).cuda(compare);
+  r.define(Op::Cast).cuda(cast);
 }
 
 }  // namespace gw::cuda

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <utility>
 
+#include "common/op_shapes.h"
 #include "cuda_common.cuh"
 
 #define CUBLAS_CHECK(call)                                                                   \
@@ -196,21 +197,14 @@ void gemm_on(cudaStream_t s, DType dtype, bool ta, bool tb, int64_t batch, int64
 namespace {
 
 void matmul(const KernelArgs& args) {
-  const Tensor& ta = args.inputs[0];
-  const Tensor& tb = args.inputs[1];
-  const bool trans_a = args.node.attrs.transpose_a, trans_b = args.node.attrs.transpose_b;
-  const int64_t ra = ta.dim(), rb = tb.dim();
-  const int64_t m = trans_a ? ta.size(ra - 1) : ta.size(ra - 2);
-  const int64_t k = trans_a ? ta.size(ra - 2) : ta.size(ra - 1);
-  const int64_t n = trans_b ? tb.size(rb - 2) : tb.size(rb - 1);
-  int64_t batch = 1;
-  for (int64_t i = 0; i + 2 < ra; ++i) batch *= ta.size(i);
-  gemm_on(stream_of(args), ta.dtype(), trans_a, trans_b, batch, m, n, k, ta.raw(), tb.raw(),
-          args.output.raw(), rb == 2);
+  const kernels::GemmShape g = kernels::gemm_shape(args.node);
+  gemm_on(stream_of(args), args.output.dtype(), args.node.attrs.transpose_a,
+          args.node.attrs.transpose_b, g.batch, g.m, g.n, g.k, args.inputs[0].raw(),
+          args.inputs[1].raw(), args.output.raw(), g.shared_b);
 }
 
 }  // namespace
 
-void register_gemm_kernels(OpDef* t) { set(t, Op::MatMul, matmul); }
+void define_gemm_kernels(OpRegistry& r) { r.define(Op::MatMul).cuda(matmul); }
 
 }  // namespace gw::cuda

@@ -1,6 +1,6 @@
 // nn.cu — CUDA kernels of the fused neural-network ops: embedding and its scatter-add,
-// softmax, log-softmax, softmax-cross-entropy, RMSNorm, RoPE and AdamW, each forward next to
-// its backward under a comment stating the math (the CPU twins are in kernels/cpu/nn.cpp).
+// softmax, log-softmax, softmax-cross-entropy, RMSNorm and RoPE (attention.cu holds
+// attention, optimizer.cu AdamW), each forward next to its backward under a comment stating the math (the CPU twins are in kernels/cpu/nn.cpp).
 //
 // Row ops (softmax family, cross-entropy, RMSNorm) run one block per row: the threads stride
 // along the row, then a block reduction gives the row's max, sum or dot product. Dtypes f32
@@ -19,14 +19,6 @@ constexpr int kRowThreads = 256;
 
 int64_t last(const Tensor& t) { return t.dim() == 0 ? 1 : t.size(-1); }
 
-// Calls f(T{}) with T = float or double.
-template <typename F>
-void by_float(DType dtype, const char* op, F&& f) {
-  if (dtype == DType::f32) return f(float{});
-  if (dtype == DType::f64) return f(double{});
-  throw DTypeError(detail::concat(op, " (cuda): dtype ", dtype_name(dtype),
-                                  " has no CUDA kernel (f32 or f64)"));
-}
 
 template <typename T>
 const T* in(const KernelArgs& args, int i) {
@@ -59,7 +51,7 @@ void embedding(const KernelArgs& args) {
   const Tensor& ids = args.inputs[1];    // (...) i32
   const int64_t v = table.size(0), h = table.size(1), rows = ids.numel();
   if (rows * h == 0) return;
-  by_float(table.dtype(), "embedding", [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::f32_f64>(table.dtype(), "embedding", [&](auto zero) {
     using T = decltype(zero);
     embedding_kernel<T><<<blocks_for(rows * h), 256, 0, stream_of(args)>>>(
         in<T>(args, 0), in<int32_t>(args, 1), out<T>(args), rows, h, v, error_flag());
@@ -90,7 +82,7 @@ void embedding_backward(const KernelArgs& args) {
   const Tensor& grad = args.inputs[1];  // (..., h)
   const int64_t v = args.output.size(0), h = args.output.size(1), rows = ids.numel();
   const cudaStream_t s = stream_of(args);
-  by_float(grad.dtype(), "embedding_backward", [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::f32_f64>(grad.dtype(), "embedding_backward", [&](auto zero) {
     using T = decltype(zero);
     CUDA_CHECK(cudaMemsetAsync(args.output.raw(), 0, args.output.nbytes(), s));
     if (rows * h == 0) return;
@@ -133,7 +125,7 @@ void softmax(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t n = last(x), rows = n ? x.numel() / n : 0;
   if (rows == 0) return;
-  by_float(x.dtype(), Log ? "log_softmax" : "softmax", [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::f32_f64>(x.dtype(), Log ? "log_softmax" : "softmax", [&](auto zero) {
     using T = decltype(zero);
     softmax_kernel<Log, T><<<static_cast<unsigned>(rows), kRowThreads, 0, stream_of(args)>>>(
         in<T>(args, 0), out<T>(args), n);
@@ -158,7 +150,7 @@ void softmax_backward(const KernelArgs& args) {
   const Tensor& y = args.inputs[0];
   const int64_t n = last(y), rows = n ? y.numel() / n : 0;
   if (rows == 0) return;
-  by_float(y.dtype(), Log ? "log_softmax_backward" : "softmax_backward", [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::f32_f64>(y.dtype(), Log ? "log_softmax_backward" : "softmax_backward", [&](auto zero) {
     using T = decltype(zero);
     softmax_backward_kernel<Log, T><<<static_cast<unsigned>(rows), kRowThreads, 0, stream_of(args)>>>(
         in<T>(args, 0), in<T>(args, 1), out<T>(args), n);
@@ -204,7 +196,7 @@ void cross_entropy(const KernelArgs& args) {
   const Tensor& logits = args.inputs[0];  // (n, v)
   const int64_t rows = logits.size(0), v = logits.size(1);
   if (rows == 0) return;
-  by_float(logits.dtype(), "softmax_cross_entropy", [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::f32_f64>(logits.dtype(), "softmax_cross_entropy", [&](auto zero) {
     using T = decltype(zero);
     cross_entropy_kernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, stream_of(args)>>>(
         in<T>(args, 0), in<int32_t>(args, 1), out<T>(args), v, error_flag());
@@ -216,7 +208,7 @@ void cross_entropy_backward(const KernelArgs& args) {
   const Tensor& logits = args.inputs[0];  // (n, v)
   const int64_t rows = logits.size(0), v = logits.size(1);
   if (rows == 0) return;
-  by_float(logits.dtype(), "softmax_cross_entropy_backward", [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::f32_f64>(logits.dtype(), "softmax_cross_entropy_backward", [&](auto zero) {
     using T = decltype(zero);
     cross_entropy_backward_kernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, stream_of(args)>>>(
         in<T>(args, 0), in<int32_t>(args, 1), in<T>(args, 2), out<T>(args), v, error_flag());
@@ -291,10 +283,10 @@ void rms_norm(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t h = last(x), rows = h ? x.numel() / h : 0;
   if (rows == 0) return;
-  by_float(x.dtype(), "rms_norm", [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::f32_f64>(x.dtype(), "rms_norm", [&](auto zero) {
     using T = decltype(zero);
     rms_norm_kernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, stream_of(args)>>>(
-        in<T>(args, 0), in<T>(args, 1), out<T>(args), h, args.node.attrs.scalar);
+        in<T>(args, 0), in<T>(args, 1), out<T>(args), h, args.node.attrs.eps);
     CUDA_CHECK_LAUNCH();
   });
 }
@@ -303,10 +295,10 @@ void rms_norm_backward_input(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t h = last(x), rows = h ? x.numel() / h : 0;
   if (rows == 0) return;
-  by_float(x.dtype(), "rms_norm_backward_input", [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::f32_f64>(x.dtype(), "rms_norm_backward_input", [&](auto zero) {
     using T = decltype(zero);
     rms_norm_backward_input_kernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, stream_of(args)>>>(
-        in<T>(args, 0), in<T>(args, 1), in<T>(args, 2), out<T>(args), h, args.node.attrs.scalar);
+        in<T>(args, 0), in<T>(args, 1), in<T>(args, 2), out<T>(args), h, args.node.attrs.eps);
     CUDA_CHECK_LAUNCH();
   });
 }
@@ -315,7 +307,7 @@ void rms_norm_backward_weight(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t h = last(x), rows = h ? x.numel() / h : 0;
   const cudaStream_t s = stream_of(args);
-  by_float(x.dtype(), "rms_norm_backward_weight", [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::f32_f64>(x.dtype(), "rms_norm_backward_weight", [&](auto zero) {
     using T = decltype(zero);
     if (rows == 0) {
       CUDA_CHECK(cudaMemsetAsync(args.output.raw(), 0, args.output.nbytes(), s));
@@ -326,7 +318,7 @@ void rms_norm_backward_weight(const KernelArgs& args) {
     T* rstd = static_cast<T*>(scratch(static_cast<size_t>(rows + chunks * h) * sizeof(T)));
     T* partial = rstd + rows;
     row_rstd_kernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, s>>>(
-        in<T>(args, 0), rstd, h, args.node.attrs.scalar);
+        in<T>(args, 0), rstd, h, args.node.attrs.eps);
     CUDA_CHECK_LAUNCH();
     rms_weight_partial_kernel<T><<<dim3(blocks_for(h, 256, 0x7fffffffLL), static_cast<unsigned>(chunks)), 256, 0, s>>>(
         in<T>(args, 0), in<T>(args, 1), rstd, partial, rows, h, per);
@@ -360,75 +352,30 @@ void rope(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t pairs = x.numel() / 2;
   if (pairs == 0) return;
-  by_float(x.dtype(), "rope", [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::f32_f64>(x.dtype(), "rope", [&](auto zero) {
     using T = decltype(zero);
     rope_kernel<T><<<blocks_for(pairs), 256, 0, stream_of(args)>>>(
         in<T>(args, 0), out<T>(args), pairs, x.size(2), x.size(3), args.node.attrs.theta,
-        args.node.attrs.flag ? -1.0 : 1.0);
-    CUDA_CHECK_LAUNCH();
-  });
-}
-
-// ---- AdamW, in place on p, m, v; scalars (4) = [lr, 1 − β1ᵗ, 1 − β2ᵗ, grad_scale] on device ---
-// g ← g·grad_scale; m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²;
-// p ← p − lr·(λ p + m̂ / (sqrt(v̂) + eps)) with m̂ = m / (1 − β1ᵗ), v̂ = v / (1 − β2ᵗ).
-// The scalars stay on the GPU (grad_scale is computed there by the clipping nodes), so the
-// step needs no host round trip.
-template <typename T>
-__global__ void adamw_kernel(T* p, const T* g, T* m, T* v, const float* scalars, int64_t n,
-                             T b1, T b2, T eps, T wd, float* out, DeviceErrorFlag* flag) {
-  if (blockIdx.x == 0 && threadIdx.x == 0) out[0] = 0.0f;
-  // As the CPU twin refuses t = 0 before touching anything, leave p, m and v as they are.
-  if (!(scalars[1] > 0.0f && scalars[2] > 0.0f)) {
-    if (blockIdx.x == 0 && threadIdx.x == 0)
-      report_error(flag, kAdamWBiasCorrection, scalars[1] > 0.0f ? 2 : 1,
-                   scalars[1] > 0.0f ? scalars[2] : scalars[1], 0);
-    return;
-  }
-  const T lr = scalars[0], inv1 = T(1) / T(scalars[1]), inv2 = T(1) / T(scalars[2]);
-  const T gs = scalars[3];
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const T gi = g[i] * gs;
-    const T mi = b1 * m[i] + (T(1) - b1) * gi;
-    const T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= lr * (wd * p[i] + (mi * inv1) / (sqrt(vi * inv2) + eps));
-  }
-}
-
-void adamw(const KernelArgs& args) {
-  const Attrs& a = args.node.attrs;
-  const int64_t n = args.inputs[0].numel();
-  by_float(args.inputs[0].dtype(), "adamw", [&](auto zero) {
-    using T = decltype(zero);
-    adamw_kernel<T><<<blocks_for(std::max<int64_t>(n, 1)), 256, 0, stream_of(args)>>>(
-        static_cast<T*>(args.inputs[0].raw()), in<T>(args, 1), static_cast<T*>(args.inputs[2].raw()),
-        static_cast<T*>(args.inputs[3].raw()), in<float>(args, 4), n, static_cast<T>(a.beta1),
-        static_cast<T>(a.beta2), static_cast<T>(a.eps), static_cast<T>(a.weight_decay),
-        out<float>(args), error_flag());
+        args.node.attrs.inverse ? -1.0 : 1.0);
     CUDA_CHECK_LAUNCH();
   });
 }
 
 }  // namespace
 
-void register_nn_kernels(OpDef* t) {
-  set(t, Op::Embedding, embedding);
-  set(t, Op::EmbeddingBackward, embedding_backward);
-  set(t, Op::Softmax, softmax<false>);
-  set(t, Op::LogSoftmax, softmax<true>);
-  set(t, Op::SoftmaxBackward, softmax_backward<false>);
-  set(t, Op::LogSoftmaxBackward, softmax_backward<true>);
-  set(t, Op::SoftmaxCrossEntropy, cross_entropy);
-  set(t, Op::SoftmaxCrossEntropyBackward, cross_entropy_backward);
-  set(t, Op::RMSNorm, rms_norm);
-  set(t, Op::RMSNormBackwardInput, rms_norm_backward_input);
-  set(t, Op::RMSNormBackwardWeight, rms_norm_backward_weight);
-  set(t, Op::RoPE, rope);
-  set(t, Op::AdamW, adamw);
-  register_attention_kernels(t);
+void define_nn_kernels(OpRegistry& r) {
+  r.define(Op::Embedding).cuda(embedding);
+  r.define(Op::EmbeddingBackward).cuda(embedding_backward);
+  r.define(Op::Softmax).cuda(softmax<false>);
+  r.define(Op::LogSoftmax).cuda(softmax<true>);
+  r.define(Op::SoftmaxBackward).cuda(softmax_backward<false>);
+  r.define(Op::LogSoftmaxBackward).cuda(softmax_backward<true>);
+  r.define(Op::SoftmaxCrossEntropy).cuda(cross_entropy);
+  r.define(Op::SoftmaxCrossEntropyBackward).cuda(cross_entropy_backward);
+  r.define(Op::RMSNorm).cuda(rms_norm);
+  r.define(Op::RMSNormBackwardInput).cuda(rms_norm_backward_input);
+  r.define(Op::RMSNormBackwardWeight).cuda(rms_norm_backward_weight);
+  r.define(Op::RoPE).cuda(rope);
 }
 
 }  // namespace gw::cuda

@@ -19,6 +19,6 @@ void install_allocator() { no_cuda("allocating GPU memory"); }
 
 }  // namespace cuda
 
-void register_cuda_kernels(OpDef*) {}  // no CUDA kernels in a CPU-only build
+void define_cuda_kernels(OpRegistry&) {}  // no CUDA kernels in a CPU-only build
 
 }  // namespace gw

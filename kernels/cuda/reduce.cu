@@ -1,9 +1,8 @@
 // reduce.cu — CUDA kernels of the reductions Sum, Max and Mean over any set of axes.
 //
-// As on the CPU (kernels/cpu/reduce.cpp), every reduction becomes x (outer, R, inner) ->
-// y (outer, inner): size-1 axes are dropped and neighbours of the same kind merged; when
-// the reduced axes still form several blocks, the input is first permuted into
-// (kept..., reduced...) in scratch memory. Then two passes:
+// As on the CPU, every reduction becomes x (outer, R, inner) -> y (outer, inner)
+// (kernels/common/reduce_plan.h); when the reduced axes form several blocks, the input is
+// first gathered into (kept..., reduced...) in scratch memory. Then two passes:
 //   1. the R axis is cut into `chunks` ranges; each range of each output is reduced into a
 //      partial (in double, whatever the dtype, so long f32 sums keep f32 precision);
 //   2. one thread per output combines its partials in chunk order and stores the result.
@@ -15,6 +14,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/reduce_plan.h"
 #include "cuda_common.cuh"
 
 namespace gw::cuda {
@@ -86,40 +86,9 @@ void reduce(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   if (args.output.numel() == 0) return;
   const cudaStream_t stream = stream_of(args);
-  const Shape& shape = x.shape();
-  std::vector<bool> reduced(shape.size(), false);
-  for (int64_t a : args.node.attrs.axes) reduced[static_cast<size_t>(a)] = true;
-
-  struct Group {
-    int64_t size;
-    bool reduced;
-  };
-  std::vector<Group> groups;
-  for (size_t k = 0; k < shape.size(); ++k) {
-    if (shape[k] == 1) continue;
-    if (!groups.empty() && groups.back().reduced == reduced[k])
-      groups.back().size *= shape[k];
-    else
-      groups.push_back({shape[k], reduced[k]});
-  }
-  const int64_t reduced_groups =
-      std::count_if(groups.begin(), groups.end(), [](const Group& g) { return g.reduced; });
-
-  int64_t outer = 1, R = 1, inner = 1;
-  const bool permute = reduced_groups > 1;
-  if (!permute) {
-    bool seen = false;
-    for (const Group& g : groups) {
-      if (g.reduced) {
-        R = g.size;
-        seen = true;
-      } else {
-        (seen ? inner : outer) *= g.size;
-      }
-    }
-  } else {
-    for (size_t k = 0; k < shape.size(); ++k) (reduced[k] ? R : outer) *= shape[k];
-  }
+  const kernels::ReducePlan plan = kernels::plan_reduce(x.shape(), args.node.attrs.axes);
+  const int64_t outer = plan.outer, R = plan.R, inner = plan.inner;
+  const bool permute = plan.permute;
 
   // How many ranges R is cut into: enough blocks (or threads) to fill the GPU.
   int64_t chunks = 1;
@@ -138,20 +107,12 @@ void reduce(const KernelArgs& args) {
   double* partial = reinterpret_cast<double*>(work + permuted_bytes);
   const void* source = x.raw();
   if (permute) {  // (kept..., reduced...): R becomes the contiguous tail
-    const std::vector<int64_t> in_stride = contiguous_strides(shape);
-    Shape permuted;
-    std::vector<int64_t> stride;
-    for (bool want_reduced : {false, true})
-      for (size_t k = 0; k < shape.size(); ++k)
-        if (reduced[k] == want_reduced) {
-          permuted.push_back(shape[k]);
-          stride.push_back(in_stride[k]);
-        }
-    strided_gather(x.raw(), work, dtype_size(x.dtype()), permuted, stride, 0, stream);
+    strided_gather(x.raw(), work, dtype_size(x.dtype()), plan.permuted_shape,
+                   plan.permuted_stride, 0, stream);
     source = work;
   }
 
-  by_dtype(x.dtype(), args.node.def().name, Accepts::floating, [&](auto zero) {
+  dispatch_dtype<CudaStorage, Accepts::floating>(x.dtype(), args.node.def().name, [&](auto zero) {
     using T = decltype(zero);
     const T* src = static_cast<const T*>(source);
     T* y = static_cast<T*>(args.output.raw());
@@ -180,10 +141,10 @@ void reduce(const KernelArgs& args) {
 
 }  // namespace
 
-void register_reduce_kernels(OpDef* t) {
-  set(t, Op::Sum, reduce<Op::Sum>);
-  set(t, Op::Max, reduce<Op::Max>);
-  set(t, Op::Mean, reduce<Op::Mean>);
+void define_reduce_kernels(OpRegistry& r) {
+  r.define(Op::Sum).cuda(reduce<Op::Sum>);
+  r.define(Op::Max).cuda(reduce<Op::Max>);
+  r.define(Op::Mean).cuda(reduce<Op::Mean>);
 }
 
 }  // namespace gw::cuda

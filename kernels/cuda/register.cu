@@ -1,4 +1,4 @@
-// register.cu — installs every CUDA kernel family into the op table (OpDef::cuda).
+// register.cu — puts every CUDA kernel family into the op table (OpDef::cuda).
 //
 // Every op of the table has a CUDA kernel. An op whose kernel does not take a dtype throws
 // gw::DTypeError naming the op and the dtype; were an op left without a kernel, the executor
@@ -7,13 +7,16 @@
 
 namespace gw {
 
-void register_cuda_kernels(OpDef* table) {
-  cuda::register_elementwise_kernels(table);
-  cuda::register_reduce_kernels(table);
-  cuda::register_shape_kernels(table);
-  cuda::register_gemm_kernels(table);
-  cuda::register_nn_kernels(table);  // also attention (attention.cu)
-  cuda::register_comm_quant_kernels(table);
+void define_cuda_kernels(OpRegistry& r) {
+  cuda::define_elementwise_kernels(r);
+  cuda::define_reduce_kernels(r);
+  cuda::define_shape_kernels(r);
+  cuda::define_gemm_kernels(r);
+  cuda::define_nn_kernels(r);
+  cuda::define_attention_kernels(r);
+  cuda::define_optimizer_kernels(r);
+  cuda::define_comm_kernels(r);
+  cuda::define_quant_kernels(r);
 }
 
 }  // namespace gw

@@ -1,13 +1,13 @@
 // shape.cu — CUDA kernels of the shape ops: Reshape, Permute, Broadcast, Slice, Concat.
 //
 // Shape ops only move bytes, so each kernel copies elements of dtype_size bytes whatever the
-// dtype. Permute, Broadcast and Slice are one strided gather, as on the CPU
-// (kernels/cpu/shape.cpp): output element at multi-index i comes from input element
-// offset + Σ i[k]·stride[k], a stride of 0 repeating a broadcast axis. Axes are merged first
-// where the strides allow, so a slice of rows is a short loop of long runs. Concat is one 2-D
+// dtype. Permute, Broadcast and Slice are one strided gather, planned as on the CPU
+// (kernels/common/gather_plan.h): output element at multi-index i comes from input element
+// offset + Σ i[k]·stride[k], a stride of 0 repeating a broadcast axis. Concat is one 2-D
 // copy per input (cudaMemcpy2DAsync: each input fills its band of every output row).
 #include <vector>
 
+#include "common/gather_plan.h"
 #include "cuda_common.cuh"
 
 namespace gw::cuda {
@@ -23,29 +23,14 @@ struct GatherPlan {
   int64_t offset;
 };
 
-// Drops size-1 axes and merges axis k into k+1 when stepping k equals |k+1| steps of k+1.
-GatherPlan simplify(const Shape& shape, const std::vector<int64_t>& stride, int64_t offset) {
-  std::vector<int64_t> sz, st;
-  for (size_t k = 0; k < shape.size(); ++k) {
-    if (shape[k] == 1) continue;
-    if (!sz.empty() && st.back() == stride[k] * shape[k]) {
-      sz.back() *= shape[k];
-      st.back() = stride[k];
-      continue;
-    }
-    sz.push_back(shape[k]);
-    st.push_back(stride[k]);
-  }
-  if (sz.empty()) {
-    sz = {1};
-    st = {1};
-  }
-  GW_CHECK(sz.size() <= kMaxRank, "shape op (cuda): ", sz.size(),
+GatherPlan to_device_plan(const kernels::Gather& gather) {
+  const kernels::Gather g = gather.simplified();
+  GW_CHECK(g.shape.size() <= kMaxRank, "shape op (cuda): ", g.shape.size(),
            " axes after merging; at most ", kMaxRank, " are supported");
   GatherPlan p{};
-  p.rank = static_cast<int>(sz.size());
-  for (int k = 0; k < p.rank; ++k) p.size[k] = sz[k], p.stride[k] = st[k];
-  p.offset = offset;
+  p.rank = static_cast<int>(g.shape.size());
+  for (int k = 0; k < p.rank; ++k) p.size[k] = g.shape[static_cast<size_t>(k)], p.stride[k] = g.stride[static_cast<size_t>(k)];
+  p.offset = g.offset;
   return p;
 }
 
@@ -69,7 +54,7 @@ void strided_gather(const void* in, void* out, size_t element_size, const Shape&
                     const std::vector<int64_t>& stride, int64_t offset, cudaStream_t stream) {
   const int64_t n = numel(shape);
   if (n == 0) return;
-  const GatherPlan p = simplify(shape, stride, offset);
+  const GatherPlan p = to_device_plan(kernels::Gather{shape, stride, offset});
   const unsigned blocks = blocks_for(n);
   switch (element_size) {
     case 1:
@@ -97,10 +82,10 @@ void strided_gather(const void* in, void* out, size_t element_size, const Shape&
 
 namespace {
 
-void gather(const KernelArgs& args, const std::vector<int64_t>& stride, int64_t offset) {
+void gather(const KernelArgs& args, const kernels::Gather& g) {
   const Tensor& x = args.inputs[0];
-  strided_gather(x.raw(), args.output.raw(), dtype_size(x.dtype()), args.output.shape(), stride,
-                 offset, stream_of(args));
+  strided_gather(x.raw(), args.output.raw(), dtype_size(x.dtype()), g.shape, g.stride, g.offset,
+                 stream_of(args));
 }
 
 // ---- Reshape: same bytes (the executor makes it a view; the naive evaluator copies) ---------
@@ -110,30 +95,17 @@ void reshape(const KernelArgs& args) {
                                cudaMemcpyDeviceToDevice, stream_of(args)));
 }
 
-// ---- Permute: out[i0, ..., ir] = x[i at perm] -------------------------------------------------
+// ---- Permute, Broadcast, Slice: one gather each -------------------------------------------
 void permute(const KernelArgs& args) {
-  const std::vector<int64_t> in_stride = contiguous_strides(args.inputs[0].shape());
-  std::vector<int64_t> stride;
-  for (int64_t a : args.node.attrs.axes) stride.push_back(in_stride[static_cast<size_t>(a)]);
-  gather(args, stride, 0);
+  gather(args, kernels::permute_gather(args.inputs[0].shape(), args.output.shape(),
+                                       args.node.attrs.perm));
 }
-
-// ---- Broadcast: axes of size 1 (or missing on the left) repeat with stride 0 ----------------
 void broadcast(const KernelArgs& args) {
-  const Tensor& x = args.inputs[0];
-  const std::vector<int64_t> in_stride = contiguous_strides(x.shape());
-  const Shape& out = args.output.shape();
-  const size_t lead = out.size() - static_cast<size_t>(x.dim());
-  std::vector<int64_t> stride;
-  for (size_t k = 0; k < out.size(); ++k)
-    stride.push_back(k < lead || x.shape()[k - lead] == 1 ? 0 : in_stride[k - lead]);
-  gather(args, stride, 0);
+  gather(args, kernels::broadcast_gather(args.inputs[0].shape(), args.output.shape()));
 }
-
-// ---- Slice: [start, end) along axis ------------------------------------------------------------
 void slice(const KernelArgs& args) {
-  const std::vector<int64_t> stride = contiguous_strides(args.inputs[0].shape());
-  gather(args, stride, args.node.attrs.start * stride[static_cast<size_t>(args.node.attrs.axis)]);
+  gather(args, kernels::slice_gather(args.inputs[0].shape(), args.output.shape(),
+                                     args.node.attrs.axis, args.node.attrs.start));
 }
 
 // ---- Concat: input x fills columns [band, band + row) of every (outer) output row ------------
@@ -141,10 +113,8 @@ void concat(const KernelArgs& args) {
   const Tensor& out = args.output;
   const size_t axis = static_cast<size_t>(args.node.attrs.axis);
   const size_t elem = dtype_size(out.dtype());
-  int64_t outer = 1, inner = 1;
-  for (size_t k = 0; k < axis; ++k) outer *= out.shape()[k];
-  for (size_t k = axis + 1; k < out.shape().size(); ++k) inner *= out.shape()[k];
-  const int64_t out_row = out.shape()[axis] * inner;
+  const kernels::ConcatPlan plan = kernels::plan_concat(out.shape(), args.node.attrs.axis);
+  const int64_t outer = plan.outer, inner = plan.inner, out_row = plan.out_row;
   char* dst = static_cast<char*>(out.raw());
   int64_t band = 0;
   for (const Tensor& x : args.inputs) {
@@ -164,12 +134,12 @@ void concat(const KernelArgs& args) {
 
 }  // namespace
 
-void register_shape_kernels(OpDef* t) {
-  set(t, Op::Reshape, reshape);
-  set(t, Op::Permute, permute);
-  set(t, Op::Broadcast, broadcast);
-  set(t, Op::Slice, slice);
-  set(t, Op::Concat, concat);
+void define_shape_kernels(OpRegistry& r) {
+  r.define(Op::Reshape).cuda(reshape);
+  r.define(Op::Permute).cuda(permute);
+  r.define(Op::Broadcast).cuda(broadcast);
+  r.define(Op::Slice).cuda(slice);
+  r.define(Op::Concat).cuda(concat);
 }
 
 }  // namespace gw::cuda

@@ -40,7 +40,7 @@ Node* Graph::parameter(const std::string& name, const Tensor& value, bool traina
   n->shape = value.shape();
   n->dtype = value.dtype();
   n->device = device_;
-  n->attrs.flag = trainable;
+  n->attrs.trainable = trainable;
   return push(std::move(n));
 }
 
@@ -83,7 +83,7 @@ Node* Graph::add_node(Op op, std::vector<Node*> inputs, Attrs attrs) {
 std::vector<Node*> Graph::parameters(bool trainable_only) const {
   std::vector<Node*> out;
   for (const auto& n : nodes_)
-    if (n->op == Op::Parameter && (!trainable_only || n->attrs.flag)) out.push_back(n.get());
+    if (n->op == Op::Parameter && (!trainable_only || n->attrs.trainable)) out.push_back(n.get());
   return out;
 }
 

@@ -1,4 +1,5 @@
-// op_table.cpp — assembles the op table from the files that declare each part of it.
+// op_table.cpp — builds the op table from the files that own its parts (gw/op_table.h), and
+// checks that every op came out complete.
 #include "gw/op_table.h"
 
 #include "gw/error.h"
@@ -8,20 +9,47 @@ namespace {
 
 using Table = std::array<OpDef, static_cast<size_t>(Op::kCount)>;
 
+// Default byte count: every input read once, the output written once.
+double streamed_bytes(const Node& node) {
+  double total = static_cast<double>(numel(node.shape)) * dtype_size(node.dtype);
+  for (const Node* in : node.inputs)
+    total += static_cast<double>(numel(in->shape)) * dtype_size(in->dtype);
+  return total;
+}
+double no_flops(const Node&) { return 0.0; }
+
+// A slot written twice means two files believe they own it: stop at once, naming both.
+template <typename Slot>
+void write_once(Slot& slot, Slot value, const OpDef& def, const char* what) {
+  GW_CHECK(slot == Slot{}, "op table: the ", what, " of '", def.name ? def.name : "?",
+           "' is defined twice");
+  slot = value;
+}
+
 Table build() {
   Table t{};
-  OpDef* p = t.data();
-  declare_leaf_ops(p);
-  declare_elementwise_ops(p);
-  declare_reduce_ops(p);
-  declare_shape_ops(p);
-  declare_matmul_ops(p);
-  declare_nn_ops(p);
-  declare_comm_quant_ops(p);
-  register_vjp_rules(p);
-  register_jvp_rules(p);
-  register_cpu_kernels(p);
-  register_cuda_kernels(p);
+  OpRegistry r(t.data());
+  define_leaf_ops(r);
+  define_elementwise_ops(r);
+  define_reduce_ops(r);
+  define_shape_ops(r);
+  define_matmul_ops(r);
+  define_nn_ops(r);
+  define_attention_ops(r);
+  define_optimizer_ops(r);
+  define_comm_ops(r);
+  define_quant_ops(r);
+  define_cpu_kernels(r);
+  define_cuda_kernels(r);
+  define_lab02_jvp_rules(r);
+  define_lab03_vjp_rules(r);
+  for (size_t i = 0; i < t.size(); ++i) {
+    OpDef& d = t[i];
+    GW_CHECK(d.name != nullptr && d.infer != nullptr, "op table: op #", i,
+             " has no declaration (name and shape rule)");
+    if (d.flops == nullptr) d.flops = no_flops;
+    if (d.bytes == nullptr) d.bytes = streamed_bytes;
+  }
   return t;
 }
 
@@ -32,9 +60,49 @@ Table& table() {
 
 }  // namespace
 
+OpDefinition OpRegistry::define(Op op, const char* name, int arity) {
+  OpDef& d = table_[static_cast<size_t>(op)];
+  GW_CHECK(d.name == nullptr, "op table: op '", name, "' is declared twice (as '", d.name, "')");
+  d.name = name;
+  d.arity = arity;
+  return OpDefinition(d);
+}
+
+OpDefinition OpRegistry::define(Op op) {
+  OpDef& d = table_[static_cast<size_t>(op)];
+  GW_CHECK(d.name != nullptr, "op table: op #", static_cast<int>(op),
+           " gets a kernel or a rule before its family declared it");
+  return OpDefinition(d);
+}
+
+OpDefinition& OpDefinition::shape(ShapeRule rule) { return write_once(def_.infer, rule, def_, "shape rule"), *this; }
+OpDefinition& OpDefinition::flops(CountRule rule) { return write_once(def_.flops, rule, def_, "FLOP count"), *this; }
+OpDefinition& OpDefinition::bytes(CountRule rule) { return write_once(def_.bytes, rule, def_, "byte count"), *this; }
+OpDefinition& OpDefinition::workspace(WorkspaceRule rule) {
+  return write_once(def_.workspace, rule, def_, "workspace rule"), *this;
+}
+OpDefinition& OpDefinition::vjp(VjpRule rule) { return write_once(def_.vjp, rule, def_, "VJP rule"), *this; }
+OpDefinition& OpDefinition::jvp(JvpRule rule) { return write_once(def_.jvp, rule, def_, "JVP rule"), *this; }
+OpDefinition& OpDefinition::cpu(Kernel kernel) { return write_once(def_.cpu, kernel, def_, "CPU kernel"), *this; }
+OpDefinition& OpDefinition::cuda(Kernel kernel) { return write_once(def_.cuda, kernel, def_, "CUDA kernel"), *this; }
+OpDefinition& OpDefinition::view() { return write_once(def_.is_view, true, def_, "view flag"), *this; }
+OpDefinition& OpDefinition::mutates_inputs() {
+  return write_once(def_.mutates_inputs, true, def_, "mutates-inputs flag"), *this;
+}
+
 const Table& op_table() { return table(); }
 const OpDef& op_def(Op op) { return table()[static_cast<size_t>(op)]; }
-OpDef& mutable_op_def(Op op) { return table()[static_cast<size_t>(op)]; }
 const char* op_name(Op op) { return op_def(op).name; }
+
+VjpRule replace_vjp_for_testing(Op op, VjpRule rule) {
+  VjpRule old = table()[static_cast<size_t>(op)].vjp;
+  table()[static_cast<size_t>(op)].vjp = rule;
+  return old;
+}
+Kernel replace_cpu_kernel_for_testing(Op op, Kernel kernel) {
+  Kernel old = table()[static_cast<size_t>(op)].cpu;
+  table()[static_cast<size_t>(op)].cpu = kernel;
+  return old;
+}
 
 }  // namespace gw

@@ -29,7 +29,7 @@ std::vector<Shape> random_shapes(uint64_t seed) {
 
 Attrs scalar_attr(double c) {
   Attrs a;
-  a.scalar = c;
+  a.c = c;
   return a;
 }
 
@@ -139,7 +139,7 @@ TEST(CudaShape, PermuteBroadcastSliceConcatReshapeCopyExactly) {
     for (const std::vector<int64_t>& perm :
          std::vector<std::vector<int64_t>>{{0, 1, 3, 2}, {3, 2, 1, 0}, {0, 2, 1, 3}, {1, 0, 2, 3}}) {
       Attrs a;
-      a.axes = perm;
+      a.perm = perm;
       EXPECT_TRUE(cuda_matches_cpu(Op::Permute, {x}, a, {0, 0})) << dtype_name(dt);
     }
     for (const std::pair<Shape, Shape>& bc : std::vector<std::pair<Shape, Shape>>{
@@ -238,7 +238,7 @@ TEST(CudaNn, EmbeddingAndScatterAddMatchCpu) {
     const Tensor ids = random_ids({4, 33}, 65, 2);  // repeats: the scatter-add adds them
     EXPECT_TRUE(cuda_matches_cpu(Op::Embedding, {table, ids}, {}, {0, 0}));
     Attrs a;
-    a.count = 65;
+    a.vocab = 65;
     EXPECT_TRUE(cuda_matches_cpu(Op::EmbeddingBackward, {ids, random_tensor({4, 33, 48}, dt, 3)}, a,
                                  tolerance_of(dt)));
   }
@@ -290,7 +290,7 @@ TEST(CudaNn, RmsNormForwardAndBothBackwardsMatchCpu) {
       const Tensor w = random_tensor({h}, dt, 2, 0.5, 1.5);
       const Tensor g = random_tensor(shape, dt, 3);
       Attrs a;
-      a.scalar = 1e-5;
+      a.eps = 1e-5;
       EXPECT_TRUE(cuda_matches_cpu(Op::RMSNorm, {x, w}, a, tolerance_of(dt)));
       EXPECT_TRUE(cuda_matches_cpu(Op::RMSNormBackwardInput, {x, w, g}, a, tolerance_of(dt)));
       // a sum over rows: f32 tolerance grows with their count
@@ -305,7 +305,7 @@ TEST(CudaNn, RopeAndItsInverseMatchCpu) {
   for (DType dt : {DType::f32, DType::f64})
     for (bool inverse : {false, true}) {
       Attrs a;
-      a.theta = 10000.0, a.flag = inverse;
+      a.theta = 10000.0, a.inverse = inverse;
       EXPECT_TRUE(cuda_matches_cpu(Op::RoPE, {random_tensor({2, 3, 1024, 16}, dt, 1)}, a, tolerance_of(dt)));
     }
 }
@@ -318,7 +318,7 @@ TEST(CudaNn, NaiveAttentionForwardAndBackwardMatchCpu) {
         const Tensor q = random_tensor(shape, dt, 1), k = random_tensor(shape, dt, 2);
         const Tensor v = random_tensor(shape, dt, 3), go = random_tensor(shape, dt, 4);
         Attrs a;
-        a.flag = causal;
+        a.causal = causal;
         EXPECT_TRUE(cuda_matches_cpu(Op::Attention, {q, k, v}, a, tolerance_of(dt)))
             << shape_str(shape) << " causal " << causal;
         EXPECT_TRUE(cuda_matches_cpu(Op::AttentionBackward, {q, k, v, go}, a, tolerance_of(dt)))
@@ -334,7 +334,7 @@ TEST(CudaNn, AdamWUpdatesParamAndMomentsLikeCpu) {
       random_tensor(shape, DType::f32, 3, -0.1, 0.1), random_tensor(shape, DType::f32, 4, 0.0, 0.1),
       Tensor::from_vector<float>({4}, {1e-3f, 0.19f, 0.0199f, 0.7f})};
   Attrs a;
-  a.beta1 = 0.9, a.beta2 = 0.99, a.eps = 1e-8, a.weight_decay = 0.1;
+  a.adamw = AdamWAttrs{0.9, 0.99, 1e-8, 0.1};
   std::vector<Tensor> cpu, gpu;
   run_op(Device::cpu(), Op::AdamW, inputs, a, &cpu);
   run_op(Device::cuda(0), Op::AdamW, inputs, a, &gpu);
@@ -354,12 +354,12 @@ TEST(CudaQuant, QuantizeDequantizeAndInt8MatMulMatchCpu) {
   const Tensor scale = Tensor::from_vector<float>({}, {0.05f});
   const Tensor zero = Tensor::from_vector<float>({}, {3.0f});
   Attrs q;
-  q.count = 8, q.axis = 0;
+  q.bits = 8, q.axis = 0;
   EXPECT_TRUE(cuda_matches_cpu(Op::Quantize, {x, scale, zero}, q, {0, 0}));
   const Tensor scales = random_tensor({16}, DType::f32, 2, 0.01, 0.1);
   const Tensor zeros = random_tensor({16}, DType::f32, 3, -2, 2).astype(DType::i32).astype(DType::f32);
   EXPECT_TRUE(cuda_matches_cpu(Op::Quantize, {x, scales, zeros}, q, {0, 0}));  // per channel
-  q.count = 4;
+  q.bits = 4;
   EXPECT_TRUE(cuda_matches_cpu(Op::Quantize, {x, scales, zeros}, q, {0, 0}));
   const Tensor codes = run_op(Device::cpu(), Op::Quantize, {x, scales, zeros}, q);
   for (DType dt : {DType::f32, DType::f64}) {
@@ -375,7 +375,7 @@ TEST(CudaQuant, QuantizeDequantizeAndInt8MatMulMatchCpu) {
 TEST(CudaQuant, NonPositiveScaleThrows) {
   GW_REQUIRE_GPU();
   Attrs q;
-  q.count = 8;
+  q.bits = 8;
   EXPECT_THROW(run_op(Device::cuda(0), Op::Quantize,
                       {random_tensor({4}, DType::f32, 1), Tensor::from_vector<float>({}, {-1.0f}),
                        Tensor::from_vector<float>({}, {0.0f})},
@@ -386,7 +386,7 @@ TEST(CudaQuant, NonPositiveScaleThrows) {
 TEST(CudaComm, AllReduceOfOneRankIsACopy) {
   GW_REQUIRE_GPU();
   Attrs a;
-  a.flag = true;
+  a.average = true;
   EXPECT_TRUE(cuda_matches_cpu(Op::AllReduce, {random_tensor({3, 5}, DType::f32, 1)}, a, {0, 0}));
 }
 
@@ -423,11 +423,11 @@ TEST(CudaEdge, ZeroSizeTensorsMatchCpu) {
   Attrs to_bf16;
   to_bf16.dtype = DType::bf16;
   Attrs vocab;
-  vocab.count = 5;
+  vocab.vocab = 5;
   Attrs eps;
-  eps.scalar = 1e-5;
+  eps.eps = 1e-5;
   Attrs bits;
-  bits.count = 8;
+  bits.bits = 8;
   auto f32 = [](const Shape& shape, uint64_t seed) {
     return random_tensor(shape, DType::f32, seed);
   };

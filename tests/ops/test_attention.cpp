@@ -9,12 +9,23 @@
 
 #include "gw/ops.h"
 #include "nn_testing.h"
+#include "op_cases.h"
 #include "testing.h"
 
 using namespace gw;
 using namespace gw::testing;
 
 namespace {
+
+// ---- the table's cases: every rule gradchecked, every kernel against its CUDA twin ----------
+const OpCases kAttentionCases({
+    GW_OP_CASE("attention_causal",
+               return attention(p({1, 2, 3, 4}), p({1, 2, 3, 4}), p({1, 2, 3, 4}), true);),
+    GW_OP_CASE("attention",
+               return attention(p({1, 2, 3, 4}), p({1, 2, 3, 4}), p({1, 2, 3, 4}), false);),
+    GW_OP_CASE("attention_scaled",
+               return attention(p({2, 1, 5, 2}), p({2, 1, 5, 2}), p({2, 1, 5, 2}), true, 0.3);),
+});
 
 // softmax(c·q kᵀ + mask) v per head, written out in f64.
 Tensor reference_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal,

@@ -8,10 +8,44 @@
 
 #include "gw/ops.h"
 #include "ops_reference.h"
+#include "op_cases.h"
 #include "testing.h"
 
 namespace gw {
 namespace {
+
+// ---- the table's cases: every rule gradchecked, every kernel against its CUDA twin ----------
+const testing::OpCases kElementwiseCases({
+    GW_OP_CASE("neg", return neg(p({2, 3}));),
+    GW_OP_CASE("exp", return exp(p({2, 3}));),
+    GW_OP_CASE("log", return log(p({2, 3}, 0.5, 2.0));),
+    GW_OP_CASE("sin", return sin(p({2, 3}));),
+    GW_OP_CASE("cos", return cos(p({2, 3}));),
+    GW_OP_CASE("sqrt", return sqrt(p({2, 3}, 0.5, 2.0));),
+    GW_OP_CASE("rsqrt", return rsqrt(p({2, 3}, 0.5, 2.0));),
+    GW_OP_CASE("relu", return relu(p({3, 4}));),
+    GW_OP_CASE("sigmoid", return sigmoid(p({2, 3}));),
+    GW_OP_CASE("silu", return silu(p({2, 3}));),
+    GW_OP_CASE("tanh", return tanh(p({2, 3}));),
+    GW_OP_CASE("add_scalar", return add(p({2, 3}), 1.5);),
+    GW_OP_CASE("mul_scalar", return mul(p({2, 3}), -2.5);),
+    GW_OP_CASE("pow_scalar", return pow(p({2, 3}, 0.5, 2.0), 2.5);),
+    GW_OP_CASE("add", return add(p({2, 3}), p({2, 3}));),
+    GW_OP_CASE("add_broadcast", return add(p({2, 3}), p({3}));),
+    GW_OP_CASE("sub", return sub(p({2, 3}), p({2, 1}));),
+    GW_OP_CASE("mul", return mul(p({2, 3}), p({2, 3}));),
+    GW_OP_CASE("mul_broadcast", return mul(p({4, 2, 3}), p({2, 1}));),
+    GW_OP_CASE("mul_shared_operand", Node* x = p({2, 3}); return mul(x, x);),
+    GW_OP_CASE("div", return div(p({2, 3}), p({2, 3}, 0.5, 2.0));),
+    // A mask: no gradient flows through compare, so d/dx of x·(x > 0) is the mask itself.
+    GW_OP_CASE("compare", Node* x = p({3, 4}); return mul(x, compare(x, p.graph.scalar(0.0, x->dtype), CompareOp::gt));),
+    // Through f32 and back: the derivative is 1, but the step must dwarf f32 rounding.
+    testing::OpCase{"cast",
+                    [](testing::CaseLeaves& p) -> Node* {
+                      return cast(cast(p({2, 3}), DType::f32), p.dtype);
+                    },
+                    1e-2, 1e-4},
+});
 
 using testing::all_close;
 using testing::naive_run;

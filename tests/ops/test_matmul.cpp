@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gw/ops.h"
+#include "op_cases.h"
 #include "testing.h"
 
 using namespace gw;
@@ -14,6 +15,18 @@ using gw::testing::naive_run;
 using gw::testing::random_tensor;
 
 namespace {
+
+// ---- the table's cases: every rule gradchecked, every kernel against its CUDA twin ----------
+const gw::testing::OpCases kMatmulCases({
+    GW_OP_CASE("matmul", return matmul(p({2, 3}), p({3, 4}));),
+    GW_OP_CASE("matmul_ta", return matmul(p({3, 2}), p({3, 4}), true, false);),
+    GW_OP_CASE("matmul_tb", return matmul(p({2, 3}), p({4, 3}), false, true);),
+    GW_OP_CASE("matmul_ta_tb", return matmul(p({3, 2}), p({4, 3}), true, true);),
+    GW_OP_CASE("matmul_batched", return matmul(p({2, 2, 3}), p({2, 3, 4}));),
+    GW_OP_CASE("matmul_shared_b", return matmul(p({2, 2, 3}), p({3, 4}));),
+    GW_OP_CASE("matmul_shared_b_tb", return matmul(p({2, 2, 3}), p({4, 3}), false, true);),
+    GW_OP_CASE("matmul_shared_b_ta", return matmul(p({2, 3, 2}), p({3, 4}), true, false);),
+});
 
 // A stored (..., rows, cols) operand seen as its logical (..., r, c) matrix: transposed
 // operands are stored (..., c, r).

@@ -9,12 +9,30 @@
 
 #include "gw/ops.h"
 #include "nn_testing.h"
+#include "op_cases.h"
 #include "testing.h"
 
 using namespace gw;
 using namespace gw::testing;
 
 namespace {
+
+// ---- the table's cases: every rule gradchecked, every kernel against its CUDA twin ----------
+const OpCases kNnCases({
+    GW_OP_CASE("embedding", return embedding(p({5, 3}), p.ids({4}, 5));),
+    GW_OP_CASE("embedding_backward", return embedding_backward(p.ids({4}, 5), p({4, 3}), 5);),
+    GW_OP_CASE("softmax", return softmax(p({2, 4}));),
+    GW_OP_CASE("softmax_backward", return softmax_backward(p({2, 4}), p({2, 4}));),
+    GW_OP_CASE("log_softmax", return log_softmax(p({2, 4}));),
+    GW_OP_CASE("log_softmax_backward", return log_softmax_backward(p({2, 4}), p({2, 4}));),
+    GW_OP_CASE("softmax_cross_entropy", return softmax_cross_entropy(p({3, 5}), p.ids({3}, 5));),
+    GW_OP_CASE("softmax_cross_entropy_backward",
+               Node* l = p({3, 5}); Node* t = p.ids({3}, 5);
+               return softmax_cross_entropy_backward(l, t, p({3}));),
+    GW_OP_CASE("rms_norm", return rms_norm(p({2, 4}), p({4}), 1e-5);),
+    GW_OP_CASE("rope", return rope(p({1, 2, 3, 4}));),
+    GW_OP_CASE("rope_inverse", return rope(p({1, 2, 3, 4}), 10000.0, true);),
+});
 
 // Applies `row_fn` (input row -> output row) to every last-axis row of x, in f64.
 Tensor rowwise(const Tensor& x, const std::function<std::vector<double>(std::vector<double>)>& row_fn) {

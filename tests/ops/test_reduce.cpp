@@ -8,10 +8,24 @@
 
 #include "gw/ops.h"
 #include "ops_reference.h"
+#include "op_cases.h"
 #include "testing.h"
 
 namespace gw {
 namespace {
+
+// ---- the table's cases: every rule gradchecked, every kernel against its CUDA twin ----------
+const testing::OpCases kReduceCases({
+    GW_OP_CASE("sum_axis", return sum(p({2, 3, 4}), {1});),
+    GW_OP_CASE("sum_all", return sum(p({2, 3}));),
+    GW_OP_CASE("sum_keepdims", return sum(p({2, 3}), {-1}, true);),
+    GW_OP_CASE("sum_two_blocks", return sum(p({2, 3, 4}), {0, 2});),
+    GW_OP_CASE("mean_axis", return mean(p({2, 3}), {0});),
+    GW_OP_CASE("mean_keepdims", return mean(p({2, 3, 2}), {1, 2}, true);),
+    GW_OP_CASE("max_axis", return max(p({3, 4}), {1});),
+    GW_OP_CASE("max_all", return max(p({2, 3}));),
+    GW_OP_CASE("max_keepdims", return max(p({2, 3, 4}), {0}, true);),
+});
 
 using testing::all_close;
 using testing::naive_run;

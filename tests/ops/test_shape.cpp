@@ -8,10 +8,23 @@
 
 #include "gw/ops.h"
 #include "ops_reference.h"
+#include "op_cases.h"
 #include "testing.h"
 
 namespace gw {
 namespace {
+
+// ---- the table's cases: every rule gradchecked, every kernel against its CUDA twin ----------
+const testing::OpCases kShapeCases({
+    GW_OP_CASE("reshape", return reshape(p({2, 3}), {3, 2});),
+    GW_OP_CASE("permute", return permute(p({2, 3, 4}), {2, 0, 1});),
+    GW_OP_CASE("transpose", return transpose(p({2, 3, 4}));),
+    GW_OP_CASE("broadcast", return broadcast_to(p({2, 1}), {2, 3});),
+    GW_OP_CASE("broadcast_new_axes", return broadcast_to(p({3}), {2, 4, 3});),
+    GW_OP_CASE("slice", return slice(p({3, 5}), 1, 1, 3);),
+    GW_OP_CASE("slice_from_start", return slice(p({4, 2}), 0, 0, 2);),
+    GW_OP_CASE("concat", return concat({p({2, 3}), p({2, 2}), p({2, 1})}, 1);),
+});
 
 using testing::all_close;
 using testing::naive_run;
@@ -100,7 +113,7 @@ TEST(Shape, PermuteOfALarge3DTensorMatchesTheReference) {
 TEST(Shape, TransposeSwapsTheLastTwoAxesByDefault) {
   Graph g;
   Node* x = g.input("x", {2, 3, 4});
-  EXPECT_EQ(transpose(x)->attrs.axes, (std::vector<int64_t>{0, 2, 1}));
+  EXPECT_EQ(transpose(x)->attrs.perm, (std::vector<int64_t>{0, 2, 1}));
   EXPECT_EQ(transpose(x)->shape, (Shape{2, 4, 3}));
   EXPECT_EQ(transpose(x, 0, -1)->shape, (Shape{4, 3, 2}));
 }

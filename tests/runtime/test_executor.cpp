@@ -198,11 +198,9 @@ TEST(ExecutorErrors, MissingKernelNamesDeviceAndOp) {
   Graph g;
   Node* x = g.input("x", {3});
   Executor ex(g, {neg(x)});
-  OpDef& def = mutable_op_def(Op::Neg);
-  const Kernel saved = def.cpu;
-  def.cpu = nullptr;
+  const Kernel saved = replace_cpu_kernel_for_testing(Op::Neg, nullptr);
   expect_error<Error>([&] { ex.run({{x, random_tensor({3})}}); }, {"no cpu kernel for neg"});
-  def.cpu = saved;
+  replace_cpu_kernel_for_testing(Op::Neg, saved);
 }
 
 TEST(ExecutorErrors, OutputOfAnotherGraphIsRejected) {

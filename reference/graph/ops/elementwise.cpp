@@ -1,5 +1,5 @@
-// elementwise.cpp — declarations of the elementwise ops (unary, with a scalar, binary) and
-// their builders in gw/ops.h.
+// elementwise.cpp — the elementwise ops (unary, with a scalar, binary): their declarations,
+// the rules that are not a lab's, and their builders in gw/ops.h.
 //
 // Binary ops never see two different shapes: their builders broadcast NumPy-style by
 // inserting explicit Broadcast nodes first (broadcast_to), so the sum back to an input's
@@ -11,22 +11,24 @@
 // numel; rsqrt costs 2 (sqrt, divide); sigmoid 3 (exp, add, divide); silu 4 (sigmoid, then a
 // multiply); relu 1 (a comparison); compare 1; cast 0 (a conversion is no arithmetic).
 // Bytes: every input read once plus the output written once.
+//
+// The VJP rules of exp, log, sin, tanh, relu, rsqrt, pow, add, mul and div are lab 03's
+// (reference/autodiff/vjp_rules.cpp); the JVP rules of exp, log, sin, relu, add and mul are
+// lab 02's (reference/autodiff/jvp_rules.cpp).
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw/ops.h"
+#include "gw/rules.h"
 #include "op_rules.h"
 
 namespace gw {
 namespace {
 
 using op_rules::build;
-using op_rules::elements;
-using op_rules::zero_flops;
-template <int PerElement>
-double per_element(const Node& node) { return PerElement * elements(node); }
+using op_rules::per_element;
 
 // ---- unary: (...) -> (...), same dtype; arithmetic needs a floating dtype ----------------
-void unary_float_infer(Node& node) {
+void unary_shape(Node& node) {
   const Node* x = node.inputs[0];
   GW_CHECK_AS(DTypeError, is_floating(x->dtype), node.def().name, ": input ", x->str(),
               " must have a floating dtype (f64, f32, f16 or bf16)");
@@ -35,7 +37,7 @@ void unary_float_infer(Node& node) {
 }
 
 // Cast: any dtype to any dtype (attrs.dtype).
-void cast_infer(Node& node) {
+void cast_shape(Node& node) {
   node.shape = node.inputs[0]->shape;
   node.dtype = node.attrs.dtype;
 }
@@ -52,12 +54,12 @@ void check_binary(const Node& node) {
               dtype_name(b->dtype), " differ (shapes ", shape_str(a->shape), " and ",
               shape_str(b->shape), "); cast one first");
 }
-void binary_float_infer(Node& node) {
+void binary_shape(Node& node) {
   check_binary(node);
-  unary_float_infer(node);
+  unary_shape(node);
 }
 // Compare works on any dtype: its 1/0 result has the inputs' dtype.
-void compare_infer(Node& node) {
+void compare_shape(Node& node) {
   check_binary(node);
   node.shape = node.inputs[0]->shape;
   node.dtype = node.inputs[0]->dtype;
@@ -67,7 +69,7 @@ Node* unary(Op op, Node* x, const char* name) { return build(op, {x}, {}, name);
 
 Node* with_scalar(Op op, Node* x, double c, const char* name) {
   Attrs a;
-  a.scalar = c;
+  a.c = c;
   return build(op, {x}, a, name);
 }
 
@@ -87,32 +89,75 @@ Node* binary(Op op, Node* a, Node* b, const char* name, Attrs attrs = {}) {
   return build(op, {a, b}, std::move(attrs), name);
 }
 
+// ---- rules that are not a lab's ------------------------------------------------------------
+Adjoints vjp_neg(Node&, Node* g) { return {neg(g)}; }
+Adjoints vjp_cos(Node& y, Node* g) { return {neg(mul(g, sin(y.inputs[0])))}; }
+Adjoints vjp_sqrt(Node& y, Node* g) { return {div(g, mul(&y, 2.0))}; }  // 1/(2√x)
+Adjoints vjp_sigmoid(Node& y, Node* g) { return {mul(g, mul(&y, add(neg(&y), 1.0)))}; }
+Node* silu_derivative(Node* x) {  // silu' = σ(x)·(1 + x·(1 − σ(x)))
+  Node* s = sigmoid(x);
+  return mul(s, add(mul(x, add(neg(s), 1.0)), 1.0));
+}
+Adjoints vjp_silu(Node& y, Node* g) { return {mul(g, silu_derivative(y.inputs[0]))}; }
+Adjoints vjp_cast(Node& y, Node* g) { return {cast(g, y.inputs[0]->dtype)}; }
+Adjoints vjp_add_scalar(Node&, Node* g) { return {g}; }
+Adjoints vjp_mul_scalar(Node& y, Node* g) { return {mul(g, y.attrs.c)}; }
+Adjoints vjp_sub(Node&, Node* g) { return {g, neg(g)}; }
+// Compare is piecewise constant: no gradient flows through it (a mask is a constant).
+Adjoints vjp_compare(Node&, Node*) { return {nullptr, nullptr}; }
+
+Node* jvp_neg(Node&, const Tangents& t) { return neg(t[0]); }
+Node* jvp_cos(Node& y, const Tangents& t) { return neg(mul(t[0], sin(y.inputs[0]))); }
+Node* jvp_sqrt(Node& y, const Tangents& t) { return div(t[0], mul(&y, 2.0)); }
+Node* jvp_rsqrt(Node& y, const Tangents& t) { return mul(t[0], mul(pow(&y, 3.0), -0.5)); }
+Node* jvp_sigmoid(Node& y, const Tangents& t) { return mul(t[0], mul(&y, add(neg(&y), 1.0))); }
+Node* jvp_silu(Node& y, const Tangents& t) { return mul(t[0], silu_derivative(y.inputs[0])); }
+Node* jvp_tanh(Node& y, const Tangents& t) { return mul(t[0], add(neg(mul(&y, &y)), 1.0)); }
+Node* jvp_cast(Node& y, const Tangents& t) { return cast(t[0], y.dtype); }
+Node* jvp_add_scalar(Node&, const Tangents& t) { return t[0]; }
+Node* jvp_mul_scalar(Node& y, const Tangents& t) { return mul(t[0], y.attrs.c); }
+Node* jvp_pow_scalar(Node& y, const Tangents& t) {
+  const double c = y.attrs.c;
+  return mul(t[0], mul(pow(y.inputs[0], c - 1.0), c));
+}
+Node* jvp_sub(Node&, const Tangents& t) { return add_terms(t[0], t[1] ? neg(t[1]) : nullptr); }
+Node* jvp_div(Node& y, const Tangents& t) {  // ẏ = ȧ/b − y·ḃ/b
+  Node* b = y.inputs[1];
+  return add_terms(t[0] ? div(t[0], b) : nullptr, t[1] ? neg(mul(&y, div(t[1], b))) : nullptr);
+}
+Node* jvp_compare(Node&, const Tangents&) { return nullptr; }
+
 }  // namespace
 
-void declare_elementwise_ops(OpDef* t) {
-  const op_rules::Entry entries[] = {
-      {Op::Neg, "neg", 1, unary_float_infer, per_element<1>},
-      {Op::Exp, "exp", 1, unary_float_infer, per_element<1>},
-      {Op::Log, "log", 1, unary_float_infer, per_element<1>},
-      {Op::Sin, "sin", 1, unary_float_infer, per_element<1>},
-      {Op::Cos, "cos", 1, unary_float_infer, per_element<1>},
-      {Op::Sqrt, "sqrt", 1, unary_float_infer, per_element<1>},
-      {Op::Rsqrt, "rsqrt", 1, unary_float_infer, per_element<2>},
-      {Op::Relu, "relu", 1, unary_float_infer, per_element<1>},
-      {Op::Sigmoid, "sigmoid", 1, unary_float_infer, per_element<3>},
-      {Op::Silu, "silu", 1, unary_float_infer, per_element<4>},
-      {Op::Tanh, "tanh", 1, unary_float_infer, per_element<1>},
-      {Op::Cast, "cast", 1, cast_infer, zero_flops},
-      {Op::AddScalar, "add_scalar", 1, unary_float_infer, per_element<1>},
-      {Op::MulScalar, "mul_scalar", 1, unary_float_infer, per_element<1>},
-      {Op::PowScalar, "pow_scalar", 1, unary_float_infer, per_element<1>},
-      {Op::Add, "add", 2, binary_float_infer, per_element<1>},
-      {Op::Sub, "sub", 2, binary_float_infer, per_element<1>},
-      {Op::Mul, "mul", 2, binary_float_infer, per_element<1>},
-      {Op::Div, "div", 2, binary_float_infer, per_element<1>},
-      {Op::Compare, "compare", 2, compare_infer, per_element<1>},
-  };
-  op_rules::declare(t, entries);
+void define_elementwise_ops(OpRegistry& r) {
+  // unary: (...) -> (...), same dtype
+  r.define(Op::Neg, "neg", 1).shape(unary_shape).flops(per_element<1>).vjp(vjp_neg).jvp(jvp_neg);
+  r.define(Op::Exp, "exp", 1).shape(unary_shape).flops(per_element<1>);
+  r.define(Op::Log, "log", 1).shape(unary_shape).flops(per_element<1>);
+  r.define(Op::Sin, "sin", 1).shape(unary_shape).flops(per_element<1>);
+  r.define(Op::Cos, "cos", 1).shape(unary_shape).flops(per_element<1>).vjp(vjp_cos).jvp(jvp_cos);
+  r.define(Op::Sqrt, "sqrt", 1).shape(unary_shape).flops(per_element<1>).vjp(vjp_sqrt).jvp(jvp_sqrt);
+  r.define(Op::Rsqrt, "rsqrt", 1).shape(unary_shape).flops(per_element<2>).jvp(jvp_rsqrt);
+  r.define(Op::Relu, "relu", 1).shape(unary_shape).flops(per_element<1>);
+  r.define(Op::Sigmoid, "sigmoid", 1).shape(unary_shape).flops(per_element<3>)
+      .vjp(vjp_sigmoid).jvp(jvp_sigmoid);
+  r.define(Op::Silu, "silu", 1).shape(unary_shape).flops(per_element<4>).vjp(vjp_silu).jvp(jvp_silu);
+  r.define(Op::Tanh, "tanh", 1).shape(unary_shape).flops(per_element<1>).jvp(jvp_tanh);
+  r.define(Op::Cast, "cast", 1).shape(cast_shape).vjp(vjp_cast).jvp(jvp_cast);  // no arithmetic
+  // with a scalar attribute c
+  r.define(Op::AddScalar, "add_scalar", 1).shape(unary_shape).flops(per_element<1>)
+      .vjp(vjp_add_scalar).jvp(jvp_add_scalar);
+  r.define(Op::MulScalar, "mul_scalar", 1).shape(unary_shape).flops(per_element<1>)
+      .vjp(vjp_mul_scalar).jvp(jvp_mul_scalar);
+  r.define(Op::PowScalar, "pow_scalar", 1).shape(unary_shape).flops(per_element<1>)
+      .jvp(jvp_pow_scalar);
+  // binary on equal shapes
+  r.define(Op::Add, "add", 2).shape(binary_shape).flops(per_element<1>);
+  r.define(Op::Sub, "sub", 2).shape(binary_shape).flops(per_element<1>).vjp(vjp_sub).jvp(jvp_sub);
+  r.define(Op::Mul, "mul", 2).shape(binary_shape).flops(per_element<1>);
+  r.define(Op::Div, "div", 2).shape(binary_shape).flops(per_element<1>).jvp(jvp_div);
+  r.define(Op::Compare, "compare", 2).shape(compare_shape).flops(per_element<1>)
+      .vjp(vjp_compare).jvp(jvp_compare);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------

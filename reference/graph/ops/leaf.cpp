@@ -1,25 +1,22 @@
-// leaf.cpp — declarations of the leaves: Input, Parameter and Constant.
+// leaf.cpp — the leaves: Input, Parameter and Constant.
 //
-// Leaves have no kernel: the executor binds a fed tensor (Input) or the owned one
-// (Parameter, Constant). Their shape and dtype are set when Graph creates them.
+// Leaves have no kernel and no rule: the executor binds a fed tensor (Input) or the owned
+// one (Parameter, Constant), and autodiff stops at them. Their shape and dtype are set when
+// Graph creates them, so their shape rule has nothing left to do.
 #include "gw/op_table.h"
 
 namespace gw {
+namespace {
 
-static void leaf_infer(Node&) {}
-static double zero_count(const Node&) { return 0.0; }
+void leaf_shape(Node&) {}
+double nothing(const Node&) { return 0.0; }
 
-void declare_leaf_ops(OpDef* t) {
-  const std::pair<Op, const char*> leaves[] = {
-      {Op::Input, "input"}, {Op::Parameter, "parameter"}, {Op::Constant, "constant"}};
-  for (auto [op, name] : leaves) {
-    OpDef& d = t[static_cast<size_t>(op)];
-    d.name = name;
-    d.arity = 0;
-    d.infer = leaf_infer;
-    d.flops = zero_count;
-    d.bytes = zero_count;
-  }
+}  // namespace
+
+void define_leaf_ops(OpRegistry& r) {
+  r.define(Op::Input, "input", 0).shape(leaf_shape).bytes(nothing);
+  r.define(Op::Parameter, "parameter", 0).shape(leaf_shape).bytes(nothing);
+  r.define(Op::Constant, "constant", 0).shape(leaf_shape).bytes(nothing);
 }
 
 }  // namespace gw

@@ -1,72 +1,60 @@
-// nn.cpp — declarations of the fused neural-network ops and their builders: embedding,
-// softmax, log-softmax, softmax-cross-entropy, RMSNorm, RoPE, naive attention, AdamW.
+// nn.cpp — the fused neural-network ops: embedding, softmax, log-softmax,
+// softmax-cross-entropy, RMSNorm and RoPE (attention and AdamW have families of their own):
+// their declarations, the rules that are not a lab's, and their builders.
 //
 // Each fused op has its own backward op (rather than a VJP through primitives) because the
 // fused backward is both faster and what llm.c and FlashAttention do. Shape comments use
 // the course letters: b batch, s sequence, h hidden, n heads, d head dim, v vocabulary.
 // FLOP counts follow lab 07's table (softmax 3 per element, RMSNorm 4 per element + 2 per
-// row, RoPE 3 per element, attention 4bns²d + 3bns²).
+// row, RoPE 3 per element). The VJP rules of softmax, log-softmax and
+// softmax-cross-entropy are lab 03's.
 #include <algorithm>
 
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw/ops.h"
+#include "gw/rules.h"
 #include "op_rules.h"
 
 namespace gw {
 namespace {
 
 using op_rules::build;
-using op_rules::def_of;
-using op_rules::zero_flops;
-
-bool float_math(DType t) { return t == DType::f32 || t == DType::f64; }
-
-void check_float(const char* op, const Node* x, const char* what) {
-  GW_CHECK_AS(DTypeError, float_math(x->dtype), op, ": ", what, " ", x->str(),
-              " must be f32 or f64");
-}
-
-// `names` labels the two operands in the message, e.g. "q and k".
-void check_same(const char* op, const Node* x, const Node* y, const char* names = "inputs") {
-  GW_CHECK_AS(ShapeError, x->shape == y->shape, op, ": ", names, " have shapes ",
-              shape_str(x->shape), " and ", shape_str(y->shape), "; they must be equal");
-  GW_CHECK_AS(DTypeError, x->dtype == y->dtype, op, ": ", names, " have dtypes ",
-              dtype_name(x->dtype), " and ", dtype_name(y->dtype), "; they must be equal");
-}
+using op_rules::check_same;
+using op_rules::check_f32_or_f64;
 
 int64_t last_dim(const Node& node) { return node.shape.empty() ? 1 : node.shape.back(); }
 
 
 // ---- embedding --------------------------------------------------------------------------
 // table (v, h), ids i32 (...) -> (..., h)
-void embedding_infer(Node& node) {
+void embedding_shape(Node& node) {
   const Node* table = node.inputs[0];
   const Node* ids = node.inputs[1];
   GW_CHECK_AS(ShapeError, table->shape.size() == 2, "embedding: table ",
               shape_str(table->shape), " must be (v, h)");
   GW_CHECK_AS(DTypeError, ids->dtype == DType::i32, "embedding: ids ", ids->str(),
               " must be i32");
-  check_float("embedding", table, "table");
+  check_f32_or_f64("embedding", table, "table");
   node.shape = ids->shape;
   node.shape.push_back(table->shape[1]);
   node.dtype = table->dtype;
 }
 
 // ids i32 (...), grad (..., h) -> (vocab, h)
-void embedding_backward_infer(Node& node) {
+void embedding_backward_shape(Node& node) {
   const Node* ids = node.inputs[0];
   const Node* grad = node.inputs[1];
   GW_CHECK_AS(DTypeError, ids->dtype == DType::i32, "embedding_backward: ids ", ids->str(),
               " must be i32");
-  check_float("embedding_backward", grad, "grad");
+  check_f32_or_f64("embedding_backward", grad, "grad");
   GW_CHECK_AS(ShapeError, grad->shape.size() == ids->shape.size() + 1 &&
                               Shape(grad->shape.begin(), grad->shape.end() - 1) == ids->shape,
               "embedding_backward: grad ", shape_str(grad->shape), " must be ids ",
               shape_str(ids->shape), " + (h)");
-  GW_CHECK_AS(ShapeError, node.attrs.count > 0, "embedding_backward: vocabulary size ",
-              node.attrs.count, " must be positive");
-  node.shape = {node.attrs.count, grad->shape.back()};
+  GW_CHECK_AS(ShapeError, node.attrs.vocab > 0, "embedding_backward: vocabulary size ",
+              node.attrs.vocab, " must be positive");
+  node.shape = {node.attrs.vocab, grad->shape.back()};
   node.dtype = grad->dtype;
 }
 double embedding_backward_flops(const Node& node) {
@@ -75,9 +63,9 @@ double embedding_backward_flops(const Node& node) {
 
 // ---- softmax family: (..., v) -> (..., v) over the last axis ------------------------------
 template <const char* Name>
-void rowwise_infer(Node& node) {
+void rowwise_shape(Node& node) {
   const Node* x = node.inputs[0];
-  check_float(Name, x, "input");
+  check_f32_or_f64(Name, x, "input");
   GW_CHECK_AS(ShapeError, !x->shape.empty(), Name, ": input ", x->str(),
               " needs at least one axis");
   if (node.inputs.size() == 2) check_same(Name, x, node.inputs[1], "y and its adjoint");
@@ -96,7 +84,7 @@ double three_per_element(const Node& node) { return 3.0 * numel(node.shape); }
 void check_cross_entropy(const char* op, const Node& node) {
   const Node* logits = node.inputs[0];
   const Node* targets = node.inputs[1];
-  check_float(op, logits, "logits");
+  check_f32_or_f64(op, logits, "logits");
   GW_CHECK_AS(ShapeError, logits->shape.size() == 2, op, ": logits ", shape_str(logits->shape),
               " must be (n, v)");
   GW_CHECK_AS(DTypeError, targets->dtype == DType::i32, op, ": targets ", targets->str(),
@@ -104,12 +92,12 @@ void check_cross_entropy(const char* op, const Node& node) {
   GW_CHECK_AS(ShapeError, targets->shape == Shape{logits->shape[0]}, op, ": targets ",
               shape_str(targets->shape), " do not match logits ", shape_str(logits->shape));
 }
-void cross_entropy_infer(Node& node) {
+void cross_entropy_shape(Node& node) {
   check_cross_entropy("softmax_cross_entropy", node);
   node.shape = {node.inputs[0]->shape[0]};
   node.dtype = node.inputs[0]->dtype;
 }
-void cross_entropy_backward_infer(Node& node) {
+void cross_entropy_backward_shape(Node& node) {
   check_cross_entropy("softmax_cross_entropy_backward", node);
   const Node* g = node.inputs[2];
   GW_CHECK_AS(ShapeError, g->shape == node.inputs[1]->shape,
@@ -131,17 +119,17 @@ void check_rms_weight(const char* op, const Node* x, const Node* w) {
               " differ in dtype");
 }
 void rms_check_x(const char* op, const Node* x) {
-  check_float(op, x, "x");
+  check_f32_or_f64(op, x, "x");
   GW_CHECK_AS(ShapeError, !x->shape.empty(), op, ": x ", x->str(), " needs an axis h");
 }
-void rms_norm_infer(Node& node) {
+void rms_norm_shape(Node& node) {
   const Node* x = node.inputs[0];
   rms_check_x("rms_norm", x);
   check_rms_weight("rms_norm", x, node.inputs[1]);
   node.shape = x->shape;
   node.dtype = x->dtype;
 }
-void rms_norm_backward_input_infer(Node& node) {  // x, weight, ȳ
+void rms_norm_backward_input_shape(Node& node) {  // x, weight, ȳ
   const Node* x = node.inputs[0];
   rms_check_x("rms_norm_backward_input", x);
   check_rms_weight("rms_norm_backward_input", x, node.inputs[1]);
@@ -149,7 +137,7 @@ void rms_norm_backward_input_infer(Node& node) {  // x, weight, ȳ
   node.shape = x->shape;
   node.dtype = x->dtype;
 }
-void rms_norm_backward_weight_infer(Node& node) {  // x, ȳ -> (h)
+void rms_norm_backward_weight_shape(Node& node) {  // x, ȳ -> (h)
   const Node* x = node.inputs[0];
   rms_check_x("rms_norm_backward_weight", x);
   check_same("rms_norm_backward_weight", x, node.inputs[1], "x and its output adjoint");
@@ -165,108 +153,148 @@ double rms_norm_flops(const Node& node) {
 double rms_norm_backward_flops(const Node& node) { return 8.0 * numel(node.inputs[0]->shape); }
 
 // ---- RoPE: x (b, n, s, d), d even --------------------------------------------------------
-void rope_infer(Node& node) {
+void rope_shape(Node& node) {
   const Node* x = node.inputs[0];
-  check_float("rope", x, "x");
+  check_f32_or_f64("rope", x, "x");
   GW_CHECK_AS(ShapeError, x->shape.size() == 4 && x->shape[3] % 2 == 0, "rope: x ",
               shape_str(x->shape), " must be (b, n, s, d) with d even");
   node.shape = x->shape;
   node.dtype = x->dtype;
 }
 
-// ---- attention: q, k, v (b, n, s, d) -----------------------------------------------------
-void check_qkv(const char* op, const Node& node) {
-  const Node* q = node.inputs[0];
-  check_float(op, q, "q");
-  GW_CHECK_AS(ShapeError, q->shape.size() == 4, op, ": q ", shape_str(q->shape),
-              " must be (b, n, s, d)");
-  const char* names[] = {"", "q and k", "q and v", "q and the output adjoint"};
-  for (size_t i = 1; i < node.inputs.size(); ++i) check_same(op, q, node.inputs[i], names[i]);
+// ---- rules that are not a lab's ------------------------------------------------------------
+Adjoints vjp_embedding(Node& y, Node* g) {  // table (v, h), ids: scatter-add the rows back
+  return {embedding_backward(y.inputs[1], g, y.inputs[0]->shape[0]), nullptr};
 }
-void attention_infer(Node& node) {
-  check_qkv("attention", node);
-  node.shape = node.inputs[0]->shape;
-  node.dtype = node.inputs[0]->dtype;
+Adjoints vjp_embedding_backward(Node& y, Node* g) {  // linear in grad: gather back
+  return {nullptr, embedding(g, y.inputs[0])};
 }
-void attention_backward_infer(Node& node) {  // q, k, v, ō -> (3, b, n, s, d)
-  check_qkv("attention_backward", node);
-  node.shape = node.inputs[0]->shape;
-  node.shape.insert(node.shape.begin(), 3);
-  node.dtype = node.inputs[0]->dtype;
+// out = y ∘ (u − rowsum(u∘y)): ȳ = G∘(u − s) − u·rowsum(G∘y), ū = softmax_backward(y, G).
+Adjoints vjp_softmax_backward(Node& out, Node* g) {
+  Node* y = out.inputs[0];
+  Node* u = out.inputs[1];
+  Node* s = sum(mul(u, y), {-1}, true);
+  Node* gy = sum(mul(g, y), {-1}, true);
+  return {sub(mul(g, sub(u, s)), mul(u, gy)), softmax_backward(y, g)};
 }
-// b·n heads times s² scores: the count every flash-attention paper uses.
-double heads_s2(const Node& node) {
-  const Shape& q = node.inputs[0]->shape;
-  return static_cast<double>(q[0]) * q[1] * q[2] * q[2];
+// out = u − exp(y)·rowsum(u): ȳ = −G∘exp(y)·rowsum(u), ū = G − rowsum(G∘exp(y)).
+Adjoints vjp_log_softmax_backward(Node& out, Node* g) {
+  Node* y = out.inputs[0];
+  Node* u = out.inputs[1];
+  Node* e = exp(y);
+  return {neg(mul(mul(g, e), sum(u, {-1}, true))), sub(g, sum(mul(g, e), {-1}, true))};
 }
-double attention_flops(const Node& node) {  // QKᵀ 2s²d, softmax 3s², PV 2s²d per head
-  return heads_s2(node) * (4.0 * node.inputs[0]->shape[3] + 3.0);
+// out = (p − onehot)·ḡ per row, p = softmax(l): l̄ = softmax_backward(p, G·ḡ),
+// ḡ̄ = rowsum(G ∘ (p − onehot)).
+Adjoints vjp_softmax_cross_entropy_backward(Node& out, Node* g) {
+  Node* logits = out.inputs[0];
+  Node* targets = out.inputs[1];
+  Node* loss_adj = out.inputs[2];                                       // (n)
+  Node* col = reshape(loss_adj, {loss_adj->shape[0], 1});               // (n, 1)
+  Node* ones = out.graph->constant(Tensor::full(loss_adj->shape, 1.0, loss_adj->dtype));
+  Node* diff = softmax_cross_entropy_backward(logits, targets, ones);   // p − onehot (n, v)
+  return {softmax_backward(softmax(logits), mul(g, col)), nullptr, sum(mul(g, diff), {-1})};
 }
-double attention_backward_flops(const Node& node) {  // S, dV, dP, dQ, dK: 5 GEMMs; P, dS
-  return heads_s2(node) * (10.0 * node.inputs[0]->shape[3] + 6.0);
+Adjoints vjp_rms_norm(Node& y, Node* g) {
+  const double eps = y.attrs.eps;
+  return {rms_norm_backward_input(y.inputs[0], y.inputs[1], g, eps),
+          rms_norm_backward_weight(y.inputs[0], g, eps)};
 }
-// The naive kernels keep the (s, s) scores of every head (P, and dP for the backward).
-size_t attention_workspace(const Node& node) {
-  return static_cast<size_t>(heads_s2(node)) * dtype_size(node.dtype);
-}
-size_t attention_backward_workspace(const Node& node) {
-  return 2 * static_cast<size_t>(heads_s2(node)) * dtype_size(node.dtype);
+Adjoints vjp_rope(Node& y, Node* g) {  // a rotation: its adjoint rotates back
+  return {rope(g, y.attrs.theta, !y.attrs.inverse)};
 }
 
-// ---- AdamW: param, grad, m, v, scalars f32 (4) ---------------------------------------------
-void adamw_infer(Node& node) {
-  const Node* p = node.inputs[0];
-  check_float("adamw", p, "param");
-  const char* names[] = {"param", "param and grad", "param and m", "param and v"};
-  for (int i : {0, 2, 3})
-    GW_CHECK(node.inputs[i]->op == Op::Parameter, "adamw: ", i == 0 ? "param " : "state ",
-             node.inputs[i]->str(), " must be a Parameter leaf (it is updated in place)");
-  for (int i : {1, 2, 3}) check_same("adamw", p, node.inputs[i], names[i]);
-  const Node* s = node.inputs[4];
-  GW_CHECK_AS(ShapeError, s->shape == Shape{4} && s->dtype == DType::f32, "adamw: scalars ",
-              s->str(), " must be f32 (4) = [lr, 1-beta1^t, 1-beta2^t, grad_scale]");
-  node.shape = {};
-  node.dtype = DType::f32;
+Node* jvp_embedding(Node& y, const Tangents& t) {
+  return t[0] ? embedding(t[0], y.inputs[1]) : nullptr;
 }
-// g·scale, m and v updates, bias corrections, sqrt, eps, divide, decay, step: 17 per element
-double adamw_flops(const Node& node) { return 17.0 * numel(node.inputs[0]->shape); }
-double adamw_bytes(const Node& node) {  // reads p, g, m, v and writes p, m, v
-  return 7.0 * numel(node.inputs[0]->shape) * dtype_size(node.inputs[0]->dtype);
+Node* jvp_embedding_backward(Node& y, const Tangents& t) {
+  return t[1] ? embedding_backward(y.inputs[0], t[1], y.attrs.vocab) : nullptr;
 }
+// The softmax Jacobian diag(y) − y yᵀ is symmetric, so its JVP is its VJP.
+Node* jvp_softmax(Node& y, const Tangents& t) { return softmax_backward(&y, t[0]); }
+// out = y ∘ (u − rowsum(u∘y)).
+Node* jvp_softmax_backward(Node& out, const Tangents& t) {
+  Node* y = out.inputs[0];
+  Node* u = out.inputs[1];
+  Node* dy = nullptr;
+  if (t[0]) {
+    Node* s = sum(mul(u, y), {-1}, true);
+    dy = sub(mul(t[0], sub(u, s)), mul(y, sum(mul(u, t[0]), {-1}, true)));
+  }
+  return add_terms(dy, t[1] ? softmax_backward(y, t[1]) : nullptr);
+}
+// ẏ = ẋ − rowsum(softmax(x)∘ẋ), with softmax(x) = exp(y).
+Node* jvp_log_softmax(Node& y, const Tangents& t) {
+  return sub(t[0], sum(mul(exp(&y), t[0]), {-1}, true));
+}
+// out = u − exp(y)·rowsum(u).
+Node* jvp_log_softmax_backward(Node& out, const Tangents& t) {
+  Node* y = out.inputs[0];
+  Node* u = out.inputs[1];
+  Node* e = exp(y);
+  Node* dy = t[0] ? neg(mul(mul(e, t[0]), sum(u, {-1}, true))) : nullptr;
+  Node* du = t[1] ? sub(t[1], mul(e, sum(t[1], {-1}, true))) : nullptr;
+  return add_terms(dy, du);
+}
+// loss = logsumexp(l) − l[t]: its gradient per row is p − onehot(t).
+Node* jvp_softmax_cross_entropy(Node& y, const Tangents& t) {
+  if (!t[0]) return nullptr;
+  Node* ones = y.graph->constant(Tensor::full(y.shape, 1.0, y.dtype));
+  return sum(mul(softmax_cross_entropy_backward(y.inputs[0], y.inputs[1], ones), t[0]), {-1});
+}
+// out = (p − onehot)·ḡ per row: ṗ = softmax_backward(p, l̇) (the Jacobian is symmetric).
+Node* jvp_softmax_cross_entropy_backward(Node& out, const Tangents& t) {
+  Node* logits = out.inputs[0];
+  Node* g = out.inputs[2];
+  Node* col = reshape(g, {g->shape[0], 1});
+  Node* dl = t[0] ? mul(softmax_backward(softmax(logits), t[0]), col) : nullptr;
+  Node* dg = t[2] ? softmax_cross_entropy_backward(logits, out.inputs[1], t[2]) : nullptr;
+  return add_terms(dl, dg);
+}
+// y = x·r·w with r = (mean(x²) + eps)^(−½): ẏ = ẋ·r·w + x·ṙ·w + x·r·ẇ, ṙ = −r³·mean(x·ẋ).
+Node* jvp_rms_norm(Node& y, const Tangents& t) {
+  Node* x = y.inputs[0];
+  Node* w = y.inputs[1];
+  Node* r = rsqrt(add(mean(mul(x, x), {-1}, true), y.attrs.eps));  // (..., 1)
+  Node* dx = nullptr;
+  if (t[0]) {
+    Node* dr = mul(neg(pow(r, 3.0)), mean(mul(x, t[0]), {-1}, true));
+    dx = mul(add(mul(t[0], r), mul(x, dr)), w);
+  }
+  return add_terms(dx, t[1] ? mul(mul(x, r), t[1]) : nullptr);
+}
+Node* jvp_rope(Node& y, const Tangents& t) { return rope(t[0], y.attrs.theta, y.attrs.inverse); }
 
 }  // namespace
 
-void declare_nn_ops(OpDef* t) {
-  const op_rules::Entry entries[] = {
-      {Op::Embedding, "embedding", 2, embedding_infer, zero_flops},
-      {Op::EmbeddingBackward, "embedding_backward", 2, embedding_backward_infer,
-       embedding_backward_flops},
-      {Op::Softmax, kSoftmax, 1, rowwise_infer<kSoftmax>, three_per_element},
-      {Op::SoftmaxBackward, kSoftmaxBackward, 2, rowwise_infer<kSoftmaxBackward>,
-       three_per_element},
-      {Op::LogSoftmax, kLogSoftmax, 1, rowwise_infer<kLogSoftmax>, three_per_element},
-      {Op::LogSoftmaxBackward, kLogSoftmaxBackward, 2, rowwise_infer<kLogSoftmaxBackward>,
-       three_per_element},
-      {Op::SoftmaxCrossEntropy, "softmax_cross_entropy", 2, cross_entropy_infer,
-       cross_entropy_flops},
-      {Op::SoftmaxCrossEntropyBackward, "softmax_cross_entropy_backward", 3,
-       cross_entropy_backward_infer, cross_entropy_flops},
-      {Op::RMSNorm, "rms_norm", 2, rms_norm_infer, rms_norm_flops},
-      {Op::RMSNormBackwardInput, "rms_norm_backward_input", 3, rms_norm_backward_input_infer,
-       rms_norm_backward_flops},
-      {Op::RMSNormBackwardWeight, "rms_norm_backward_weight", 2,
-       rms_norm_backward_weight_infer, rms_norm_backward_flops},
-      {Op::RoPE, "rope", 1, rope_infer, three_per_element},
-      {Op::Attention, "attention", 3, attention_infer, attention_flops},
-      {Op::AttentionBackward, "attention_backward", 4, attention_backward_infer,
-       attention_backward_flops},
-      {Op::AdamW, "adamw", 5, adamw_infer, adamw_flops},
-  };
-  op_rules::declare(t, entries);
-  def_of(t, Op::Attention).workspace = attention_workspace;
-  def_of(t, Op::AttentionBackward).workspace = attention_backward_workspace;
-  def_of(t, Op::AdamW).bytes = adamw_bytes;
-  def_of(t, Op::AdamW).mutates_inputs = true;
+void define_nn_ops(OpRegistry& r) {
+  r.define(Op::Embedding, "embedding", 2).shape(embedding_shape)
+      .vjp(vjp_embedding).jvp(jvp_embedding);  // a gather: no arithmetic
+  r.define(Op::EmbeddingBackward, "embedding_backward", 2).shape(embedding_backward_shape)
+      .flops(embedding_backward_flops).vjp(vjp_embedding_backward).jvp(jvp_embedding_backward);
+  r.define(Op::Softmax, kSoftmax, 1).shape(rowwise_shape<kSoftmax>).flops(three_per_element)
+      .jvp(jvp_softmax);
+  r.define(Op::SoftmaxBackward, kSoftmaxBackward, 2).shape(rowwise_shape<kSoftmaxBackward>)
+      .flops(three_per_element).vjp(vjp_softmax_backward).jvp(jvp_softmax_backward);
+  r.define(Op::LogSoftmax, kLogSoftmax, 1).shape(rowwise_shape<kLogSoftmax>)
+      .flops(three_per_element).jvp(jvp_log_softmax);
+  r.define(Op::LogSoftmaxBackward, kLogSoftmaxBackward, 2)
+      .shape(rowwise_shape<kLogSoftmaxBackward>).flops(three_per_element)
+      .vjp(vjp_log_softmax_backward).jvp(jvp_log_softmax_backward);
+  r.define(Op::SoftmaxCrossEntropy, "softmax_cross_entropy", 2).shape(cross_entropy_shape)
+      .flops(cross_entropy_flops).jvp(jvp_softmax_cross_entropy);
+  r.define(Op::SoftmaxCrossEntropyBackward, "softmax_cross_entropy_backward", 3)
+      .shape(cross_entropy_backward_shape).flops(cross_entropy_flops)
+      .vjp(vjp_softmax_cross_entropy_backward).jvp(jvp_softmax_cross_entropy_backward);
+  r.define(Op::RMSNorm, "rms_norm", 2).shape(rms_norm_shape).flops(rms_norm_flops)
+      .vjp(vjp_rms_norm).jvp(jvp_rms_norm);
+  // RMSNorm's backward ops have no second-order rules.
+  r.define(Op::RMSNormBackwardInput, "rms_norm_backward_input", 3)
+      .shape(rms_norm_backward_input_shape).flops(rms_norm_backward_flops);
+  r.define(Op::RMSNormBackwardWeight, "rms_norm_backward_weight", 2)
+      .shape(rms_norm_backward_weight_shape).flops(rms_norm_backward_flops);
+  r.define(Op::RoPE, "rope", 1).shape(rope_shape).flops(three_per_element).vjp(vjp_rope)
+      .jvp(jvp_rope);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------
@@ -275,7 +303,7 @@ Node* embedding(Node* table, Node* ids) {
 }
 Node* embedding_backward(Node* ids, Node* grad, int64_t vocab) {
   Attrs a;
-  a.count = vocab;
+  a.vocab = vocab;
   return build(Op::EmbeddingBackward, {ids, grad}, a, "embedding_backward");
 }
 Node* softmax(Node* x) { return build(Op::Softmax, {x}, {}, "softmax"); }
@@ -295,46 +323,23 @@ Node* softmax_cross_entropy_backward(Node* logits, Node* targets, Node* loss_adj
 }
 Node* rms_norm(Node* x, Node* weight, double eps) {
   Attrs a;
-  a.scalar = eps;
+  a.eps = eps;
   return build(Op::RMSNorm, {x, weight}, a, "rms_norm");
 }
 Node* rms_norm_backward_input(Node* x, Node* weight, Node* y_adjoint, double eps) {
   Attrs a;
-  a.scalar = eps;
+  a.eps = eps;
   return build(Op::RMSNormBackwardInput, {x, weight, y_adjoint}, a, "rms_norm_backward_input");
 }
 Node* rms_norm_backward_weight(Node* x, Node* y_adjoint, double eps) {
   Attrs a;
-  a.scalar = eps;
+  a.eps = eps;
   return build(Op::RMSNormBackwardWeight, {x, y_adjoint}, a, "rms_norm_backward_weight");
 }
 Node* rope(Node* x, double theta, bool inverse) {
   Attrs a;
   a.theta = theta;
-  a.flag = inverse;
+  a.inverse = inverse;
   return build(Op::RoPE, {x}, a, "rope");
 }
-Node* attention(Node* q, Node* k, Node* v, bool causal, double scale) {
-  Attrs a;
-  a.flag = causal;
-  a.scalar = scale;
-  return build(Op::Attention, {q, k, v}, a, "attention");
-}
-Node* attention_backward(Node* q, Node* k, Node* v, Node* out_adjoint, bool causal,
-                         double scale) {
-  Attrs a;
-  a.flag = causal;
-  a.scalar = scale;
-  return build(Op::AttentionBackward, {q, k, v, out_adjoint}, a, "attention_backward");
-}
-Node* adamw(Node* param, Node* grad, Node* m, Node* v, Node* scalars, double beta1,
-            double beta2, double eps, double weight_decay) {
-  Attrs a;
-  a.beta1 = beta1;
-  a.beta2 = beta2;
-  a.eps = eps;
-  a.weight_decay = weight_decay;
-  return build(Op::AdamW, {param, grad, m, v, scalars}, a, "adamw");
-}
-
 }  // namespace gw

@@ -1,9 +1,8 @@
-// op_rules.h — the pieces every op family (reference/graph/ops/*.cpp) declares its ops with:
-// an op's slot in the table, the common FLOP and byte counts, a table row setter, and the node
-// builder behind the functions of gw/ops.h. Private to reference/graph/ops.
+// op_rules.h — what the op families (reference/graph/ops/*.cpp) share: element counts for
+// their FLOP rules, the common dtype checks of their shape rules, and the node builder behind
+// the functions of gw/ops.h. Private to reference/graph/ops.
 #pragma once
 
-#include <cstddef>
 #include <utility>
 #include <vector>
 
@@ -13,44 +12,29 @@
 
 namespace gw::op_rules {
 
-/// The table entry of `op`.
-inline OpDef& def_of(OpDef* table, Op op) { return table[static_cast<size_t>(op)]; }
-
 /// Elements of the node's output.
 inline double elements(const Node& node) { return static_cast<double>(numel(node.shape)); }
+/// Elements of the node's first input.
+inline double input_elements(const Node& node) {
+  return static_cast<double>(numel(node.inputs[0]->shape));
+}
+/// A FLOP rule of `PerElement` operations per output element.
+template <int PerElement>
+double per_element(const Node& node) { return PerElement * elements(node); }
 
-/// Bytes read and written by a kernel that streams every input and the output once.
-inline double io_bytes(const Node& node) {
-  double total = elements(node) * static_cast<double>(dtype_size(node.dtype));
-  for (const Node* in : node.inputs)
-    total += static_cast<double>(numel(in->shape)) * static_cast<double>(dtype_size(in->dtype));
-  return total;
+/// Throws gw::DTypeError unless `x` is f32 or f64 (the fused ops' kernels compute in those);
+/// `what` names the operand ("logits").
+inline void check_f32_or_f64(const char* op, const Node* x, const char* what) {
+  GW_CHECK_AS(DTypeError, x->dtype == DType::f32 || x->dtype == DType::f64, op, ": ", what, " ",
+              x->str(), " must be f32 or f64");
 }
 
-/// For ops that only move data.
-inline double zero_flops(const Node&) { return 0.0; }
-
-/// One op of a family: what declare() writes into its table entry.
-struct Entry {
-  Op op;
-  const char* name;
-  int arity;  ///< −1: any number of inputs
-  ShapeRule infer;
-  CountRule flops;
-};
-
-/// Sets name, arity, shape rule and FLOPs of each entry, and io_bytes as its byte count (a
-/// family overrides the ops whose kernels move other amounts afterwards).
-template <size_t N>
-void declare(OpDef* table, const Entry (&entries)[N]) {
-  for (const Entry& e : entries) {
-    OpDef& d = def_of(table, e.op);
-    d.name = e.name;
-    d.arity = e.arity;
-    d.infer = e.infer;
-    d.flops = e.flops;
-    d.bytes = io_bytes;
-  }
+/// Throws unless x and y have equal shapes and dtypes; `names` labels them ("q and k").
+inline void check_same(const char* op, const Node* x, const Node* y, const char* names) {
+  GW_CHECK_AS(ShapeError, x->shape == y->shape, op, ": ", names, " have shapes ",
+              shape_str(x->shape), " and ", shape_str(y->shape), "; they must be equal");
+  GW_CHECK_AS(DTypeError, x->dtype == y->dtype, op, ": ", names, " have dtypes ",
+              dtype_name(x->dtype), " and ", dtype_name(y->dtype), "; they must be equal");
 }
 
 /// Appends `op` on `inputs` to the graph of the first input (Graph::add_node checks that the

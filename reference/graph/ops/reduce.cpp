@@ -1,5 +1,5 @@
-// reduce.cpp — declarations of the reductions Sum, Max and Mean along a set of axes, and
-// their builders sum, max and mean.
+// reduce.cpp — the reductions Sum, Max and Mean along a set of axes: their declarations,
+// the rules that are not a lab's, and their builders sum, max and mean.
 //
 // attrs.axes lists the reduced axes; empty means every axis. Negative axes count from the
 // end. The shape rule normalizes attrs.axes in place (non-negative, sorted, and listing every
@@ -12,15 +12,16 @@
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw/ops.h"
+#include "gw/rules.h"
 #include "op_rules.h"
 
 namespace gw {
 namespace {
 
-using op_rules::def_of;
+using op_rules::input_elements;
 
 // x (...) -> the kept axes of x (or size 1 in place of each reduced one with keepdims).
-void reduce_infer(Node& node) {
+void reduce_shape(Node& node) {
   const Node* x = node.inputs[0];
   const char* op = node.def().name;
   GW_CHECK_AS(DTypeError, is_floating(x->dtype), op, ": input ", x->str(),
@@ -52,10 +53,7 @@ void reduce_infer(Node& node) {
   node.dtype = x->dtype;
 }
 
-double input_elements(const Node& node) {
-  return static_cast<double>(numel(node.inputs[0]->shape));
-}
-double io_bytes(const Node& node) {
+double reduce_bytes(const Node& node) {
   const double e = static_cast<double>(dtype_size(node.dtype));
   return e * static_cast<double>(numel(node.inputs[0]->shape) + numel(node.shape));
 }
@@ -68,18 +66,26 @@ Node* reduce(Op op, Node* x, std::vector<int64_t> axes, bool keepdims, const cha
   return x->graph->add_node(op, {x}, a);
 }
 
+// ---- rules that are not a lab's ------------------------------------------------------------
+Node* jvp_mean(Node& y, const Tangents& t) { return mean(t[0], y.attrs.axes, y.attrs.keepdims); }
+// The tangent of the max is the tangent of the maximal element, shared evenly among ties (as
+// lab 03's VJP of max shares the adjoint).
+Node* jvp_max(Node& y, const Tangents& t) {
+  Node* x = y.inputs[0];
+  Node* kept = y.attrs.keepdims ? &y : max(x, y.attrs.axes, true);
+  Node* mask = compare(x, broadcast_to(kept, x->shape), CompareOp::eq);
+  Node* ties = sum(mask, y.attrs.axes, y.attrs.keepdims);
+  return div(sum(mul(t[0], mask), y.attrs.axes, y.attrs.keepdims), ties);
+}
+
 }  // namespace
 
-void declare_reduce_ops(OpDef* t) {
-  const std::pair<Op, const char*> ops[] = {{Op::Sum, "sum"}, {Op::Max, "max"}, {Op::Mean, "mean"}};
-  for (auto [op, name] : ops) {
-    OpDef& d = def_of(t, op);
-    d.name = name;
-    d.arity = 1;
-    d.infer = reduce_infer;
-    d.flops = input_elements;
-    d.bytes = io_bytes;
-  }
+void define_reduce_ops(OpRegistry& r) {
+  r.define(Op::Sum, "sum", 1).shape(reduce_shape).flops(input_elements).bytes(reduce_bytes);
+  r.define(Op::Max, "max", 1).shape(reduce_shape).flops(input_elements).bytes(reduce_bytes)
+      .jvp(jvp_max);
+  r.define(Op::Mean, "mean", 1).shape(reduce_shape).flops(input_elements).bytes(reduce_bytes)
+      .jvp(jvp_mean);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------

@@ -1,31 +1,33 @@
-// shape.cpp — declarations of the shape ops (Reshape, Permute, Broadcast, Slice, Concat) and
-// their builders reshape, permute, transpose, broadcast_to, sum_to, slice and concat.
+// shape.cpp — the shape ops (Reshape, Permute, Broadcast, Slice, Concat): their declarations,
+// the rules that are not a lab's, and their builders reshape, permute, transpose,
+// broadcast_to, sum_to, slice and concat.
 //
 // Shape ops move bytes and do no arithmetic: 0 FLOPs; bytes = inputs read + output written.
 // Each shape rule normalizes its attributes in place (a resolved -1 in Reshape, non-negative
 // axes in Permute, Slice and Concat), so kernels, VJP rules and passes read one canonical
 // form. Reshape is a view (is_view): the executor aliases its output to its input's memory.
 // Broadcast is the one op that broadcasts (NumPy rule); its VJP is sum_to, so the sum back to
-// an input's shape lives in one place.
+// an input's shape lives in one place. The VJP rules of Reshape, Permute and Broadcast are
+// lab 03's; the JVP rules are all here (every shape op is linear: its tangent is the same op
+// applied to the input's tangent).
 #include <algorithm>
 
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw/ops.h"
+#include "gw/rules.h"
 #include "op_rules.h"
 
 namespace gw {
 namespace {
 
 using op_rules::build;
-using op_rules::def_of;
-using op_rules::zero_flops;
 
 int64_t rank_of(const Node* x) { return static_cast<int64_t>(x->shape.size()); }
 
 
 // ---- Reshape: x (...) -> attrs.shape, same numel; one entry may be -1 ----------------------
-void reshape_infer(Node& node) {
+void reshape_shape(Node& node) {
   const Node* x = node.inputs[0];
   Shape s = node.attrs.shape;
   int64_t known = 1, unknown = -1;
@@ -55,10 +57,10 @@ void reshape_infer(Node& node) {
 }
 
 // ---- Permute: output axis i is input axis perm[i] -------------------------------------------
-void permute_infer(Node& node) {
+void permute_shape(Node& node) {
   const Node* x = node.inputs[0];
   const int64_t rank = rank_of(x);
-  std::vector<int64_t>& perm = node.attrs.axes;
+  std::vector<int64_t>& perm = node.attrs.perm;
   GW_CHECK_AS(ShapeError, static_cast<int64_t>(perm.size()) == rank, "permute: ",
               perm.size(), " axes given for input ", shape_str(x->shape), " of rank ", rank);
   std::vector<bool> seen(static_cast<size_t>(rank), false);
@@ -77,7 +79,7 @@ void permute_infer(Node& node) {
 // ---- Broadcast: x (...) -> attrs.shape by the NumPy rule ------------------------------------
 // Aligned from the right, each axis of x equals the target's or is 1; the target may add
 // leading axes.
-void broadcast_infer(Node& node) {
+void broadcast_shape(Node& node) {
   const Node* x = node.inputs[0];
   const Shape& to = node.attrs.shape;
   bool fits = x->shape.size() <= to.size();
@@ -92,7 +94,7 @@ void broadcast_infer(Node& node) {
 }
 
 // ---- Slice: elements [start, end) along axis ------------------------------------------------
-void slice_infer(Node& node) {
+void slice_shape(Node& node) {
   const Node* x = node.inputs[0];
   Attrs& a = node.attrs;
   a.axis = normalize_axis(a.axis, rank_of(x), "slice");
@@ -110,7 +112,7 @@ void slice_infer(Node& node) {
 }
 
 // ---- Concat: xs[i] (..., d_i, ...) -> (..., Σ d_i, ...) along axis ----------------------------
-void concat_infer(Node& node) {
+void concat_shape(Node& node) {
   GW_CHECK_AS(ShapeError, !node.inputs.empty(), "concat: no inputs");
   const Node* first = node.inputs[0];
   node.attrs.axis = normalize_axis(node.attrs.axis, rank_of(first), "concat");
@@ -131,18 +133,56 @@ void concat_infer(Node& node) {
   node.dtype = first->dtype;
 }
 
+// ---- rules that are not a lab's ------------------------------------------------------------
+// The slice's adjoint is ȳ padded with zeros back to the input's extent along the axis.
+Adjoints vjp_slice(Node& y, Node* g) {
+  Node* x = y.inputs[0];
+  const size_t axis = static_cast<size_t>(y.attrs.axis);
+  std::vector<Node*> parts;
+  Shape pad = x->shape;
+  if (y.attrs.start > 0) {
+    pad[axis] = y.attrs.start;
+    parts.push_back(x->graph->constant(Tensor::zeros(pad, g->dtype)));
+  }
+  parts.push_back(g);
+  if (y.attrs.end < x->shape[axis]) {
+    pad[axis] = x->shape[axis] - y.attrs.end;
+    parts.push_back(x->graph->constant(Tensor::zeros(pad, g->dtype)));
+  }
+  return {concat(parts, y.attrs.axis)};
+}
+Adjoints vjp_concat(Node& y, Node* g) {
+  Adjoints out;
+  int64_t start = 0;
+  for (Node* x : y.inputs) {
+    const int64_t len = x->shape[static_cast<size_t>(y.attrs.axis)];
+    out.push_back(slice(g, y.attrs.axis, start, start + len));
+    start += len;
+  }
+  return out;
+}
+
+Node* jvp_reshape(Node& y, const Tangents& t) { return reshape(t[0], y.shape); }
+Node* jvp_permute(Node& y, const Tangents& t) { return permute(t[0], y.attrs.perm); }
+Node* jvp_broadcast(Node& y, const Tangents& t) { return broadcast_to(t[0], y.shape); }
+Node* jvp_slice(Node& y, const Tangents& t) {
+  return slice(t[0], y.attrs.axis, y.attrs.start, y.attrs.end);
+}
+Node* jvp_concat(Node& y, const Tangents& t) {
+  std::vector<Node*> parts;
+  for (size_t i = 0; i < t.size(); ++i) parts.push_back(or_zeros(t[i], y.inputs[i]));
+  return concat(parts, y.attrs.axis);
+}
+
 }  // namespace
 
-void declare_shape_ops(OpDef* t) {
-  const op_rules::Entry entries[] = {
-      {Op::Reshape, "reshape", 1, reshape_infer, zero_flops},
-      {Op::Permute, "permute", 1, permute_infer, zero_flops},
-      {Op::Broadcast, "broadcast", 1, broadcast_infer, zero_flops},
-      {Op::Slice, "slice", 1, slice_infer, zero_flops},
-      {Op::Concat, "concat", -1, concat_infer, zero_flops},
-  };
-  op_rules::declare(t, entries);
-  def_of(t, Op::Reshape).is_view = true;
+// Shape ops move bytes and do no arithmetic: no FLOP rule (0), the default byte count.
+void define_shape_ops(OpRegistry& r) {
+  r.define(Op::Reshape, "reshape", 1).shape(reshape_shape).view().jvp(jvp_reshape);
+  r.define(Op::Permute, "permute", 1).shape(permute_shape).jvp(jvp_permute);
+  r.define(Op::Broadcast, "broadcast", 1).shape(broadcast_shape).jvp(jvp_broadcast);
+  r.define(Op::Slice, "slice", 1).shape(slice_shape).vjp(vjp_slice).jvp(jvp_slice);
+  r.define(Op::Concat, "concat", -1).shape(concat_shape).vjp(vjp_concat).jvp(jvp_concat);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------
@@ -154,7 +194,7 @@ Node* reshape(Node* x, Shape shape) {
 
 Node* permute(Node* x, std::vector<int64_t> perm) {
   Attrs a;
-  a.axes = std::move(perm);
+  a.perm = std::move(perm);
   return build(Op::Permute, {x}, a, "permute");
 }
 

@@ -3,7 +3,7 @@
 // Model code builds a Graph of Nodes with the functions of gw/ops.h. Nothing runs while the
 // graph is built: each node only knows its op, its inputs, its attributes and the shape and
 // dtype its op inferred. The executor (gw/executor.h) runs the graph; autodiff
-// (gw/autodiff.h) appends the backward graph to the same Graph. See DESIGN.md, decision 1.
+// (gw/autodiff.h) appends the backward graph to the same Graph.
 #pragma once
 
 #include <cstdint>
@@ -54,27 +54,41 @@ enum class Op : uint16_t {
 /// Comparison of Op::Compare; the result is 1 where true and 0 elsewhere, in the input dtype.
 enum class CompareOp : uint8_t { lt, le, gt, ge, eq, ne };
 
-/// Attributes of a node. Each op reads only the fields its declaration documents.
+/// AdamW's hyperparameters (the learning rate and bias corrections change every step, so
+/// they are an input of the node, not attributes).
+struct AdamWAttrs {
+  double beta1 = 0.9;          ///< decay of the first moment
+  double beta2 = 0.95;         ///< decay of the second moment
+  double eps = 1e-8;           ///< added to sqrt(v̂)
+  double weight_decay = 0.0;   ///< decoupled decay λ
+};
+
+/// Attributes of a node. Every field has one meaning; the ops that read it are named beside
+/// it. Shape rules normalize the fields they read (axes sorted and non-negative, −1 resolved),
+/// so kernels, rules and passes see one canonical form.
 struct Attrs {
-  std::vector<int64_t> axes;   ///< Sum/Max/Mean: reduced axes; Permute: the permutation
-  Shape shape;                 ///< Reshape/Broadcast: target shape
-  bool keepdims = false;       ///< Sum/Max/Mean: keep reduced axes as size 1
-  double scalar = 0.0;         ///< AddScalar/MulScalar/PowScalar: c; RMSNorm*: eps;
-                               ///< Attention*: score scale (0 means 1/sqrt(d))
-  int64_t axis = 0;            ///< Slice/Concat/Quantize...: the axis
+  std::vector<int64_t> axes;   ///< Sum, Max, Mean: the reduced axes (empty: every axis)
+  bool keepdims = false;       ///< Sum, Max, Mean: keep each reduced axis with size 1
+  std::vector<int64_t> perm;   ///< Permute: output axis i is input axis perm[i]
+  Shape shape;                 ///< Reshape, Broadcast: the target shape
+  double c = 0.0;              ///< AddScalar, MulScalar, PowScalar: the constant c
+  int64_t axis = 0;            ///< Slice, Concat: the axis; Quantize, Dequantize: the channel axis
   int64_t start = 0;           ///< Slice: first index along axis
   int64_t end = 0;             ///< Slice: one past the last index along axis
   bool transpose_a = false;    ///< MatMul: use Aᵀ
   bool transpose_b = false;    ///< MatMul: use Bᵀ
-  bool flag = false;           ///< Attention*: causal; RoPE: inverse rotation; Parameter: trainable
-  int64_t count = 0;           ///< EmbeddingBackward: vocabulary size; Quantize: bits
+  DType dtype = DType::f32;    ///< Cast, Dequantize: the output dtype
+  CompareOp compare = CompareOp::gt;  ///< Compare: which comparison
+  int64_t vocab = 0;           ///< EmbeddingBackward: rows of the table (v)
+  double eps = 1e-5;           ///< RMSNorm and its backward ops: added to mean(x²)
   double theta = 10000.0;      ///< RoPE: base of the frequencies
-  double beta1 = 0.9;          ///< AdamW: decay of the first moment
-  double beta2 = 0.95;         ///< AdamW: decay of the second moment
-  double eps = 1e-8;           ///< AdamW: added to sqrt(v̂)
-  double weight_decay = 0.0;   ///< AdamW: decoupled decay λ
-  CompareOp compare = CompareOp::gt;  ///< Compare
-  DType dtype = DType::f32;    ///< Cast: target dtype; Dequantize: output dtype
+  bool inverse = false;        ///< RoPE: rotate the other way (its own VJP)
+  bool causal = false;         ///< Attention, AttentionBackward: mask keys after the query
+  double scale = 0.0;          ///< Attention, AttentionBackward: score scale (0: 1/sqrt(d))
+  AdamWAttrs adamw;            ///< AdamW
+  bool average = true;         ///< AllReduce: divide the sum by the number of ranks
+  int64_t bits = 8;            ///< Quantize: N of the signed range [−2^(N−1), 2^(N−1) − 1]
+  bool trainable = false;      ///< Parameter: gradients() differentiates it by default
 };
 
 class Graph;
@@ -100,7 +114,7 @@ struct Node {
   /// Input, Parameter or Constant.
   bool is_leaf() const { return op == Op::Input || op == Op::Parameter || op == Op::Constant; }
   /// A Parameter that gradients() differentiates by default.
-  bool is_trainable() const { return op == Op::Parameter && attrs.flag; }
+  bool is_trainable() const { return op == Op::Parameter && attrs.trainable; }
 };
 
 /// Owns the nodes. Nodes are never removed, so Node* stay valid for the graph's lifetime.

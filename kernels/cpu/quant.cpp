@@ -1,43 +1,20 @@
-// comm_quant.cpp — CPU kernels of AllReduce, Quantize, Dequantize and MatMulInt8.
+// quant.cpp — CPU kernels of Quantize, Dequantize and MatMulInt8.
 //
-// AllReduce copies its input and lets the run's Communicator reduce the copy in place; with
-// no communicator the run has one rank and the copy is the answer. The quantization
-// kernels implement lab 05's formulas directly: q = clamp(round(x/S) + Z) with rounding
+// They implement lab 05's formulas directly: q = clamp(round(x/S) + Z) with rounding
 // half to even (as numpy and torch round), r = S(q − Z), and an int8 GEMM accumulated in
 // i32, the way integer-only inference hardware does it.
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "common/op_shapes.h"
 #include "cpu/cpu_kernels.h"
-#include "gw/communicator.h"
 #include "gw/error.h"
 
 namespace gw::cpu {
 namespace {
 
-void all_reduce_kernel(const KernelArgs& args) {
-  const Tensor& x = args.inputs[0];
-  if (x.raw() != args.output.raw()) std::memcpy(args.output.raw(), x.raw(), x.nbytes());
-  if (args.context.communicator != nullptr)
-    args.context.communicator->all_reduce(args.output.raw(), args.output.numel(),
-                                          args.output.dtype(), args.node.attrs.flag);
-}
-
-// Maps element i of a tensor of `shape` to its channel along `axis` when the quantization
-// parameters are per channel; everything maps to 0 when they are per tensor.
-struct ChannelMap {
-  int64_t inner = 1, channels = 1;
-  bool per_channel = false;
-  ChannelMap(const Shape& shape, const Tensor& param, int64_t axis) {
-    per_channel = param.dim() == 1;
-    if (!per_channel) return;
-    const int64_t a = normalize_axis(axis, static_cast<int64_t>(shape.size()), "quantize");
-    channels = shape[static_cast<size_t>(a)];
-    for (size_t i = static_cast<size_t>(a) + 1; i < shape.size(); ++i) inner *= shape[i];
-  }
-  int64_t operator()(int64_t i) const { return per_channel ? (i / inner) % channels : 0; }
-};
+using kernels::ChannelMap;
 
 void check_scales(const Tensor& scale, const char* op) {
   const float* s = scale.data<float>();
@@ -52,9 +29,9 @@ void quantize_kernel(const KernelArgs& args) {
   const float* xs = x.data<float>();
   const float* scale = args.inputs[1].data<float>();
   const float* zero = args.inputs[2].data<float>();
-  const ChannelMap scale_of(x.shape(), args.inputs[1], args.node.attrs.axis);
-  const ChannelMap zero_of(x.shape(), args.inputs[2], args.node.attrs.axis);
-  const int bits = static_cast<int>(args.node.attrs.count);
+  const ChannelMap scale_of(x.shape(), args.inputs[1].dim() == 1, args.node.attrs.axis);
+  const ChannelMap zero_of(x.shape(), args.inputs[2].dim() == 1, args.node.attrs.axis);
+  const int bits = static_cast<int>(args.node.attrs.bits);
   const float qmin = -static_cast<float>(1 << (bits - 1));
   const float qmax = static_cast<float>((1 << (bits - 1)) - 1);
   int8_t* q = args.output.data<int8_t>();
@@ -76,8 +53,8 @@ void dequantize_typed(const KernelArgs& args) {
   const int8_t* q = qt.data<int8_t>();
   const float* scale = args.inputs[1].data<float>();
   const float* zero = args.inputs[2].data<float>();
-  const ChannelMap scale_of(qt.shape(), args.inputs[1], args.node.attrs.axis);
-  const ChannelMap zero_of(qt.shape(), args.inputs[2], args.node.attrs.axis);
+  const ChannelMap scale_of(qt.shape(), args.inputs[1].dim() == 1, args.node.attrs.axis);
+  const ChannelMap zero_of(qt.shape(), args.inputs[2].dim() == 1, args.node.attrs.axis);
   T* r = args.output.data<T>();
   const int64_t count = qt.numel();
 #pragma omp parallel for schedule(static) if (count > 65536)
@@ -114,11 +91,10 @@ void matmul_int8_kernel(const KernelArgs& args) {
 
 }  // namespace
 
-void register_comm_quant_kernels(OpDef* table) {
-  table[static_cast<size_t>(Op::AllReduce)].cpu = all_reduce_kernel;
-  table[static_cast<size_t>(Op::Quantize)].cpu = quantize_kernel;
-  table[static_cast<size_t>(Op::Dequantize)].cpu = dequantize_kernel;
-  table[static_cast<size_t>(Op::MatMulInt8)].cpu = matmul_int8_kernel;
+void define_quant_kernels(OpRegistry& r) {
+  r.define(Op::Quantize).cpu(quantize_kernel);
+  r.define(Op::Dequantize).cpu(dequantize_kernel);
+  r.define(Op::MatMulInt8).cpu(matmul_int8_kernel);
 }
 
 }  // namespace gw::cpu

@@ -1,5 +1,6 @@
-// comm_quant.cpp — declarations of AllReduce and of the quantization ops (Quantize,
-// Dequantize, MatMulInt8), with their builders.
+// quant.cpp — the quantization ops Quantize, Dequantize and MatMulInt8: declarations and
+// builders. They have no rules (rounding has no useful derivative; lab 05's straight-through
+// estimator is built from other ops).
 //
 // Quantization follows lab 05: r = S(q − Z) with an N-bit signed range
 // [−2^(N−1), 2^(N−1) − 1]; S and Z are f32 tensors, shape {} (per tensor) or
@@ -14,18 +15,7 @@ namespace gw {
 namespace {
 
 using op_rules::build;
-using op_rules::def_of;
-using op_rules::elements;
-using op_rules::io_bytes;
-
-// ---- AllReduce ---------------------------------------------------------------------------
-void all_reduce_infer(Node& node) {
-  const Node* x = node.inputs[0];
-  GW_CHECK_AS(DTypeError, is_floating(x->dtype) || x->dtype == DType::i32, "all_reduce: ",
-              x->str(), ": dtype must be floating or i32");
-  node.shape = x->shape;
-  node.dtype = x->dtype;
-}
+using op_rules::per_element;
 
 // ---- Quantize / Dequantize ---------------------------------------------------------------
 // scale and zero_point: f32, shape {} or (x.shape[axis]).
@@ -47,17 +37,17 @@ void check_qparams(const char* op, const Node& node) {
                 node.attrs.axis);
   }
 }
-void quantize_infer(Node& node) {
+void quantize_shape(Node& node) {
   const Node* x = node.inputs[0];
   GW_CHECK_AS(DTypeError, x->dtype == DType::f32, "quantize: input ", x->str(),
               " must be f32");
-  GW_CHECK_AS(Error, node.attrs.count >= 2 && node.attrs.count <= 8, "quantize: bits ",
-              node.attrs.count, " must be in 2..8 (codes are stored as i8)");
+  GW_CHECK_AS(Error, node.attrs.bits >= 2 && node.attrs.bits <= 8, "quantize: bits ",
+              node.attrs.bits, " must be in 2..8 (codes are stored as i8)");
   check_qparams("quantize", node);
   node.shape = x->shape;
   node.dtype = DType::i8;
 }
-void dequantize_infer(Node& node) {
+void dequantize_shape(Node& node) {
   const Node* q = node.inputs[0];
   GW_CHECK_AS(DTypeError, q->dtype == DType::i8, "dequantize: input ", q->str(),
               " must be i8");
@@ -67,12 +57,9 @@ void dequantize_infer(Node& node) {
   node.shape = q->shape;
   node.dtype = node.attrs.dtype;
 }
-// divide, round, add Z, clamp: 4 per element; dequantize: subtract, multiply
-double four_per_element(const Node& node) { return 4.0 * elements(node); }
-double two_per_element(const Node& node) { return 2.0 * elements(node); }
 
 // ---- MatMulInt8: a i8 (m, k), b i8 (k, n) -> i32 (m, n) ------------------------------------
-void matmul_int8_infer(Node& node) {
+void matmul_int8_shape(Node& node) {
   const Node* a = node.inputs[0];
   const Node* b = node.inputs[1];
   GW_CHECK_AS(DTypeError, a->dtype == DType::i8 && b->dtype == DType::i8, "matmul_int8: ",
@@ -85,50 +72,22 @@ void matmul_int8_infer(Node& node) {
   node.dtype = DType::i32;
 }
 double matmul_int8_ops(const Node& node) {  // integer multiply-adds, counted like FLOPs
-  return 2.0 * elements(node) * node.inputs[0]->shape[1];
+  return 2.0 * op_rules::elements(node) * node.inputs[0]->shape[1];
 }
 
 }  // namespace
 
-void declare_comm_quant_ops(OpDef* t) {
-  OpDef& ar = def_of(t, Op::AllReduce);
-  ar.name = "all_reduce";
-  ar.arity = 1;
-  ar.infer = all_reduce_infer;
-  ar.flops = elements;  // one add per element and incoming contribution (2 ranks)
-  ar.bytes = io_bytes;
-
-  OpDef& q = def_of(t, Op::Quantize);
-  q.name = "quantize";
-  q.arity = 3;
-  q.infer = quantize_infer;
-  q.flops = four_per_element;
-  q.bytes = io_bytes;
-
-  OpDef& dq = def_of(t, Op::Dequantize);
-  dq.name = "dequantize";
-  dq.arity = 3;
-  dq.infer = dequantize_infer;
-  dq.flops = two_per_element;
-  dq.bytes = io_bytes;
-
-  OpDef& mm = def_of(t, Op::MatMulInt8);
-  mm.name = "matmul_int8";
-  mm.arity = 2;
-  mm.infer = matmul_int8_infer;
-  mm.flops = matmul_int8_ops;
-  mm.bytes = io_bytes;
+void define_quant_ops(OpRegistry& r) {
+  // quantize: divide, round, add Z, clamp; dequantize: subtract, multiply
+  r.define(Op::Quantize, "quantize", 3).shape(quantize_shape).flops(per_element<4>);
+  r.define(Op::Dequantize, "dequantize", 3).shape(dequantize_shape).flops(per_element<2>);
+  r.define(Op::MatMulInt8, "matmul_int8", 2).shape(matmul_int8_shape).flops(matmul_int8_ops);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------
-Node* all_reduce(Node* x, bool average) {
-  Attrs a;
-  a.flag = average;
-  return build(Op::AllReduce, {x}, a, "all_reduce");
-}
 Node* quantize(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis) {
   Attrs a;
-  a.count = bits;
+  a.bits = bits;
   a.axis = axis;
   return build(Op::Quantize, {x, scale, zero_point}, a, "quantize");
 }

@@ -1,4 +1,4 @@
-// nn_attention.cpp — naive CPU attention, forward and backward: the baseline of lab 08.
+// attention.cpp — naive CPU attention, forward and backward: the baseline of lab 08.
 //
 // q, k, v, o (b, n, s, d). Per head, with c = scale (1/sqrt(d) by default):
 //   S = c·q kᵀ (s, s), masked above the diagonal when causal;  P = softmax_rows(S);  o = P v
@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/op_shapes.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/element_access.h"
 #include "gw/error.h"
@@ -17,19 +18,7 @@
 namespace gw::cpu {
 namespace {
 
-struct Dims {
-  int64_t heads, s, d;
-  double scale;
-  bool causal;
-};
-
-Dims dims_of(const KernelArgs& args) {
-  const Tensor& q = args.inputs[0];
-  Dims g{q.size(0) * q.size(1), q.size(2), q.size(3), args.node.attrs.scalar,
-         args.node.attrs.flag};
-  if (g.scale == 0.0) g.scale = 1.0 / std::sqrt(static_cast<double>(g.d));
-  return g;
-}
+using Dims = kernels::AttentionShape;
 
 inline float exp_of(float x) { return vec_expf(x); }  // x ≤ 0 here: no clamping happens
 inline double exp_of(double x) { return std::exp(x); }
@@ -60,7 +49,7 @@ void probabilities(const T* q, const T* k, const Dims& g, T* p) {
 // on the calling thread inside an OpenMP region).
 template <typename T>
 void attention_typed(const KernelArgs& args) {
-  const Dims g = dims_of(args);
+  const Dims g = kernels::attention_shape(args.node);
   const T* q = args.inputs[0].data<T>();
   const T* k = args.inputs[1].data<T>();
   const T* v = args.inputs[2].data<T>();
@@ -77,7 +66,7 @@ void attention_typed(const KernelArgs& args) {
 
 template <typename T>
 void attention_backward_typed(const KernelArgs& args) {
-  const Dims g = dims_of(args);
+  const Dims g = kernels::attention_shape(args.node);
   const T* q = args.inputs[0].data<T>();
   const T* k = args.inputs[1].data<T>();
   const T* v = args.inputs[2].data<T>();
@@ -112,27 +101,24 @@ void attention_kernel(const KernelArgs& args) {
   GW_CHECK(args.workspace != nullptr || args.output.numel() == 0,
            "attention (cpu): the kernel needs its (b·n·s·s) workspace");
   if (args.output.numel() == 0) return;
-  if (args.output.dtype() == DType::f64) return attention_typed<double>(args);
-  GW_CHECK_AS(DTypeError, args.output.dtype() == DType::f32, "attention (cpu): dtype ",
-              dtype_name(args.output.dtype()), " has no CPU kernel");
-  attention_typed<float>(args);
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(
+      args.output.dtype(), "attention", [&](auto zero) { attention_typed<decltype(zero)>(args); });
 }
 
 void attention_backward_kernel(const KernelArgs& args) {
   GW_CHECK(args.workspace != nullptr || args.output.numel() == 0,
            "attention_backward (cpu): the kernel needs its (2·b·n·s·s) workspace");
   if (args.output.numel() == 0) return;
-  if (args.output.dtype() == DType::f64) return attention_backward_typed<double>(args);
-  GW_CHECK_AS(DTypeError, args.output.dtype() == DType::f32, "attention_backward (cpu): dtype ",
-              dtype_name(args.output.dtype()), " has no CPU kernel");
-  attention_backward_typed<float>(args);
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(
+      args.output.dtype(), "attention_backward",
+      [&](auto zero) { attention_backward_typed<decltype(zero)>(args); });
 }
 
 }  // namespace
 
-void register_attention_kernels(OpDef* table) {
-  table[static_cast<size_t>(Op::Attention)].cpu = attention_kernel;
-  table[static_cast<size_t>(Op::AttentionBackward)].cpu = attention_backward_kernel;
+void define_attention_kernels(OpRegistry& r) {
+  r.define(Op::Attention).cpu(attention_kernel);
+  r.define(Op::AttentionBackward).cpu(attention_backward_kernel);
 }
 
 }  // namespace gw::cpu

@@ -1,51 +1,21 @@
-// comm_quant.cu — CUDA kernels of AllReduce, Quantize, Dequantize and MatMulInt8.
+// quant.cu — CUDA kernels of Quantize, Dequantize and MatMulInt8.
 //
 // Quantization follows lab 05's formulas as the CPU twin does (kernels/cpu/comm_quant.cpp):
 // q = clamp(round(x/S) + Z) with rounding half to even (rintf), r = S(q − Z), and an int8
 // GEMM accumulated in i32 (a 16 × 16 shared-memory tiled kernel: readable, not cuBLASLt's
 // IMMA path, whose layouts are a lab of their own).
-//
-// AllReduce copies its input; with a communicator of more than one rank the copy is staged
-// through host memory, because the threads and MPI communicators take host pointers. A
-// NCCL communicator that reduces device memory in place would skip the staging.
 #include <vector>
 
+#include "common/op_shapes.h"
 #include "cuda_common.cuh"
-#include "gw/communicator.h"
 
 namespace gw::cuda {
 namespace {
 
-void all_reduce(const KernelArgs& args) {
-  const Tensor& x = args.inputs[0];
-  const cudaStream_t s = stream_of(args);
-  if (x.raw() != args.output.raw() && x.nbytes() > 0)
-    CUDA_CHECK(cudaMemcpyAsync(args.output.raw(), x.raw(), x.nbytes(), cudaMemcpyDeviceToDevice, s));
-  Communicator* comm = args.context.communicator;
-  if (comm == nullptr || comm->size() == 1) return;
-  std::vector<char> host(args.output.nbytes());
-  CUDA_CHECK(cudaMemcpyAsync(host.data(), args.output.raw(), host.size(), cudaMemcpyDeviceToHost, s));
-  CUDA_CHECK(cudaStreamSynchronize(s));
-  comm->all_reduce(host.data(), args.output.numel(), args.output.dtype(), args.node.attrs.flag);
-  CUDA_CHECK(cudaMemcpyAsync(args.output.raw(), host.data(), host.size(), cudaMemcpyHostToDevice, s));
-  CUDA_CHECK(cudaStreamSynchronize(s));  // `host` goes away on return
-}
-
-// Channel of element i along the quantization axis, or 0 for per-tensor parameters.
-struct ChannelMap {
-  int64_t inner = 1, channels = 1;
-  bool per_channel = false;
-  __device__ int64_t operator()(int64_t i) const { return per_channel ? (i / inner) % channels : 0; }
-};
+using kernels::ChannelMap;
 
 ChannelMap channel_map(const Shape& shape, const Tensor& param, int64_t axis) {
-  ChannelMap m;
-  m.per_channel = param.dim() == 1;
-  if (!m.per_channel) return m;
-  const int64_t a = normalize_axis(axis, static_cast<int64_t>(shape.size()), "quantize");
-  m.channels = shape[static_cast<size_t>(a)];
-  for (size_t i = static_cast<size_t>(a) + 1; i < shape.size(); ++i) m.inner *= shape[i];
-  return m;
+  return ChannelMap(shape, param.dim() == 1, axis);
 }
 
 __global__ void check_scales_kernel(const float* scale, int64_t n, DeviceErrorFlag* flag) {
@@ -76,7 +46,7 @@ void quantize(const KernelArgs& args) {
   CUDA_CHECK_LAUNCH();
   const int64_t n = x.numel();
   if (n == 0) return;
-  const int bits = static_cast<int>(args.node.attrs.count);
+  const int bits = static_cast<int>(args.node.attrs.bits);
   quantize_kernel<<<blocks_for(n), 256, 0, s>>>(
       static_cast<const float*>(x.raw()), static_cast<const float*>(scale.raw()),
       static_cast<const float*>(args.inputs[2].raw()), static_cast<int8_t*>(args.output.raw()), n,
@@ -149,11 +119,10 @@ void matmul_int8(const KernelArgs& args) {
 
 }  // namespace
 
-void register_comm_quant_kernels(OpDef* t) {
-  set(t, Op::AllReduce, all_reduce);
-  set(t, Op::Quantize, quantize);
-  set(t, Op::Dequantize, dequantize);
-  set(t, Op::MatMulInt8, matmul_int8);
+void define_quant_kernels(OpRegistry& r) {
+  r.define(Op::Quantize).cuda(quantize);
+  r.define(Op::Dequantize).cuda(dequantize);
+  r.define(Op::MatMulInt8).cuda(matmul_int8);
 }
 
 }  // namespace gw::cuda
