@@ -128,9 +128,7 @@ function(gw_lab_sources out)
     else()
       list(GET GW_LAB_SWAP_TO ${at} student)
       get_filename_component(ref_dir ${abs} DIRECTORY)
-      # An untouched stub leaves parameters and helpers unused: keep the build output quiet.
-      set_source_files_properties(${student} PROPERTIES INCLUDE_DIRECTORIES ${ref_dir}
-        COMPILE_OPTIONS "$<$<CXX_COMPILER_ID:GNU,Clang>:-Wno-unused-parameter;-Wno-unused-variable;-Wno-unused-function;-Wno-unused-but-set-variable>")
+      set_source_files_properties(${student} PROPERTIES INCLUDE_DIRECTORIES ${ref_dir})
       list(APPEND result ${student})
     endif()
   endforeach()

@@ -1,6 +1,5 @@
-// STUDENT COPY of reference/autodiff/topo_sort.cpp for lab 03, made by gw-labgen.
-// Replace each GW_TODO("lab 03: ...") line with your code and keep the rest as it is:
-// the build (GW_LABS=student) and the grader take this file in place of the reference.
+// Lab 03: your copy of this file. Replace each GW_TODO("lab 03: ...") line with your
+// code and leave the rest as it is; the build and the grader take this file as it stands.
 // topo_sort.cpp — lab 03: the topological order of the nodes an output depends on.
 //
 // Reverse mode visits nodes in reverse topological order, so each adjoint is complete (every
@@ -15,7 +14,7 @@ namespace gw {
 
 std::vector<Node*> topological_order(const std::vector<Node*>& outputs) {
   std::vector<Node*> order;
-  GW_TODO("lab 03: iterative depth-first topological sort (explicit stack; a node is emitted after all its inputs)");
+  GW_TODO("lab 03: iterative depth-first topological sort (explicit stack; a node is emitted after all its inputs)", outputs);
   return order;
 }
 

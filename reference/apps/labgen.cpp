@@ -3,8 +3,9 @@
 // Each lab file of the reference (listed in labs/labs.json) is complete, with the student's
 // part between a `// BEGIN LAB NN: <what to write>` line and a `// END LAB NN` line. The
 // student copy (<lab dir>/<basename>) is the same file with each region of that lab replaced
-// by one `GW_TODO("lab NN: <what to write>");` line, which throws gw::NotImplemented.
-// Regions of another lab are copied as they are. DESIGN.md, "Lab swap".
+// by one `GW_TODO("lab NN: <what to write>", p...);` line, which throws gw::NotImplemented;
+// p... are the parameters of the enclosing function, so that an untouched stub compiles
+// without "unused parameter" warnings. Regions of another lab are copied as they are.
 //
 //   gw-labgen [--root REPO] generate [--lab NN]   write the student copies
 //   gw-labgen [--root REPO] check    [--lab NN]   exit 1 when a copy differs (the drift test)
@@ -12,9 +13,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <fstream>
 #include <iostream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -83,26 +86,84 @@ std::string escape(const std::string& s) {
   return out;
 }
 
+/// The text from `from` to the end of `lines`, joined with spaces, without // comments.
+std::string joined_code(const std::vector<std::string>& lines, size_t from, size_t to) {
+  std::string text;
+  for (size_t i = from; i < to; ++i) {
+    const std::string& line = lines[i];
+    text += line.substr(0, line.find("//")) + ' ';
+  }
+  return text;
+}
+
+/// The parameter names of the function whose body holds line `at`: its signature starts on
+/// the nearest line before `at` that begins in column 0 with a name (the project's layout),
+/// and its parameter list is the first parenthesized list there. Unnamed parameters
+/// (`Node&`, `Node& /*y*/`) are left out; an empty list when none is found.
+std::vector<std::string> enclosing_parameters(const std::vector<std::string>& lines, size_t at) {
+  size_t start = at;
+  while (start-- > 0) {
+    const std::string& l = lines[start];
+    if (l.empty() || !(std::isalpha(static_cast<unsigned char>(l[0])) || l[0] == '_')) continue;
+    if (l.rfind("namespace", 0) == 0 || l.rfind("using", 0) == 0 || l.rfind("template", 0) == 0)
+      continue;
+    break;
+  }
+  if (start >= at) return {};
+  std::string code = joined_code(lines, start, at);
+  code = std::regex_replace(code, std::regex(R"(/\*.*?\*/)"), " ");
+  const size_t open = code.find('(');
+  if (open == std::string::npos) return {};
+  std::vector<std::string> params;
+  std::string current;
+  int depth = 0;
+  for (size_t i = open + 1; i < code.size(); ++i) {
+    const char c = code[i];
+    if (depth == 0 && (c == ',' || c == ')')) {
+      params.push_back(current);
+      current.clear();
+      if (c == ')') break;
+      continue;
+    }
+    if (c == '(' || c == '<' || c == '{') ++depth;
+    if (c == ')' || c == '>' || c == '}') --depth;
+    current += c;
+  }
+  static const std::regex named(R"(^(.*[^:\s])\s*\b([A-Za-z_][A-Za-z0-9_]*)\s*$)");
+  std::vector<std::string> names;
+  for (std::string p : params) {
+    p = p.substr(0, p.find('='));  // a default value
+    std::smatch m;
+    if (std::regex_match(p, m, named) && m[1].str().find_first_not_of(" \t") != std::string::npos)
+      names.push_back(m[2].str());
+  }
+  return names;
+}
+
 /// The student copy of `text` (the contents of file.reference): lab file.lab's regions become
 /// GW_TODO lines. Throws gw::Error naming the file and line on unbalanced markers, or when
 /// the file has no region of its lab.
 std::string make_student_copy(const LabFile& file, const std::string& text) {
   static const std::regex begin_re(R"(^(\s*)//\s*BEGIN LAB (\d\d)\b:?\s*(.*?)\s*$)");
   static const std::regex end_re(R"(^\s*//\s*END LAB (\d\d)\b.*$)");
+  std::vector<std::string> lines;
+  {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) lines.push_back(line);
+  }
   std::ostringstream out;
-  out << "// STUDENT COPY of " << file.reference << " for lab " << file.lab
-      << ", made by gw-labgen.\n"
-      << "// Replace each GW_TODO(\"lab " << file.lab << ": ...\") line with your code and keep"
-      << " the rest as it is:\n"
-      << "// the build (GW_LABS=student) and the grader take this file in place of the"
-      << " reference.\n";
-  std::istringstream in(text);
-  std::string line;
-  int line_no = 0, regions = 0, open_line = 0;
+  out << "// Lab " << file.lab << ": your copy of this file. Replace each GW_TODO(\"lab "
+      << file.lab << ": ...\") line with your\n"
+      << "// code and leave the rest as it is; the build and the grader take this file as it"
+      << " stands.\n";
+  int regions = 0;
+  size_t open_line = 0;
   std::string open_lab;  // lab number of the region being copied or skipped; "" outside
   std::smatch m;
-  while (std::getline(in, line)) {
-    ++line_no;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    const size_t line_no = i + 1;
     if (std::regex_match(line, m, begin_re)) {
       GW_CHECK(open_lab.empty(), file.reference, ":", line_no, ": BEGIN LAB ",
                m[2].str(), " inside the region of lab ", open_lab, " opened on line ", open_line);
@@ -112,7 +173,9 @@ std::string make_student_copy(const LabFile& file, const std::string& text) {
         ++regions;
         std::string todo = m[3].str();
         if (todo.empty()) todo = "write this part (see the handout)";
-        out << m[1].str() << "GW_TODO(\"lab " << file.lab << ": " << escape(todo) << "\");\n";
+        out << m[1].str() << "GW_TODO(\"lab " << file.lab << ": " << escape(todo) << "\"";
+        for (const std::string& name : enclosing_parameters(lines, i)) out << ", " << name;
+        out << ");\n";
         continue;
       }
     } else if (std::regex_match(line, m, end_re)) {

@@ -1,102 +1,59 @@
 // backprop.cpp — lab 03: reverse mode on concrete values (the Caffe style).
 //
-// First every value of the forward graph is computed. Then the nodes are visited in reverse
-// topological order, and each node's VJP rule is applied to numbers: the rule's nodes are
-// built in a scratch Graph whose leaves are Constants holding the concrete values, and
-// evaluated at once. A value used by several consumers sums its partial adjoints,
-// v̄ᵢ = Σⱼ v̄ᵢ→ⱼ (LABS.md, lab 03). Lab 04 builds the same computation as a graph instead.
+// First every value of the forward graph is computed (forward_values). Then the nodes are
+// visited in reverse topological order, and each node's VJP rule is applied to numbers: the
+// rule's nodes are built in a scratch Graph whose leaves are Constants holding the concrete
+// values, and evaluated at once. A value used by several consumers sums its partial
+// adjoints, v̄ᵢ = Σⱼ v̄ᵢ→ⱼ. Lab 04 builds the same computation as a graph instead.
 #include <string>
 
 #include "gw/autodiff.h"
 #include "gw/ops.h"
 
 namespace gw {
-namespace {
-
-// a + b on concrete tensors of the same shape, through the Add op (any device).
-[[maybe_unused]] Tensor add_tensors(const Tensor& a, const Tensor& b, Device device) {
-  Graph scratch(device);
-  return eval(add(scratch.constant(a), scratch.constant(b)));
-}
-
-// Adjoints ∂y/∂vₖ of the inputs of `node`, given its concrete input values and adjoint:
-// the VJP rule applied to a copy of the node whose inputs are Constants (entries of inputs
-// without a gradient are undefined tensors).
-[[maybe_unused]] std::vector<Tensor> apply_vjp(const Node& node, const std::vector<Tensor>& input_values,
-                              const Tensor& adjoint) {
-  Graph scratch(node.device);
-  std::vector<Node*> leaves;
-  for (const Tensor& v : input_values) leaves.push_back(scratch.constant(v));
-  Node* copy = scratch.add_node(node.op, leaves, node.attrs);
-  const std::vector<Node*> partial = node.def().vjp(*copy, scratch.constant(adjoint));
-  std::vector<Node*> wanted;
-  for (Node* p : partial)
-    if (p != nullptr) wanted.push_back(p);
-  const std::vector<Tensor> values = eval(wanted, {});
-  std::vector<Tensor> result(node.inputs.size());
-  for (size_t k = 0, w = 0; k < partial.size() && k < result.size(); ++k)
-    if (partial[k] != nullptr) result[k] = values[w++];
-  return result;
-}
-
-}  // namespace
 
 std::unordered_map<const Node*, Tensor> backprop(Node* output, const Feeds& feeds) {
-  GW_CHECK(output != nullptr, "backprop: null output");
-  GW_CHECK(is_floating(output->dtype), "backprop: output ", output->str(), " is not floating");
+  check_differentiable("backprop", output, {});
   const std::vector<Node*> order = topological_order({output});
-
-  // Forward: the value of every node (leaves from feeds or their own tensor).
-  std::unordered_map<const Node*, Tensor> value;
-  std::vector<Node*> computed;
-  for (Node* n : order) {
-    if (n->op == Op::Input) {
-      auto it = feeds.find(n);
-      GW_CHECK(it != feeds.end(), "backprop: input ", n->str(), " not fed");
-      value[n] = it->second;
-    } else if (n->is_leaf()) {
-      value[n] = n->value;
-    } else {
-      computed.push_back(n);
-    }
-  }
-  const std::vector<Tensor> results = eval(computed, feeds);
-  for (size_t i = 0; i < computed.size(); ++i) value[computed[i]] = results[i];
-
+  const std::unordered_map<const Node*, Tensor> value = forward_values(order, feeds);
+  // BEGIN LAB 03: the backward pass on concrete values: seed ȳ = ones of the output's shape; walk `order` backwards; for each non-leaf node with an adjoint, apply its op's VJP rule (no rule: an error naming the op) to a copy of the node whose inputs are Constants holding value[...], in a scratch Graph on the node's device, and eval the partials; check each partial's shape; sum the partials of each floating input (v̄ᵢ = Σⱼ v̄ᵢ→ⱼ); return every adjoint
   std::unordered_map<const Node*, Tensor> adjoint;
-  // BEGIN LAB 03: backward pass on concrete values (seed ȳ = 1, reverse topological order, apply_vjp, sum partial adjoints)
-  // Seed: ones of the output's shape (the gradient of the sum of its elements).
   adjoint[output] = Tensor::full(output->shape, 1.0, output->dtype, output->device);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* node = *it;
     auto found = adjoint.find(node);
     if (node->is_leaf() || found == adjoint.end()) continue;
-    if (node->def().vjp == nullptr) {
-      // Compare is piecewise constant: its gradient is zero. Any other op without a rule is
-      // an error rather than a silent zero.
-      GW_CHECK(node->op == Op::Compare, "backprop: op ", node->def().name,
-               " has no VJP rule (", node->str(), ")");
-      continue;
-    }
-    std::vector<Tensor> inputs;
-    for (Node* in : node->inputs) inputs.push_back(value.at(in));
-    const std::vector<Tensor> partial = apply_vjp(*node, inputs, found->second);
-    for (size_t k = 0; k < node->inputs.size(); ++k) {
+    GW_CHECK(node->def().vjp != nullptr, "backprop: op ", node->def().name, " has no VJP rule (",
+             node->str(), ")");
+    // The rule on concrete values: a copy of the node over Constants, in a scratch graph.
+    Graph scratch(node->device);
+    std::vector<Node*> leaves;
+    for (Node* in : node->inputs) leaves.push_back(scratch.constant(value.at(in)));
+    Node* copy = scratch.add_node(node->op, leaves, node->attrs);
+    const std::vector<Node*> partial = node->def().vjp(*copy, scratch.constant(found->second));
+    std::vector<Node*> wanted;  // the partials that exist, evaluated in one run
+    for (Node* p : partial)
+      if (p != nullptr) wanted.push_back(p);
+    const std::vector<Tensor> values = eval(wanted);
+    for (size_t k = 0, w = 0; k < node->inputs.size() && k < partial.size(); ++k) {
+      if (partial[k] == nullptr) continue;
+      const Tensor& v = values[w++];
       Node* in = node->inputs[k];
-      if (!partial[k].defined() || !is_floating(in->dtype)) continue;
-      GW_CHECK_AS(ShapeError, partial[k].shape() == in->shape, "backprop: VJP of ",
-                  node->def().name, " gave an adjoint of shape ", shape_str(partial[k].shape()),
-                  " for input ", k, " of shape ", shape_str(in->shape));
+      if (!is_floating(in->dtype)) continue;
+      GW_CHECK_AS(ShapeError, v.shape() == in->shape, "backprop: VJP of ", node->def().name,
+                  " gave an adjoint of shape ", shape_str(v.shape()), " for input ", k,
+                  " of shape ", shape_str(in->shape));
       auto acc = adjoint.find(in);
       if (acc == adjoint.end()) {
-        adjoint[in] = partial[k];  // first consumer
-      } else {
-        acc->second = add_tensors(acc->second, partial[k], in->device);  // v̄ᵢ += v̄ᵢ→ⱼ
+        adjoint[in] = v;  // first consumer
+      } else {            // v̄ᵢ += v̄ᵢ→ⱼ, through the Add op (any device)
+        Graph sum_graph(in->device);
+        acc->second = eval(add(sum_graph.constant(acc->second), sum_graph.constant(v)));
       }
     }
   }
-  // END LAB 03
   return adjoint;
+  // END LAB 03
 }
 
 }  // namespace gw

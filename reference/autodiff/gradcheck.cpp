@@ -1,15 +1,16 @@
-// gradcheck.cpp — lab 01: numerical gradients by central differences, and gradcheck.
+// gradcheck.cpp — lab 01: numerical gradients by central differences, gradcheck, and the
+// study of the central difference's error against ε.
 //
 // f'(θ) ≈ (f(θ+ε) − f(θ−ε)) / 2ε has error O(ε²) (the one-sided difference O(ε)). It is slow
 // (two evaluations per coordinate) and inexact (rounding), so it checks gradients and never
 // computes them. gradcheck compares an analytic gradient g with the numerical ĝ and flags
-// every element where |g − ĝ| > atol + rtol·|ĝ|. LABS.md, lab 01.
+// every element where |g − ĝ| > atol + rtol·|ĝ|. graph_function and gradcheck_graph, which
+// apply gradcheck to a graph, are in gradcheck_graph.cpp.
 #include <algorithm>
 #include <cmath>
-#include <sstream>
+#include <limits>
 
 #include "gw/autodiff.h"
-#include "gw/ops.h"
 
 namespace gw {
 
@@ -17,11 +18,11 @@ Tensor numerical_gradient(const ScalarFunction& f, const std::vector<Tensor>& in
                           size_t which, double eps) {
   GW_CHECK(which < inputs.size(), "numerical_gradient: input ", which, " of ", inputs.size());
   GW_CHECK(eps > 0.0, "numerical_gradient: eps must be positive, got ", eps);
+  // BEGIN LAB 01: ĝⱼ = (f(θ+εeⱼ) − f(θ−εeⱼ)) / 2ε for every element j of inputs[which]: call f on f64 copies of the inputs (astype), move one element at a time and put it back; return an f64 tensor of the input's shape
   // f sees f64 copies, so the perturbation is not rounded away by a narrow dtype.
   std::vector<Tensor> point;
   for (const Tensor& t : inputs) point.push_back(t.astype(DType::f64));
   Tensor grad = Tensor::zeros(inputs[which].shape(), DType::f64);
-  // BEGIN LAB 01: central difference ĝⱼ = (f(θ+εeⱼ) − f(θ−εeⱼ)) / 2ε for every element j of point[which]
   double* theta = point[which].data<double>();
   double* g = grad.data<double>();
   for (int64_t j = 0; j < grad.numel(); ++j) {
@@ -33,8 +34,8 @@ Tensor numerical_gradient(const ScalarFunction& f, const std::vector<Tensor>& in
     theta[j] = saved;  // restore before the next coordinate
     g[j] = (plus - minus) / (2.0 * eps);
   }
-  // END LAB 01
   return grad;
+  // END LAB 01
 }
 
 GradcheckReport gradcheck(const ScalarFunction& f, const std::vector<Tensor>& analytic_gradients,
@@ -42,125 +43,50 @@ GradcheckReport gradcheck(const ScalarFunction& f, const std::vector<Tensor>& an
   GW_CHECK(analytic_gradients.size() == inputs.size(), "gradcheck: ", analytic_gradients.size(),
            " analytic gradients for ", inputs.size(), " inputs");
   GradcheckReport report;
+  // BEGIN LAB 01: one InputCheck per input: a missing or misshapen gradient fails it outright (errors +inf); else compare g with ĝ element by element (max abs and rel errors with the kRelativeErrorTiny guard, NaN-safe failing indices, passed); the report keeps options.max_listed
+  report.max_listed = options.max_listed;
   for (size_t i = 0; i < inputs.size(); ++i) {
     InputCheck check;
     const Tensor& analytic = analytic_gradients[i];
     if (!analytic.defined() || analytic.shape() != inputs[i].shape()) {
-      check.passed = false;  // a missing or misshapen gradient fails the input outright
-      check.max_abs_error = check.max_rel_error = INFINITY;
+      check.passed = false;
+      check.max_abs_error = check.max_rel_error = std::numeric_limits<double>::infinity();
       report.passed = false;
       report.inputs.push_back(check);
       continue;
     }
     const std::vector<double> numeric = numerical_gradient(f, inputs, i, options.eps).to_doubles();
     const std::vector<double> g = analytic.to_doubles();
-    // BEGIN LAB 01: compare g with ĝ element by element (max abs/rel error, failing indices, passed)
     for (size_t j = 0; j < g.size(); ++j) {
       const double err = std::fabs(g[j] - numeric[j]);
-      const double rel = err / std::max(std::fabs(numeric[j]), 1e-12);
-      check.max_abs_error = std::max(check.max_abs_error, err);
-      check.max_rel_error = std::max(check.max_rel_error, rel);
-      // Written so that a NaN on either side fails too.
-      if (!(err <= options.atol + options.rtol * std::fabs(numeric[j]))) {
+      const double rel = err / std::max(std::fabs(numeric[j]), kRelativeErrorTiny);
+      // A NaN poisons the maxima (std::max would drop it) and fails its element.
+      check.max_abs_error = std::isnan(err) ? err : std::max(check.max_abs_error, err);
+      check.max_rel_error = std::isnan(rel) ? rel : std::max(check.max_rel_error, rel);
+      if (!(err <= options.atol + options.rtol * std::fabs(numeric[j])))
         check.failing.push_back(static_cast<int64_t>(j));
-      }
     }
     check.passed = check.failing.empty();
-    // END LAB 01
     report.passed = report.passed && check.passed;
     report.inputs.push_back(check);
   }
-  report.max_listed = options.max_listed;
+  // END LAB 01
   return report;
 }
 
-std::string GradcheckReport::str() const {
-  std::ostringstream os;
-  os << "gradcheck " << (passed ? "passed" : "FAILED") << "\n";
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const InputCheck& c = inputs[i];
-    os << "  input " << i << ": " << (c.passed ? "ok" : "FAIL") << ", max abs error "
-       << c.max_abs_error << ", max rel error " << c.max_rel_error;
-    if (!c.failing.empty()) {
-      os << ", " << c.failing.size() << " failing element(s):";
-      const size_t shown = std::min(c.failing.size(), static_cast<size_t>(std::max(max_listed, 0)));
-      for (size_t j = 0; j < shown; ++j) os << " " << c.failing[j];
-      if (shown < c.failing.size()) os << " ...";
-    }
-    os << "\n";
-  }
-  return os.str();
-}
-
-ScalarFunction graph_function(Node* scalar_output, const std::vector<Node*>& inputs,
-                              const Feeds& other_feeds) {
-  GW_CHECK(scalar_output != nullptr, "graph_function: null output");
-  return [scalar_output, inputs, other_feeds](const std::vector<Tensor>& values) {
-    GW_CHECK(values.size() == inputs.size(), "graph_function: ", values.size(), " values for ",
-             inputs.size(), " inputs");
-    Feeds feeds = other_feeds;
-    std::vector<Tensor> saved(inputs.size());
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      Node* leaf = inputs[i];
-      GW_CHECK(leaf->is_leaf(), "graph_function: ", leaf->str(), " is not a leaf");
-      Tensor v = values[i].astype(leaf->dtype).to(leaf->device);
-      if (leaf->op == Op::Input) {
-        feeds[leaf] = v;
-      } else {
-        saved[i] = leaf->value;
-        leaf->value = v;
-      }
-    }
-    double result = 0.0;
-    try {
-      for (double x : eval(scalar_output, feeds).to_doubles()) result += x;
-    } catch (...) {
-      for (size_t i = 0; i < inputs.size(); ++i)
-        if (saved[i].defined()) inputs[i]->value = saved[i];
-      throw;
-    }
-    for (size_t i = 0; i < inputs.size(); ++i)
-      if (saved[i].defined()) inputs[i]->value = saved[i];
-    return result;
-  };
-}
-
-GradcheckReport gradcheck_graph(Node* output, const std::vector<Node*>& wrt, const Feeds& feeds,
-                                const GradcheckOptions& options) {
-  GW_CHECK(output != nullptr, "gradcheck_graph: null output");
-  Node* scalar = output->shape.empty() ? output : sum(output);
-  const std::vector<Node*> grads = gradients(scalar, wrt);
-  const std::vector<Tensor> analytic = eval(grads, feeds);
-  std::vector<Tensor> point;
-  for (Node* w : wrt) {
-    if (w->op == Op::Input) {
-      auto it = feeds.find(w);
-      GW_CHECK(it != feeds.end(), "gradcheck_graph: input ", w->str(), " not fed");
-      point.push_back(it->second);
-    } else {
-      point.push_back(w->value);
-    }
-  }
-  Feeds others = feeds;
-  for (Node* w : wrt) others.erase(w);
-  return gradcheck(graph_function(scalar, wrt, others), analytic, point, options);
-}
-
 std::vector<EpsStudyPoint> eps_study(const std::vector<double>& epsilons) {
-  std::vector<double> steps = epsilons;
-  if (steps.empty())
-    for (int e = 1; e <= 12; ++e) steps.push_back(std::pow(10.0, -e));
-  const double exact = std::cos(1.0);
+  const std::vector<double> steps = epsilons.empty() ? eps_study_grid() : epsilons;
   std::vector<EpsStudyPoint> points;
+  // BEGIN LAB 01: for each ε of `steps`, one point: the central difference of sin at x₀ = 1 with every operation in float (ε rounded to float too), then in double, and each one's error against the exact derivative cos(1)
+  const double exact = std::cos(1.0);
   for (double eps : steps) {
-    // BEGIN LAB 01: the central difference of sin at x₀ = 1 with every operation in float, then in double; record both errors against `exact`
     const float x32 = 1.0f;
     const float e32 = static_cast<float>(eps);
     const float d32 = (std::sin(x32 + e32) - std::sin(x32 - e32)) / (2.0f * e32);
     const double d64 = (std::sin(1.0 + eps) - std::sin(1.0 - eps)) / (2.0 * eps);
     points.push_back({eps, std::fabs(static_cast<double>(d32) - exact), std::fabs(d64 - exact)});
-    // END LAB 01
   }
+  // END LAB 01
   return points;
 }
 

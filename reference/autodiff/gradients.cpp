@@ -6,7 +6,7 @@
 //   node_to_grad = {out: [1]}
 //   for i in reverse_topo_order: v̄ᵢ = sum(node_to_grad[i]);
 //                                 for each input k: append v̄ᵢ·∂vᵢ/∂vₖ to node_to_grad[k]
-// where v̄ᵢ·∂vᵢ/∂vₖ is the op's VJP rule (reference/autodiff/vjp_rules.cpp). LABS.md, lab 04.
+// where v̄ᵢ·∂vᵢ/∂vₖ is the op's VJP rule (gw/op_table.h).
 #include <unordered_map>
 #include <unordered_set>
 
@@ -16,27 +16,13 @@
 namespace gw {
 
 std::vector<Node*> gradients(Node* output, const std::vector<Node*>& wrt) {
-  GW_CHECK(output != nullptr, "gradients: null output");
-  GW_CHECK(is_floating(output->dtype), "gradients: output ", output->str(), " is not floating");
+  check_differentiable("gradients", output, wrt);
+  // BEGIN LAB 04: the lecture's algorithm on topological_order({output}): node_to_grad = {out: [ones of its shape]}; in reverse order, for each node that depending_on(order, wrt) holds: v̄ᵢ = the sum of node_to_grad[i]; for a non-leaf, append its VJP rule's partials (no rule: an error naming the op; check each partial's shape) to node_to_grad of its inputs; return for each wrt node its v̄, or zeros of its shape when the output does not depend on it
   Graph& graph = *output->graph;
-  for (Node* w : wrt) {
-    GW_CHECK(w != nullptr && w->graph == &graph, "gradients: a wrt node is null or in another graph");
-  }
   const std::vector<Node*> order = topological_order({output});
-  // Only nodes on a path from a wrt node to the output need their rule applied: those that
-  // depend on some wrt node (every node of `order` already reaches the output).
-  std::unordered_set<const Node*> needed(wrt.begin(), wrt.end());
-  for (Node* n : order)
-    for (Node* in : n->inputs)
-      if (needed.count(in)) {
-        needed.insert(n);
-        break;
-      }
-
-  std::unordered_map<const Node*, Node*> grad;  // v̄ᵢ, once summed
-  // BEGIN LAB 04: the lecture's algorithm (node_to_grad = {out: [ones]}; reverse topo order; v̄ᵢ = Σ; append each input's VJP)
+  const std::unordered_set<const Node*> needed = depending_on(order, wrt);
   std::unordered_map<const Node*, std::vector<Node*>> node_to_grad;
-  // Seed: ones of the output's shape, so a non-scalar output gives the gradient of its sum.
+  std::unordered_map<const Node*, Node*> grad;  // v̄ᵢ, once summed
   node_to_grad[output] = {output->shape.empty()
                               ? graph.scalar(1.0, output->dtype)
                               : graph.constant(Tensor::full(output->shape, 1.0, output->dtype))};
@@ -48,12 +34,8 @@ std::vector<Node*> gradients(Node* output, const std::vector<Node*>& wrt) {
     for (size_t j = 1; j < found->second.size(); ++j) total = add(total, found->second[j]);
     grad[node] = total;
     if (node->is_leaf()) continue;
-    if (node->def().vjp == nullptr) {
-      // Compare is piecewise constant (zero gradient); any other op without a rule is an error.
-      GW_CHECK(node->op == Op::Compare, "gradients: op ", node->def().name, " has no VJP rule (",
-               node->str(), ")");
-      continue;
-    }
+    GW_CHECK(node->def().vjp != nullptr, "gradients: op ", node->def().name,
+             " has no VJP rule (", node->str(), ")");
     const std::vector<Node*> partial = node->def().vjp(*node, total);
     for (size_t k = 0; k < node->inputs.size() && k < partial.size(); ++k) {
       Node* in = node->inputs[k];
@@ -64,7 +46,6 @@ std::vector<Node*> gradients(Node* output, const std::vector<Node*>& wrt) {
       node_to_grad[in].push_back(partial[k]);
     }
   }
-  // END LAB 04
   std::vector<Node*> result;
   for (Node* w : wrt) {
     auto it = grad.find(w);
@@ -72,6 +53,7 @@ std::vector<Node*> gradients(Node* output, const std::vector<Node*>& wrt) {
                                       : graph.constant(Tensor::zeros(w->shape, w->dtype)));
   }
   return result;
+  // END LAB 04
 }
 
 }  // namespace gw

@@ -135,6 +135,7 @@ std::vector<Tensor> Executor::run(const Feeds& feeds) {
   }
   for (const Node* out : outputs_)
     if (out->op == Op::Input) values_[static_cast<size_t>(out->id)] = Tensor();
+  ++runs_;
   return results;
 }
 

@@ -11,7 +11,7 @@ namespace {
 const double kPi = 3.14159265358979323846;
 
 TEST(Lab02, DualTraceOfLectureExampleAt2_5) {
-  const Dual v1(2.0, 1.0), v2(5.0, 0.0);  // ẋ = (1, 0)
+  const Dual v1{2.0, 1.0}, v2{5.0, 0.0};  // ẋ = (1, 0)
   const Dual v3 = log(v1), v4 = v1 * v2, v5 = sin(v2), v6 = v3 + v4, v7 = v6 - v5;
   EXPECT_DOUBLE_EQ(v3.tangent, 0.5);
   EXPECT_DOUBLE_EQ(v4.tangent, 5.0);
@@ -25,30 +25,30 @@ TEST(Lab02, DualTraceOfLectureExampleAt2_5) {
 template <typename T>
 T z_program(T w1, T w2) {
   const T z1 = w1 / w2;
-  const T z2 = sin(z1 * T(2 * kPi));
-  const T z3 = exp(w2 * T(2.0));
-  const T z4 = z1 * T(3.0) - z3;
+  const T z2 = sin(z1 * T{2 * kPi});
+  const T z3 = exp(w2 * T{2.0});
+  const T z4 = z1 * T{3.0} - z3;
   const T z5 = z2 + z4;
   return z4 * z5;
 }
 
 TEST(Lab02, StraightLineProgramValueIs39_45998) {
-  const Dual f = z_program(Dual(1.5, 1.0), Dual(0.5, 0.0));
+  const Dual f = z_program(Dual{1.5, 1.0}, Dual{0.5, 0.0});
   EXPECT_NEAR(f.value, 39.45998, 5e-6);
 }
 
 TEST(Lab02, StraightLineProgramTangentsMatchCentralDifferences) {
-  auto f = [](double a, double b) { return z_program(Dual(a), Dual(b)).value; };
+  auto f = [](double a, double b) { return z_program(Dual{a}, Dual{b}).value; };
   const double e = 1e-6;
-  const double d1 = z_program(Dual(1.5, 1.0), Dual(0.5, 0.0)).tangent;
-  const double d2 = z_program(Dual(1.5, 0.0), Dual(0.5, 1.0)).tangent;
+  const double d1 = z_program(Dual{1.5, 1.0}, Dual{0.5, 0.0}).tangent;
+  const double d2 = z_program(Dual{1.5, 0.0}, Dual{0.5, 1.0}).tangent;
   EXPECT_NEAR(d1, (f(1.5 + e, 0.5) - f(1.5 - e, 0.5)) / (2 * e), 1e-5);
   EXPECT_NEAR(d2, (f(1.5, 0.5 + e) - f(1.5, 0.5 - e)) / (2 * e), 1e-4);
 }
 
 TEST(Lab02, DualElementaryFunctionsHaveTheirDerivatives) {
   const double x = 0.7;
-  const Dual d(x, 1.0);
+  const Dual d{x, 1.0};
   EXPECT_NEAR(exp(d).tangent, std::exp(x), 1e-15);
   EXPECT_NEAR(log(d).tangent, 1 / x, 1e-15);
   EXPECT_NEAR(sin(d).tangent, std::cos(x), 1e-15);
@@ -57,8 +57,8 @@ TEST(Lab02, DualElementaryFunctionsHaveTheirDerivatives) {
   EXPECT_NEAR(pow(d, 3.0).tangent, 3 * x * x, 1e-15);
   EXPECT_NEAR(tanh(d).tangent, 1 - std::tanh(x) * std::tanh(x), 1e-15);
   EXPECT_NEAR((-d).tangent, -1.0, 0);
-  EXPECT_NEAR((d / Dual(2.0)).tangent, 0.5, 1e-15);
-  EXPECT_NEAR((Dual(2.0) / d).tangent, -2 / (x * x), 1e-14);
+  EXPECT_NEAR((d / Dual{2.0}).tangent, 0.5, 1e-15);
+  EXPECT_NEAR((Dual{2.0} / d).tangent, -2 / (x * x), 1e-14);
 }
 
 TEST(Lab02, JvpOnTheLectureGraphGives5_5) {

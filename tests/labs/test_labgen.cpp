@@ -74,7 +74,7 @@ class Labgen : public ::testing::Test {
 TEST_F(Labgen, GenerateReplacesTheRegionByOneTodoLineAtItsIndentation) {
   ASSERT_EQ(run("generate"), 0) << output_;
   const std::string copy = read(root_ / "labs/01-x/a.cpp");
-  EXPECT_NE(copy.find("\n    GW_TODO(\"lab 01: return \\\"twice\\\" x\");\n}"), std::string::npos)
+  EXPECT_NE(copy.find("\n    GW_TODO(\"lab 01: return \\\"twice\\\" x\", x);\n}"), std::string::npos)
       << copy;
   EXPECT_EQ(copy.find("return 2 * x;"), std::string::npos) << "the solution must not leak";
   EXPECT_EQ(copy.find("BEGIN LAB 01"), std::string::npos) << copy;
@@ -88,10 +88,25 @@ TEST_F(Labgen, GenerateKeepsOtherLabsRegionsAndOtherLinesVerbatim) {
   EXPECT_NE(copy.find("// a.cpp — example\nint twice(int x) {\n"), std::string::npos) << copy;
 }
 
-TEST_F(Labgen, StudentCopyStartsWithAHeaderNamingItsReference) {
+TEST_F(Labgen, StudentCopyStartsWithAHeaderSayingWhatToDo) {
   ASSERT_EQ(run("generate"), 0) << output_;
   const std::string copy = read(root_ / "labs/01-x/a.cpp");
-  EXPECT_EQ(copy.rfind("// STUDENT COPY of reference/a.cpp for lab 01", 0), 0u) << copy;
+  EXPECT_EQ(copy.rfind("// Lab 01: your copy of this file. Replace each GW_TODO", 0), 0u) << copy;
+  EXPECT_EQ(copy.find("reference/"), std::string::npos)
+      << "the student release has no reference/ lab files to point to\n" << copy;
+}
+
+// An untouched stub must compile without "unused parameter" warnings: the GW_TODO line names
+// the parameters of its function (unnamed ones, such as `int /*y*/`, are left out).
+TEST_F(Labgen, TodoLineNamesTheParametersOfItsFunction) {
+  write(root_ / "reference/a.cpp",
+        "// a.cpp\nint twice(int x) {\n  // BEGIN LAB 01: x\n  return 2 * x;\n  // END LAB 01\n}\n"
+        "std::vector<int> pair(const std::map<int, int>& m,\n                      int /*y*/, "
+        "double* out = nullptr) {\n  // BEGIN LAB 01: y\n  return {};\n  // END LAB 01\n}\n");
+  ASSERT_EQ(run("generate"), 0) << output_;
+  const std::string copy = read(root_ / "labs/01-x/a.cpp");
+  EXPECT_NE(copy.find("GW_TODO(\"lab 01: x\", x);"), std::string::npos) << copy;
+  EXPECT_NE(copy.find("GW_TODO(\"lab 01: y\", m, out);"), std::string::npos) << copy;
 }
 
 TEST_F(Labgen, CheckPassesRightAfterGenerate) {

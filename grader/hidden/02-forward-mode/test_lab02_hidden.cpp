@@ -26,8 +26,8 @@ TEST(HiddenDual, ComposedProgramsMatchCentralDifferences) {
   SCOPED_TRACE(hidden::seed_note());
   // g(a) = tanh(a)·sqrt(a² + 1) / (2 + cos(a)) − log(a + 3)·exp(−a/4) + pow(a, 3)
   auto dual = [](Dual a) {
-    return tanh(a) * sqrt(a * a + Dual(1.0)) / (Dual(2.0) + cos(a)) -
-           log(a + Dual(3.0)) * exp(-a / Dual(4.0)) + pow(a, 3.0);
+    return tanh(a) * sqrt(a * a + Dual{1.0}) / (Dual{2.0} + cos(a)) -
+           log(a + Dual{3.0}) * exp(-a / Dual{4.0}) + pow(a, 3.0);
   };
   auto plain = [](double a) {
     return std::tanh(a) * std::sqrt(a * a + 1) / (2 + std::cos(a)) -
@@ -35,7 +35,7 @@ TEST(HiddenDual, ComposedProgramsMatchCentralDifferences) {
   };
   for (uint64_t k = 0; k < 5; ++k) {
     const double a = uniform_at(k, 0.1, 2.0);
-    const Dual r = dual(Dual(a, 1.0));
+    const Dual r = dual(Dual{a, 1.0});
     const double fd = (plain(a + 1e-6) - plain(a - 1e-6)) / 2e-6;
     EXPECT_NEAR(r.value, plain(a), 1e-12) << "at a = " << a;
     EXPECT_NEAR(r.tangent, fd, 1e-6 * (1 + std::abs(fd))) << "at a = " << a;

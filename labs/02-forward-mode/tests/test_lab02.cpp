@@ -30,9 +30,9 @@ double derivative(const std::function<double(double)>& f, double x, double eps =
 template <typename T>
 T straight_line(T w1, T w2) {
   const T z1 = w1 / w2;
-  const T z2 = sin(T(2 * kPi) * z1);
-  const T z3 = exp(T(2.0) * w2);
-  const T z4 = T(3.0) * z1 - z3;
+  const T z2 = sin(T{2 * kPi} * z1);
+  const T z3 = exp(T{2.0} * w2);
+  const T z4 = T{3.0} * z1 - z3;
   const T z5 = z2 + z4;
   return z4 * z5;
 }
@@ -44,7 +44,7 @@ double straight_line_double(double w1, double w2) {
 }
 
 TEST(Dual, ReproducesTheLectureTangentTrace) {
-  const Dual x1(2.0, 1.0), x2(5.0, 0.0);  // ẋ = (1, 0)
+  const Dual x1{2.0, 1.0}, x2{5.0, 0.0};  // ẋ = (1, 0)
   const Dual v3 = log(x1), v4 = x1 * x2, v5 = sin(x2), v6 = v3 + v4, v7 = v6 - v5;
   EXPECT_NEAR(v3.tangent, 0.5, 1e-12) << "v̇3 = v̇1 / v1 (tangent of ln)";
   EXPECT_NEAR(v4.tangent, 5.0, 1e-12) << "v̇4 = v̇1·v2 + v1·v̇2 (product rule)";
@@ -55,13 +55,13 @@ TEST(Dual, ReproducesTheLectureTangentTrace) {
 }
 
 TEST(Dual, StraightLineProgramValueIs39Point45998) {
-  const Dual f = straight_line(Dual(1.5, 1.0), Dual(0.5, 0.0));
+  const Dual f = straight_line(Dual{1.5, 1.0}, Dual{0.5, 0.0});
   EXPECT_NEAR(f.value, 39.45998, 1e-5) << "f(1.5, 0.5) of the lecture's straight-line program";
 }
 
 TEST(Dual, StraightLineProgramTangentsMatchCentralDifferences) {
-  const Dual d1 = straight_line(Dual(1.5, 1.0), Dual(0.5, 0.0));
-  const Dual d2 = straight_line(Dual(1.5, 0.0), Dual(0.5, 1.0));
+  const Dual d1 = straight_line(Dual{1.5, 1.0}, Dual{0.5, 0.0});
+  const Dual d2 = straight_line(Dual{1.5, 0.0}, Dual{0.5, 1.0});
   EXPECT_NEAR(d1.tangent, derivative([](double w) { return straight_line_double(w, 0.5); }, 1.5),
               1e-5)
       << "∂f/∂w1 (seed w1 with tangent 1)";
@@ -87,12 +87,12 @@ TEST(Dual, EveryElementaryFunctionHasTheRightTangent) {
        1.3},
       {"tanh", [](Dual a) { return tanh(a); }, [](double a) { return std::tanh(a); }, 0.3},
       {"negation", [](Dual a) { return -a; }, [](double a) { return -a; }, 0.3},
-      {"a / (1 + a)", [](Dual a) { return a / (Dual(1.0) + a); },
+      {"a / (1 + a)", [](Dual a) { return a / (Dual{1.0} + a); },
        [](double a) { return a / (1 + a); }, 0.8},
       {"a·a − a", [](Dual a) { return a * a - a; }, [](double a) { return a * a - a; }, 0.8},
   };
   for (const Case& c : cases) {
-    const Dual r = c.dual(Dual(c.x, 1.0));
+    const Dual r = c.dual(Dual{c.x, 1.0});
     EXPECT_NEAR(r.value, c.plain(c.x), 1e-12) << c.name << ": the value part is f(a)";
     EXPECT_NEAR(r.tangent, derivative(c.plain, c.x), 1e-6) << c.name << ": the tangent is f'(a)·ȧ";
   }

@@ -1,12 +1,15 @@
 // autodiff.h — gradient checking, forward mode, reverse mode and backward-graph construction.
 //
-// The four autodiff labs (LABS.md 01–04) live behind this header, generic over the op table
-// as in MLX's transforms.cpp: no function here special-cases an op; every op's calculus is
-// its VJP/JVP rule in the table (reference/autodiff/vjp_rules.cpp, jvp_rules.cpp).
-//   lab 01  numerical_gradient, gradcheck, eps_study          (autodiff/gradcheck.cpp)
-//   lab 02  jvp, jacobian_forward (and gw/dual.h)             (autodiff/forward_mode.cpp)
-//   lab 03  topological_order, backprop                        (autodiff/topo_sort.cpp, backprop.cpp)
-//   lab 04  gradients, SgdStepGraph                            (autodiff/gradients.cpp, sgd_step.cpp)
+// The four autodiff labs live behind this header, generic over the op table as in MLX's
+// transforms.cpp: no function here special-cases an op; every op's calculus is its VJP/JVP
+// rule in the table (gw/op_table.h).
+//   lab 01  numerical_gradient, gradcheck, eps_study   (reference/autodiff/gradcheck.cpp)
+//   lab 02  jvp, jacobian_forward (and gw/dual.h)      (forward_mode.cpp; rules: jvp_rules.cpp)
+//   lab 03  topological_order, backprop                (topo_sort.cpp, backprop.cpp;
+//                                                        rules: vjp_rules.cpp)
+//   lab 04  gradients, SgdStepGraph                    (gradients.cpp, sgd_step.cpp)
+// The helpers at the end (ancestors, one_hot, forward_values, depending_on) are plumbing the
+// labs use and do not have to write.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "gw/executor.h"
@@ -35,7 +39,12 @@ using ScalarFunction = std::function<double(const std::vector<Tensor>&)>;
 Tensor numerical_gradient(const ScalarFunction& f, const std::vector<Tensor>& inputs,
                           size_t which, double eps = 1e-6);
 
-/// Tolerances of gradcheck: element j fails when |g − ĝ| > atol + rtol·|ĝ|.
+/// The floor of the relative error's denominator: rel = |g − ĝ| / max(|ĝ|, kRelativeErrorTiny),
+/// so that a zero numerical gradient gives a large relative error, never a division by zero.
+constexpr double kRelativeErrorTiny = 1e-12;
+
+/// Tolerances of gradcheck: element j fails when |g − ĝ| > atol + rtol·|ĝ| (or when either
+/// side is NaN).
 struct GradcheckOptions {
   double eps = 1e-6;   ///< step of the central difference
   double atol = 1e-6;  ///< absolute tolerance
@@ -43,10 +52,12 @@ struct GradcheckOptions {
   int max_listed = 10; ///< at most this many failing elements are listed in str()
 };
 
-/// The comparison of one input's analytic gradient with its numerical one.
+/// The comparison of one input's analytic gradient with its numerical one. When g or ĝ is NaN
+/// at some element, both maxima are NaN and that element fails; a missing gradient, or one
+/// whose shape differs from the input's, fails the input with both maxima +inf.
 struct InputCheck {
   double max_abs_error = 0.0;  ///< max over elements of |g − ĝ|
-  double max_rel_error = 0.0;  ///< max over elements of |g − ĝ| / max(|ĝ|, tiny)
+  double max_rel_error = 0.0;  ///< max over elements of |g − ĝ| / max(|ĝ|, kRelativeErrorTiny)
   std::vector<int64_t> failing;  ///< flat indices of the failing elements (all of them)
   bool passed = true;          ///< no failing element and matching shapes
 };
@@ -88,9 +99,14 @@ struct EpsStudyPoint {
 
 /// Error of the central difference of f(x) = sin(x) at x₀ = 1 (f' = cos 1) against ε, in
 /// f32 and f64: truncation error ~ε²/6·|f'''| falls with ε, rounding error ~u·|f|/ε grows,
-/// so each curve is U-shaped with its best ε near u^(1/3), u the unit roundoff.
-/// Empty `epsilons` means the decades 1e-1 … 1e-12.
+/// so each curve is U-shaped with its best ε near u^(1/3), u the unit roundoff. In f32 every
+/// operation is in float, ε rounded to float too. Below ε ≈ u, 1 ± ε rounds to 1, the
+/// difference is 0 and the error is flat at |f'(x₀)| = cos 1. Empty `epsilons` means
+/// eps_study_grid().
 std::vector<EpsStudyPoint> eps_study(const std::vector<double>& epsilons = {});
+
+/// The default steps of eps_study: four per decade, 10^(−1), 10^(−1.25), …, 10^(−12).
+std::vector<double> eps_study_grid();
 
 // ==== lab 02 · forward mode ==================================================================
 
@@ -105,12 +121,15 @@ Node* jvp(Node* output, const std::vector<Node*>& inputs, const std::vector<Node
 /// Full Jacobian by forward mode: builds jvp once with an Input tangent, then runs it n times
 /// (n = numel(input)) feeding the one-hot tangents eⱼ; column j is the output tangent.
 /// `input` is an Input (fed in `feeds`) or a Parameter/Constant leaf.
-/// @return f64 tensor (numel(output), numel(input)); *passes (when given) = n.
+/// @return f64 tensor (numel(output), numel(input)); *passes (when given) = the number of
+/// runs of the tangent graph that were made (n).
 Tensor jacobian_forward(Node* output, Node* input, const Feeds& feeds, int64_t* passes = nullptr);
 
 /// Full Jacobian by reverse mode: builds gradients() of sum(output ∘ seed) once, then runs
-/// it k times (k = numel(output)) feeding the one-hot seeds; row i is ∂outputᵢ/∂input.
-/// @return f64 tensor (numel(output), numel(input)); *passes (when given) = k.
+/// it k times (k = numel(output)) feeding the one-hot seeds; row i is ∂outputᵢ/∂input. It
+/// runs on lab 04's gradients(), so it works once lab 04 is done.
+/// @return f64 tensor (numel(output), numel(input)); *passes (when given) = the number of
+/// runs of the gradient graph (k).
 Tensor jacobian_reverse(Node* output, Node* input, const Feeds& feeds, int64_t* passes = nullptr);
 
 // ==== lab 03 · reverse mode on concrete values ===============================================
@@ -125,6 +144,8 @@ std::vector<Node*> topological_order(const std::vector<Node*>& outputs);
 /// rule to constants holding the concrete values (in a scratch Graph, evaluated at once) and
 /// sums the partial adjoints of a value used by several consumers: v̄ᵢ = Σⱼ v̄ᵢ→ⱼ.
 /// A non-scalar output is seeded with ones (the gradient of the sum of its elements).
+/// @throws gw::Error when an op on the way has no VJP rule, or a rule returns an adjoint of
+/// the wrong shape.
 /// @return the adjoint of every node the output depends on that has one (non-differentiable
 /// paths such as integer targets are absent), in each node's shape and dtype.
 std::unordered_map<const Node*, Tensor> backprop(Node* output, const Feeds& feeds = {});
@@ -167,5 +188,30 @@ struct SgdStepGraph {
 /// dtype is the graph's) and batch size b.
 SgdStepGraph build_sgd_step(Graph& graph, int64_t batch, const Tensor& init_w1,
                             const Tensor& init_w2, double learning_rate);
+
+// ==== helpers the labs use (plumbing, not the lesson) =======================================
+
+/// The nodes `output` depends on, itself included, in creation order. A node's inputs are
+/// always created before it, so this is a topological order; it is found with one backward
+/// sweep over the node ids (no sort needed).
+std::vector<Node*> ancestors(Node* output);
+
+/// Throws gw::Error unless `output` is a floating node and every node of `wrt` belongs to its
+/// graph; `who` names the caller in the message ("gradients").
+void check_differentiable(const char* who, const Node* output, const std::vector<Node*>& wrt);
+
+/// A tensor of `shape` and `dtype` that is 1 at flat index j and 0 elsewhere.
+Tensor one_hot(const Shape& shape, int64_t j, DType dtype);
+
+/// The value of every node of `order` (a topological order, as topological_order gives):
+/// Inputs from `feeds`, Parameters and Constants their own tensor, the rest computed.
+/// @throws gw::Error naming an Input that `feeds` lacks.
+std::unordered_map<const Node*, Tensor> forward_values(const std::vector<Node*>& order,
+                                                       const Feeds& feeds);
+
+/// The nodes of `order` (a topological order) that depend on some node of `wrt`, the wrt
+/// nodes included: the only nodes whose rules a gradient with respect to `wrt` needs.
+std::unordered_set<const Node*> depending_on(const std::vector<Node*>& order,
+                                             const std::vector<Node*>& wrt);
 
 }  // namespace gw

@@ -3,7 +3,7 @@
 // A Dual carries a value v and its tangent v̇ = ∂v/∂x for one chosen input x. Every operation
 // applies the chain rule to the tangent: (u·w)˙ = u̇·w + u·ẇ, (exp u)˙ = exp(u)·u̇, ... So a
 // program written with Duals computes f and one directional derivative in a single pass,
-// which is forward mode: for f: Rⁿ → R a full gradient needs n passes (LABS.md, lab 02).
+// which is forward mode: for f: Rⁿ → R a full gradient needs n passes.
 #pragma once
 
 #include <cmath>
@@ -13,13 +13,10 @@
 
 namespace gw {
 
-/// A value and its tangent. Seed the input you differentiate by with tangent 1, others 0.
+/// A value and its tangent: Dual{v, t}. Seed the input you differentiate by with tangent 1,
+/// the others with 0; a constant c is Dual{c} (tangent 0).
 struct Dual {
-  double value = 0.0;    ///< v
-  double tangent = 0.0;  ///< v̇ = ∂v/∂x
-  Dual() = default;
-  /// A constant (tangent 0) when only the value is given.
-  Dual(double v, double t = 0.0) : value(v), tangent(t) {}  // NOLINT: implicit on purpose
+  double value = 0.0, tangent = 0.0;  ///< v, and v̇ = ∂v/∂x
 };
 
 /// Sum rule: (a + b)˙ = ȧ + ḃ.

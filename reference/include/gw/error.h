@@ -2,7 +2,7 @@
 //
 // Every failure a user can cause (bad shapes, unknown flags, missing files, corrupt
 // checkpoints) is a gw::Error with context in its message. Programs catch it at main,
-// print one line and exit non-zero (2 for usage errors). See DESIGN.md, "Errors".
+// print one line and exit non-zero (2 for usage errors).
 #pragma once
 
 #include <sstream>
@@ -40,6 +40,14 @@ std::string concat(const Args&... args) {
   (os << ... << args);
   return os.str();
 }
+
+/// What GW_TODO calls: throws NotImplemented. The arguments after `what` are the variables
+/// the missing code will use; naming them here keeps an untouched stub free of
+/// "unused parameter" warnings.
+template <typename... Uses>
+[[noreturn]] void not_implemented(const char* what, const Uses&...) {
+  throw NotImplemented(std::string("not implemented: ") + what);
+}
 }  // namespace detail
 
 }  // namespace gw
@@ -54,6 +62,7 @@ std::string concat(const Args&... args) {
 /// Throws gw::Error with the streamed message when `cond` is false.
 #define GW_CHECK(cond, ...) GW_CHECK_AS(::gw::Error, cond, __VA_ARGS__)
 
-/// Marks the part of a lab the student writes. Throws gw::NotImplemented with
-/// "not implemented: <what>", where `what` starts with "lab NN: ...".
-#define GW_TODO(what) throw ::gw::NotImplemented(std::string("not implemented: ") + (what))
+/// Marks the part of a lab the student writes: GW_TODO("lab NN: what to write", uses...)
+/// throws gw::NotImplemented with "not implemented: lab NN: what to write". The optional
+/// `uses` name the parameters that the missing code reads.
+#define GW_TODO(...) ::gw::detail::not_implemented(__VA_ARGS__)

@@ -60,6 +60,8 @@ class Executor {
   const MemoryPlan& plan() const { return plan_; }
   /// Number of node evaluations so far (kernels launched), for the labs' counting tests.
   int64_t evaluations() const { return evaluations_; }
+  /// Number of completed run() calls so far: the passes a Jacobian made, say.
+  int64_t runs() const { return runs_; }
 
  private:
   Graph& graph_;
@@ -73,6 +75,7 @@ class Executor {
   std::shared_ptr<Buffer> arena_;
   std::vector<Tensor> values_;  // by node id, views of the arena or of leaf tensors
   int64_t evaluations_ = 0;
+  int64_t runs_ = 0;
 };
 
 /// Runs a small graph at once (eager feel for tests and debugging). Returns fresh tensors.
