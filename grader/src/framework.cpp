@@ -229,7 +229,7 @@ Framework prepare_framework(const Manifest& manifest, const FrameworkOptions& op
   const CommandResult all = run_command("ninja -t targets all", f.build_dir);
   for (const Lab& lab : manifest.labs)
     for (const char* kind : {"public", "hidden"}) {
-      const std::string t = "lab" + lab.id + "_" + kind;
+      const std::string t = lab.targets.at(kind);
       if (all.output.find("\n" + t + ": ") != std::string::npos || all.output.rfind(t + ": ", 0) == 0)
         targets.push_back(t);
     }
@@ -274,7 +274,7 @@ Framework prepare_framework(const Manifest& manifest, const FrameworkOptions& op
       lb.objects[file] = f.build_dir + "/" + output_of(*it->second);
     }
     for (const char* kind : {"public", "hidden"}) {
-      const std::string target = "lab" + lab.id + "_" + kind;
+      const std::string target = lab.targets.at(kind);
       if (std::find(targets.begin(), targets.end(), target) == targets.end()) continue;
       LabProgram p;
       p.kind = kind;

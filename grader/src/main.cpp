@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
     }
     const ReleaseSummary sum = make_release(manifest, s.root, s.release_out);
     std::cout << "gw-grade: wrote the student release to " << s.release_out << ": " << sum.files << " files, "
-              << sum.stubbed << " lab files replaced by their stubs\n";
+              << sum.stubbed << " reference lab files left out (their stubs in labs/ remain)\n";
     for (const auto& l : sum.left_out) std::cout << "  left out: " << l << "\n";
     for (const auto& f : sum.rewritten) std::cout << "  marker mentions defused in: " << f << "\n";
     return 0;

@@ -38,7 +38,9 @@ Benchmark parse_benchmark(const json& b) {
 }  // namespace
 
 std::string Lab::student_path(const std::string& reference_file) const {
-  return dir + "/" + basename_of(reference_file);
+  for (size_t i = 0; i < files.size(); ++i)
+    if (files[i] == reference_file) return student_files.at(i);
+  throw Error("gw-grade: " + reference_file + " is not a file of lab " + id);
 }
 
 const Lab* Manifest::find(const std::string& id) const {
@@ -54,10 +56,16 @@ Manifest load_manifest(const std::string& manifest_path, const std::string& rubr
     for (const auto& l : doc.at("labs")) {
       Lab lab;
       lab.id = l.at("id").get<std::string>();
-      lab.slug = l.value("slug", std::string());
-      lab.title = l.value("title", lab.slug);
+      lab.title = l.at("title").get<std::string>();
       lab.dir = l.at("dir").get<std::string>();
+      lab.handout = l.at("handout").get<std::string>();
       lab.files = strings(l, "files");
+      lab.student_files = strings(l, "student_files");
+      GW_CHECK_AS(IoError, lab.files.size() == lab.student_files.size(), "gw-grade: ",
+                  manifest_path, ": lab ", lab.id, " lists ", lab.files.size(), " files but ",
+                  lab.student_files.size(), " student_files; they pair up in order");
+      for (const char* kind : {"public", "hidden"})
+        lab.targets[kind] = l.at("targets").at(kind).get<std::string>();
       lab.public_tests = strings(l, "public_tests");
       lab.hidden_tests = strings(l, "hidden_tests");
       lab.forbidden_symbols = strings(l, "forbidden_symbols");

@@ -1,7 +1,9 @@
 // manifest.h — the grader's view of labs/labs.json and of an optional rubric override.
 //
-// labs.json lists, for each lab, its files (reference paths), public and hidden tests,
-// points per group, benchmarks (performance items) and forbidden symbols. A rubric file
+// labs.json lists, for each lab, its title, folder and handout, its files (reference paths)
+// and their student copies, public and hidden tests and the targets that build them, points
+// per group, benchmarks (performance items) and forbidden symbols. (Its "labels" are
+// CMake's alone: the ctest labels of the test programs.) A rubric file
 // (--rubric) may override points per lab, per group, per test, and per benchmark:
 //   {"labs": {"03": {"public": 30, "hidden": 70, "tests": {"Lab03Hidden.DeepChain": 10},
 //                    "benchmarks": {"backprop speed": 20}, "timeout_s": 60}}}
@@ -27,16 +29,19 @@ struct Benchmark {
 
 /// One lab of the manifest.
 struct Lab {
-  std::string id, slug, title, dir;
+  std::string id, title, dir;
+  std::string handout;                    ///< the handout's path
   std::vector<std::string> files;         ///< reference paths of the student's files
+  std::vector<std::string> student_files; ///< their student copies, in the same order
   std::vector<std::string> public_tests;  ///< test sources
   std::vector<std::string> hidden_tests;
+  std::map<std::string, std::string> targets;  ///< "public"/"hidden" -> test program target
   double public_points = 0, hidden_points = 0;
   std::map<std::string, double> test_points;  ///< per-test overrides ("Suite.Name")
   std::vector<Benchmark> benchmarks;
   std::vector<std::string> forbidden_symbols;  ///< ECMAScript regexes over nm -C names
   double timeout_s = 0;                   ///< per-test timeout override (0: the default)
-  /// Student-copy path of a lab file: <dir>/<basename>.
+  /// The student copy of a reference lab file (from "student_files").
   std::string student_path(const std::string& reference_file) const;
 };
 

@@ -1,6 +1,7 @@
-// release.cpp — the student release (see release.h). Each lab file of the reference is
-// replaced by its student copy from labs/NN-name/ (made by gw-labgen), so the release builds
-// with any GW_LABS and its public tests fail with "not implemented" until filled in.
+// release.cpp — the student release (see release.h). The reference lab files are left out:
+// each file a student edits exists once, as its student copy in labs/NN-name/ (made by
+// gw-labgen), and the release's CMake builds every lab from there, so its public tests fail
+// with "not implemented" until filled in.
 #include "release.h"
 
 #include <sys/stat.h>
@@ -40,23 +41,22 @@ ReleaseSummary make_release(const Manifest& manifest, const std::string& root, c
   ReleaseSummary summary;
   std::map<std::string, std::string> stub_of;  // reference path -> student copy path
   for (const Lab& lab : manifest.labs)
-    for (const std::string& f : lab.files) stub_of[f] = lab.student_path(f);
+    for (const std::string& f : lab.files) {
+      stub_of[f] = lab.student_path(f);
+      GW_CHECK(exists(root + "/" + stub_of[f]), "gw-grade release: the student copy ", stub_of[f],
+               " of ", f, " is missing; run gw-labgen generate first");
+    }
   std::set<std::string> skipped_tops;
   for (const std::string& rel : list_files(root, 16)) {
     if (left_out(rel)) {
       skipped_tops.insert(rel == "reference/apps/labgen.cpp" ? rel : rel.substr(0, rel.find('/')));
       continue;
     }
-    std::string text;
-    auto it = stub_of.find(rel);
-    if (it != stub_of.end()) {
-      GW_CHECK(exists(root + "/" + it->second), "gw-grade release: the student copy ", it->second, " of ",
-               rel, " is missing; run gw-labgen generate first");
-      text = read_text(root + "/" + it->second);
+    if (stub_of.count(rel)) {  // a solution: the student's copy in labs/ takes its place
       ++summary.stubbed;
-    } else {
-      text = read_text(root + "/" + rel);
+      continue;
     }
+    std::string text = read_text(root + "/" + rel);
     // A solution region outside the manifest's files would ship a solution: refuse.
     size_t line_start = 0;
     int line_no = 1;

@@ -1,4 +1,4 @@
-// release.h — writes the student copy of the repository: stubs in place of every solution,
+// release.h — writes the student copy of the repository: the stubs in labs/ and no solution,
 // no hidden tests, no grader, no solution markers anywhere.
 #pragma once
 
@@ -12,7 +12,7 @@ namespace gw::grader {
 /// What make_release did.
 struct ReleaseSummary {
   int files = 0;                      ///< files written
-  int stubbed = 0;                    ///< lab files replaced by their stubs
+  int stubbed = 0;                    ///< reference lab files left out (their stubs in labs/ stay)
   std::vector<std::string> rewritten; ///< files whose "BEGIN LAB"/"END LAB" mentions were defused
   std::vector<std::string> left_out;  ///< top-level paths not released
 };

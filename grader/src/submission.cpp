@@ -128,7 +128,7 @@ Submission open_submission(const std::string& input, const Manifest& manifest,
   const std::vector<std::string> found = list_files(tree, 8);
   for (const Lab& lab : manifest.labs) {
     for (const std::string& ref : lab.files) {
-      const std::string base = basename_of(ref);
+      const std::string base = basename_of(lab.student_path(ref));
       const std::string student_rel = lab.student_path(ref);
       std::vector<std::string> by_place, by_name;
       for (const std::string& f : found) {

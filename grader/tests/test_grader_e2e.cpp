@@ -323,7 +323,7 @@ namespace {
 
 // ---- the student release -------------------------------------------------------------------
 
-TEST(Release, HasStubsNoHiddenTestsNoSolutionMarkersAndItsPublicTestsFailCleanly) {
+TEST(Release, HasEachStudentFileOnceNoHiddenTestsNoSolutionMarkersAndItsPublicTestsFailCleanly) {
   const std::string out = make_temp_dir("gw-e2e-release-") + "/gradwork";
   const CommandResult r = run_command(grader_command() + " release --out " + shell_quote(out));
   ASSERT_EQ(r.status, 0) << r.output;
@@ -331,19 +331,23 @@ TEST(Release, HasStubsNoHiddenTestsNoSolutionMarkersAndItsPublicTestsFailCleanly
   const CommandResult markers = run_command("grep -rl 'BEGIN LAB' " + shell_quote(out));
   EXPECT_TRUE(markers.output.empty()) << "solution markers in the release:\n" << markers.output;
   const json m = manifest();
-  for (const auto& lab : m["labs"])
-    for (const auto& f : lab["files"]) {
+  for (const auto& lab : m["labs"]) {
+    for (const auto& f : lab["files"])
+      EXPECT_FALSE(exists(out + "/" + f.get<std::string>()))
+          << f << ": the reference lab file is in the release, beside the student's copy";
+    for (const auto& f : lab["student_files"]) {
       const std::string text = read_text(out + "/" + f.get<std::string>());
       EXPECT_NE(text.find("GW_TODO("), std::string::npos) << f << " is not a stub in the release";
     }
+  }
   // The release builds, and a public test program fails with "not implemented", not a crash.
   const std::string build = out + "-build";
-  const std::string first = m["labs"][0]["id"];
+  const std::string first = m["labs"][0]["targets"]["public"];
   const CommandResult b = run_command("cmake -S " + shell_quote(out) + " -B " + shell_quote(build) +
                                       " -G Ninja -DGW_CUDA=OFF -DGW_BUILD_BENCHMARKS=OFF >/dev/null && ninja -C " +
-                                      shell_quote(build) + " -j2 lab" + first + "_public");
+                                      shell_quote(build) + " -j2 " + first);
   ASSERT_EQ(b.status, 0) << b.output.substr(b.output.size() > 4000 ? b.output.size() - 4000 : 0);
-  const CommandResult t = run_command(shell_quote(build + "/bin/lab" + first + "_public") + " 2>&1");
+  const CommandResult t = run_command(shell_quote(build + "/bin/" + first) + " 2>&1");
   EXPECT_EQ(t.status, 1) << "public tests of the stubs should fail (status 1), not crash:\n" << t.output;
   EXPECT_NE(t.output.find("not implemented"), std::string::npos) << t.output.substr(0, 2000);
   remove_all(dirname_of(out));

@@ -48,8 +48,10 @@ std::string temp_file(const std::string& text) {
   return path;
 }
 
-const char* kManifest = R"({"labs": [{"id": "03", "slug": "reverse-mode", "dir": "labs/03-reverse-mode",
-  "files": ["reference/autodiff/backprop.cpp"], "public_tests": ["a.cpp"], "hidden_tests": ["b.cpp"],
+const char* kManifest = R"({"labs": [{"id": "03", "title": "Reverse mode", "dir": "labs/03-reverse-mode",
+  "handout": "handouts/lab03-reverse-mode.md", "files": ["reference/autodiff/backprop.cpp"],
+  "student_files": ["labs/03-reverse-mode/my_backprop.cpp"], "public_tests": ["a.cpp"],
+  "hidden_tests": ["b.cpp"], "targets": {"public": "p03", "hidden": "h03"},
   "points": {"public": 40, "hidden": 60}, "forbidden_symbols": ["std::sort"],
   "benchmarks": [{"name": "speed", "test": "Perf.Deep", "points": 10}]}]})";
 
@@ -57,7 +59,10 @@ TEST(Manifest, ReadsFilesTestsPointsBenchmarksAndForbiddenSymbols) {
   const Manifest m = load_manifest(temp_file(kManifest));
   ASSERT_EQ(m.labs.size(), 1u);
   const Lab& lab = m.labs[0];
-  EXPECT_EQ(lab.student_path(lab.files[0]), "labs/03-reverse-mode/backprop.cpp");
+  EXPECT_EQ(lab.student_path(lab.files[0]), "labs/03-reverse-mode/my_backprop.cpp")
+      << "the student copy is the manifest's student_files entry, whatever its name";
+  EXPECT_EQ(lab.targets.at("public"), "p03");
+  EXPECT_EQ(lab.handout, "handouts/lab03-reverse-mode.md");
   EXPECT_EQ(lab.public_points, 40);
   EXPECT_EQ(lab.hidden_points, 60);
   ASSERT_EQ(lab.benchmarks.size(), 1u);

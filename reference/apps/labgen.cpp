@@ -28,7 +28,8 @@
 namespace gw {
 namespace {
 
-/// One lab file: which lab owns it and where its two versions live (repository-relative).
+/// One lab file: which lab owns it and where its two versions live (repository-relative), as
+/// labs/labs.json pairs them ("files" and "student_files").
 struct LabFile {
   std::string lab;        // "03"
   std::string reference;  // reference/autodiff/backprop.cpp
@@ -41,11 +42,6 @@ std::string read_text(const std::string& path) {
   std::ostringstream os;
   os << in.rdbuf();
   return os.str();
-}
-
-std::string basename_of(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 /// The lab files of the manifest, optionally only those of lab `only`.
@@ -62,15 +58,17 @@ std::vector<LabFile> read_manifest(const std::string& root, const std::string& o
   std::vector<LabFile> files;
   bool found = only.empty();
   for (const auto& lab : manifest["labs"]) {
-    GW_CHECK_AS(IoError, lab.contains("id") && lab.contains("dir") && lab.contains("files"),
-                "every lab of ", path, " needs \"id\", \"dir\" and \"files\"");
+    GW_CHECK_AS(IoError, lab.contains("id") && lab.contains("files") && lab.contains("student_files"),
+                "every lab of ", path, " needs \"id\", \"files\" and \"student_files\"");
     const std::string id = lab["id"].get<std::string>();
+    GW_CHECK_AS(IoError, lab["files"].size() == lab["student_files"].size(), path, ": lab ", id,
+                " lists ", lab["files"].size(), " files but ", lab["student_files"].size(),
+                " student_files; they pair up in order");
     if (!only.empty() && id != only) continue;
     found = true;
-    for (const auto& file : lab["files"]) {
-      const std::string ref = file.get<std::string>();
-      files.push_back({id, ref, lab["dir"].get<std::string>() + "/" + basename_of(ref)});
-    }
+    for (size_t i = 0; i < lab["files"].size(); ++i)
+      files.push_back({id, lab["files"][i].get<std::string>(),
+                       lab["student_files"][i].get<std::string>()});
   }
   GW_CHECK_AS(UsageError, found, "no lab \"", only, "\" in ", path);
   return files;

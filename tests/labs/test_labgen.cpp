@@ -1,5 +1,5 @@
 // test_labgen.cpp — tests of gw-labgen, the generator of the students' lab files: each
-// claim of DESIGN.md "Lab swap" on a small throwaway repository (manifest + reference files),
+// claim of the lab swap on a small throwaway repository (manifest + reference files),
 // by running the real program next to this test in <build>/bin.
 #include <gtest/gtest.h>
 
@@ -36,7 +36,8 @@ class Labgen : public ::testing::Test {
                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
     write(root_ / "labs/labs.json",
-          R"({"labs": [{"id": "01", "dir": "labs/01-x", "files": ["reference/a.cpp"]}]})");
+          R"({"labs": [{"id": "01", "dir": "labs/01-x", "files": ["reference/a.cpp"],
+                        "student_files": ["labs/01-x/a.cpp"]}]})");
     fs::create_directories(root_ / "labs/01-x");
     write(root_ / "reference/a.cpp",
           "// a.cpp — example\n"
