@@ -29,10 +29,9 @@ void empty_cache();
 /// older than this toolkit needs), "" when it succeeded (possibly with zero devices).
 std::string device_error();
 
-/// The backend's one stream (a cudaStream_t); every kernel and copy runs on it.
+/// The backend's one stream (a cudaStream_t); every kernel and copy runs on it
+/// (gw::cuda::synchronize of gw/cuda_backend.h waits for it).
 void* stream();
-/// Waits for everything queued on the stream; throws gw::DeviceError on a kernel error.
-void synchronize();
 
 /// f32 GEMMs may use TF32 tensor cores (10-bit mantissa inputs, f32 accumulation). On by
 /// default; GW_CUDA_TF32=0 in the environment turns it off at start-up. Tests that compare

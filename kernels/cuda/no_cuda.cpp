@@ -16,6 +16,7 @@ int device_count() { return 0; }
 void copy(void*, Device, const void*, Device, size_t) { no_cuda("copy to or from a GPU"); }
 void zero(void*, size_t, Device) { no_cuda("zeroing GPU memory"); }
 void install_allocator() { no_cuda("allocating GPU memory"); }
+void synchronize() {}  // nothing is ever queued
 
 }  // namespace cuda
 

@@ -8,8 +8,7 @@
 // test compare the plan's predicted peak with the allocator's measured one.
 //
 // values_ holds, by node id, each value's tensor (a view of the arena, of a leaf's tensor, or
-// of a fed tensor); its second half, values_[n + id], holds node id's kernel workspace, whose
-// place the executor keeps beside the public MemoryPlan (which has no field for it).
+// of a fed tensor); workspaces_ holds each kernel workspace (a view of the arena).
 #include "gw/executor.h"
 
 #include <atomic>
@@ -51,18 +50,15 @@ const Tensor& checked_feed(const Node& leaf, const Feeds& feeds) {
 Executor::Executor(Graph& graph, std::vector<Node*> outputs, ExecutorOptions options)
     : graph_(graph), outputs_(std::move(outputs)), options_(options) {
   schedule_ = runtime::make_schedule(graph_, outputs_);
-  runtime::ArenaLayout layout = runtime::plan_memory(schedule_, outputs_, graph_.size());
-  plan_ = std::move(layout.plan);
-  workspace_offset_ = std::move(layout.workspace_offset);
-  workspace_size_ = std::move(layout.workspace_size);
-  needs_arena_ = layout.needs_arena;
-  values_.resize(2 * graph_.size());
+  plan_ = runtime::plan_memory(schedule_, outputs_, graph_.size());
+  for (const Node* node : schedule_) needs_arena_ = needs_arena_ || !node->def().is_view;
+  values_.resize(graph_.size());
+  workspaces_.resize(graph_.size());
 }
 
 Executor::~Executor() = default;  // outputs handed out keep the arena alive until they go
 
 std::vector<Tensor> Executor::run(const Feeds& feeds) {
-  const size_t n = plan_.offset.size();  // graph size when planned; later nodes are not ours
   const Device device = graph_.device();
 
   // 1. Check everything that can be wrong before touching memory: feeds and kernels.
@@ -96,9 +92,9 @@ std::vector<Tensor> Executor::run(const Feeds& feeds) {
       if (node->def().is_view) continue;
       values_[id] =
           Tensor::view(arena_, static_cast<size_t>(plan_.offset[id]), node->shape, node->dtype);
-      if (workspace_size_[id] > 0)
-        values_[n + id] = Tensor::view(arena_, static_cast<size_t>(workspace_offset_[id]),
-                                       {workspace_size_[id]}, DType::i8);
+      if (plan_.workspace_size[id] > 0)
+        workspaces_[id] = Tensor::view(arena_, static_cast<size_t>(plan_.workspace_offset[id]),
+                                       {plan_.workspace_size[id]}, DType::i8);
     }
   }
 
@@ -115,10 +111,12 @@ std::vector<Tensor> Executor::run(const Feeds& feeds) {
     }
     inputs.clear();
     for (const Node* in : node->inputs) inputs.push_back(values_[static_cast<size_t>(in->id)]);
-    Tensor& workspace = values_[n + id];
+    Tensor& workspace = workspaces_[id];
     const KernelArgs args{*node, inputs, values_[id],
                           workspace.defined() ? workspace.raw() : nullptr, context};
+    if (observer_ != nullptr) observer_->before(*node);
     (device.is_cpu() ? def.cpu : def.cuda)(args);
+    if (observer_ != nullptr) observer_->after(*node);
     ++evaluations_;
     g_evaluations.fetch_add(1, std::memory_order_relaxed);
   }

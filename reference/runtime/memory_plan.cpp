@@ -96,15 +96,14 @@ class OffsetAllocator {
 
 }  // namespace
 
-ArenaLayout plan_memory(const std::vector<Node*>& schedule, const std::vector<Node*>& outputs,
-                        size_t node_count) {
-  ArenaLayout layout;
-  MemoryPlan& plan = layout.plan;
+MemoryPlan plan_memory(const std::vector<Node*>& schedule, const std::vector<Node*>& outputs,
+                       size_t node_count) {
+  MemoryPlan plan;
   plan.offset.assign(node_count, -1);
   plan.size.assign(node_count, 0);
-  layout.workspace_offset.assign(node_count, -1);
-  layout.workspace_size.assign(node_count, 0);
-  if (schedule.empty()) return layout;
+  plan.workspace_offset.assign(node_count, -1);
+  plan.workspace_size.assign(node_count, 0);
+  if (schedule.empty()) return plan;
 
   // root[id]: the node whose buffer holds id's bytes (id itself, a leaf, or a view's root).
   // end[id]: last step that reads the buffer of root id. Leaves are never roots of arena
@@ -128,9 +127,8 @@ ArenaLayout plan_memory(const std::vector<Node*>& schedule, const std::vector<No
     }
     start[id] = end[id] = static_cast<int64_t>(step);
     plan.size[id] = numel(node->shape) * static_cast<int64_t>(dtype_size(node->dtype));
-    layout.needs_arena = true;
     if (def.workspace != nullptr)
-      layout.workspace_size[id] = static_cast<int64_t>(def.workspace(*node));
+      plan.workspace_size[id] = static_cast<int64_t>(def.workspace(*node));
   }
   const int64_t last_step = static_cast<int64_t>(schedule.size()) - 1;
   for (const Node* out : outputs) {
@@ -153,7 +151,7 @@ ArenaLayout plan_memory(const std::vector<Node*>& schedule, const std::vector<No
                         align_up(plan.size[static_cast<size_t>(id)]));
       if (previous_workspace >= 0) {
         const size_t w = static_cast<size_t>(previous_workspace);
-        arena.give_back(layout.workspace_offset[w], align_up(layout.workspace_size[w]));
+        arena.give_back(plan.workspace_offset[w], align_up(plan.workspace_size[w]));
         previous_workspace = -1;
       }
     }
@@ -162,16 +160,16 @@ ArenaLayout plan_memory(const std::vector<Node*>& schedule, const std::vector<No
     if (!in_arena(node->id)) continue;  // a view
     plan.offset[id] = arena.take(align_up(plan.size[id]));
     plan.unplanned_bytes += plan.size[id];
-    if (layout.workspace_size[id] > 0) {
-      layout.workspace_offset[id] = arena.take(align_up(layout.workspace_size[id]));
-      plan.unplanned_bytes += layout.workspace_size[id];
+    if (plan.workspace_size[id] > 0) {
+      plan.workspace_offset[id] = arena.take(align_up(plan.workspace_size[id]));
+      plan.unplanned_bytes += plan.workspace_size[id];
       previous_workspace = node->id;
     }
   }
   plan.arena_bytes = arena.high_water();
   // run() allocates exactly one buffer, the arena, and nothing else: that is the peak.
-  plan.predicted_peak_bytes = layout.needs_arena ? plan.arena_bytes : 0;
-  return layout;
+  plan.predicted_peak_bytes = plan.arena_bytes;
+  return plan;
 }
 
 }  // namespace gw::runtime

@@ -21,22 +21,13 @@ namespace gw::runtime {
 /// not in the schedule. Throws gw::Error for a null output or one from another graph.
 std::vector<Node*> make_schedule(const Graph& graph, const std::vector<Node*>& outputs);
 
-/// A memory plan and the arena places of the kernel workspaces, which MemoryPlan has no
-/// field for.
-struct ArenaLayout {
-  MemoryPlan plan;                        ///< the public part (see gw/executor.h)
-  std::vector<int64_t> workspace_offset;  ///< by node id; −1 where the kernel needs none
-  std::vector<int64_t> workspace_size;    ///< by node id; bytes of OpDef::workspace(node)
-  bool needs_arena = false;               ///< some scheduled node writes into the arena
-};
-
 /// Liveness plan of `schedule` over a graph of `node_count` nodes. A value lives from its
 /// producer's step to its last reader's step (outputs to the last step); a view (Reshape)
 /// owns no bytes and stretches its root buffer's life over its own readers; a workspace
 /// lives during its node's step only. Buffers are then placed in one arena, 64-byte
 /// aligned, by simulating a best-fit offset allocator in schedule order, so that values
 /// whose lifetimes are disjoint share bytes.
-ArenaLayout plan_memory(const std::vector<Node*>& schedule, const std::vector<Node*>& outputs,
-                        size_t node_count);
+MemoryPlan plan_memory(const std::vector<Node*>& schedule, const std::vector<Node*>& outputs,
+                       size_t node_count);
 
 }  // namespace gw::runtime

@@ -20,5 +20,8 @@ void copy(void* dst, Device dst_device, const void* src, Device src_device, size
 void zero(void* ptr, size_t bytes, Device device);
 /// Installs the caching device allocator (called once, on first CUDA allocation).
 void install_allocator();
+/// Waits for everything queued on the GPU; throws gw::DeviceError for a failed kernel.
+/// Nothing to wait for in a build without CUDA.
+void synchronize();
 
 }  // namespace gw::cuda

@@ -4,7 +4,7 @@
 // topologically (pure nodes first, then nodes that mutate state such as AdamW), computes
 // each value's lifetime, and places every intermediate value in one arena so that buffers
 // whose lifetimes do not overlap share memory. run() can then be called any number of
-// times with new inputs and makes no new allocations after the first. DESIGN.md, decision 1.
+// times with new inputs and makes no new allocations after the first.
 #pragma once
 
 #include <cstdint>
@@ -20,12 +20,16 @@ namespace gw {
 /// Tensors for the Input leaves of a run.
 using Feeds = std::unordered_map<const Node*, Tensor>;
 
-/// Where each value lives during a run.
+/// Where each value and each kernel workspace lives during a run.
 struct MemoryPlan {
   /// Offset of each non-leaf, non-view node's buffer in the arena, by node id (−1: none).
   std::vector<int64_t> offset;
   /// Bytes of each node's buffer by node id (0 for leaves and views).
   std::vector<int64_t> size;
+  /// Offset of each node's kernel workspace in the arena, by node id (−1: none).
+  std::vector<int64_t> workspace_offset;
+  /// Bytes of each node's kernel workspace (OpDef::workspace), by node id (0: none).
+  std::vector<int64_t> workspace_size;
   /// Size of the arena holding every intermediate value and kernel workspace.
   int64_t arena_bytes = 0;
   /// Sum of the sizes if nothing were reused (what a plan without liveness would need).
@@ -33,6 +37,18 @@ struct MemoryPlan {
   /// Bytes the executor predicts the allocator will see in use at the peak of a run, on
   /// top of what was already allocated (the arena; leaves are not counted).
   int64_t predicted_peak_bytes = 0;
+};
+
+/// Watches a run node by node: the executor calls before() and after() around every kernel
+/// it launches (views launch none). Profilers and tracers implement it (gw/op_profile.h).
+class NodeObserver {
+ public:
+  /// Observers are deleted through this interface.
+  virtual ~NodeObserver() = default;
+  /// Called just before `node`'s kernel is launched.
+  virtual void before(const Node& node) = 0;
+  /// Called just after `node`'s kernel returned (on a GPU the kernel may still be queued).
+  virtual void after(const Node& node) = 0;
 };
 
 /// Options of an Executor.
@@ -62,18 +78,22 @@ class Executor {
   int64_t evaluations() const { return evaluations_; }
   /// Number of completed run() calls so far: the passes a Jacobian made, say.
   int64_t runs() const { return runs_; }
+  /// Watches every kernel launch of the following runs (nullptr: none). Not owned.
+  void set_observer(NodeObserver* observer) { observer_ = observer; }
+  /// The graph this executor runs.
+  Graph& graph() const { return graph_; }
 
  private:
   Graph& graph_;
   std::vector<Node*> outputs_;
   std::vector<Node*> schedule_;
   MemoryPlan plan_;
-  std::vector<int64_t> workspace_offset_;  // by node id: arena place of its kernel workspace
-  std::vector<int64_t> workspace_size_;    // by node id: bytes of it (0: none)
-  bool needs_arena_ = false;               // some scheduled node writes into the arena
+  bool needs_arena_ = false;  // some scheduled node writes into the arena
   ExecutorOptions options_;
+  NodeObserver* observer_ = nullptr;
   std::shared_ptr<Buffer> arena_;
-  std::vector<Tensor> values_;  // by node id, views of the arena or of leaf tensors
+  std::vector<Tensor> values_;      // by node id, views of the arena or of leaf tensors
+  std::vector<Tensor> workspaces_;  // by node id, views of the arena (undefined: none)
   int64_t evaluations_ = 0;
   int64_t runs_ = 0;
 };
