@@ -5,7 +5,7 @@
 // Prints per shape: tokens/s, FLOPs per token (op-table count of the step graph) and the
 // achieved GFLOP/s, then the ratio of the step's GFLOP/s to sgemm's on the shape of the
 // model's largest GEMM (the MLP projection, (b·s, h)·(h, i)): how close the whole step runs
-// to the speed of its dominant kernel (DESIGN.md, "Performance"). The vocabulary is a 65-symbol
+// to the speed of its dominant kernel. The vocabulary is a 65-symbol
 // character set (tinyshakespeare's size), since the tokenizer is character-level.
 // Flags: Google Benchmark's, plus --profile to print the time per op type of each step.
 #include <cblas.h>

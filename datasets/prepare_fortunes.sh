@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # prepare_fortunes.sh — turns Debian's `fortunes` package into datasets/fortunes.txt, the
-# project's default training corpus (the project ships no third-party text; see DESIGN.md,
-# "Data", and datasets/README.md).
+# project's default training corpus (the project ships no third-party text; see
+# datasets/README.md).
 #
 # Usage: datasets/prepare_fortunes.sh [OUTPUT]        (default: datasets/fortunes.txt)
 # Env:   FORTUNES_DIR   where the fortune files are   (default: /usr/share/games/fortunes)

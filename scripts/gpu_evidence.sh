@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpu_evidence.sh — the GPU evidence run (DESIGN.md, "Tests and CI"): on a machine with an
+# gpu_evidence.sh — the GPU evidence run: on a machine with an
 # NVIDIA GPU, builds the release preset, runs the GPU-labelled tests, the GPU benchmarks, the
 # PyTorch peer (when torch is importable) and gw-train --preset gpu-char on tinyshakespeare,
 # then writes one report (device, driver, CUDA, commit, test results, figures) to stdout and

@@ -1,7 +1,7 @@
 // sandbox.h — runs one untrusted command (a compiler on student code, or one test case) in a
 // child process that cannot hurt the grader, and says exactly how it ended.
 //
-// Layers, each used where the kernel allows it (DESIGN.md, "Grader"):
+// Layers, each used where the kernel allows it:
 //   * a new session (setsid), so the whole process group is killed at the end;
 //   * a network namespace (no network) and a mount namespace in which the grader's secret
 //     paths (hidden tests, reference solutions, the cache) are covered by empty mounts;

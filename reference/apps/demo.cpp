@@ -1,6 +1,6 @@
 // demo.cpp — gw-demo: builds a 2-layer MLP regression graph and runs it through an Executor.
 //
-// The smallest tour of the define-then-run design (DESIGN.md, decision 1): model code builds
+// The smallest tour of the define-then-run design: model code builds
 // a Graph, nothing runs while it is built; the Executor then plans once (schedule and
 // liveness memory plan) and runs the same graph several times with new inputs. The demo
 // prints what the plan knows before anything runs (each node's FLOPs, the arena size against

@@ -70,8 +70,16 @@ Node* embedding(Node* table, Node* ids);
 Node* embedding_backward(Node* ids, Node* grad, int64_t vocab);
 
 // ---- linear algebra --------------------------------------------------------------------
-/// Batched matmul. a (..., m, k), b (..., k, n) or b (k, n) shared by every batch;
-/// the flags use the transposes. Output (..., m, n).
+/// Matrix product C = op(a)·op(b), op = transpose when the flag is set. The operand
+/// combinations it accepts (f32 or f64, both the same dtype):
+///   - a (m, k),      b (k, n)      -> (m, n)        plain 2-D
+///   - a (..., m, k), b (..., k, n) -> (..., m, n)   batched: the same batch axes on both
+///   - a (..., m, k), b (k, n)      -> (..., m, n)   a 2-D b shared by every batch (a linear
+///                                                    layer on (b, s, h) activations)
+/// A 2-D a with a batched b, or batch axes that differ or broadcast, are refused with a
+/// gw::ShapeError. With transpose_a, a is read as (..., k, m); with transpose_b, b as
+/// (..., n, k) or (n, k). A shared b receives, in the VJP, the sum of its adjoints over the
+/// batch axes.
 Node* matmul(Node* a, Node* b, bool transpose_a = false, bool transpose_b = false);
 
 // ---- fused ops (each has a version composed of primitives in its tests) ------------------
