@@ -26,6 +26,7 @@ inline double sigmoid_of(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 template <Op K, typename C>
 C unary_fn(C x, C c) {
   if constexpr (K == Op::Neg) return -x;
+  if constexpr (K == Op::Abs) return x < C(0) ? -x : x;  // NaN passes through
   if constexpr (K == Op::Exp) return std::exp(x);
   if constexpr (K == Op::Log) return std::log(x);
   if constexpr (K == Op::Sin) return std::sin(x);
@@ -144,6 +145,7 @@ void cast_kernel(const KernelArgs& args) {
 
 void define_elementwise_kernels(OpRegistry& r) {
   r.define(Op::Neg).cpu(unary_kernel<Op::Neg>);
+  r.define(Op::Abs).cpu(unary_kernel<Op::Abs>);
   r.define(Op::Exp).cpu(unary_kernel<Op::Exp>);
   r.define(Op::Log).cpu(unary_kernel<Op::Log>);
   r.define(Op::Sin).cpu(unary_kernel<Op::Sin>);

@@ -22,6 +22,7 @@ __device__ __forceinline__ C sigmoid_of(C x) {  // exp never overflows on either
 template <Op K, typename C>
 __device__ __forceinline__ C unary_fn(C x, C c) {
   if constexpr (K == Op::Neg) return -x;
+  if constexpr (K == Op::Abs) return x < C(0) ? -x : x;  // NaN passes through
   if constexpr (K == Op::Exp) return exp(x);
   if constexpr (K == Op::Log) return log(x);
   if constexpr (K == Op::Sin) return sin(x);
@@ -154,6 +155,7 @@ void cast(const KernelArgs& args) {
 
 void define_elementwise_kernels(OpRegistry& r) {
   r.define(Op::Neg).cuda(unary<Op::Neg>);
+  r.define(Op::Abs).cuda(unary<Op::Abs>);
   r.define(Op::Exp).cuda(unary<Op::Exp>);
   r.define(Op::Log).cuda(unary<Op::Log>);
   r.define(Op::Sin).cuda(unary<Op::Sin>);

@@ -17,6 +17,7 @@ namespace {
 // ---- the table's cases: every rule gradchecked, every kernel against its CUDA twin ----------
 const testing::OpCases kElementwiseCases({
     GW_OP_CASE("neg", return neg(p({2, 3}));),
+    GW_OP_CASE("abs", return abs(p({3, 4}));),
     GW_OP_CASE("exp", return exp(p({2, 3}));),
     GW_OP_CASE("log", return log(p({2, 3}, 0.5, 2.0));),
     GW_OP_CASE("sin", return sin(p({2, 3}));),
@@ -69,6 +70,7 @@ std::vector<UnaryCase> unary_cases() {
   auto sig = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
   return {
       {"neg", [](Node* x) { return neg(x); }, [](double x) { return -x; }, -3, 3},
+      {"abs", [](Node* x) { return abs(x); }, [](double x) { return std::fabs(x); }, -3, 3},
       {"exp", [](Node* x) { return exp(x); }, [](double x) { return std::exp(x); }, -3, 3},
       {"log", [](Node* x) { return log(x); }, [](double x) { return std::log(x); }, 0.05, 5},
       {"sin", [](Node* x) { return sin(x); }, [](double x) { return std::sin(x); }, -4, 4},

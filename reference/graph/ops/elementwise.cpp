@@ -7,7 +7,7 @@
 // Div and Compare therefore reject unequal shapes instead of broadcasting.
 //
 // FLOP convention (lab 07): one FLOP per arithmetic operation per output element, with each
-// transcendental (exp, log, sin, cos, sqrt, tanh, pow) counting 1. So neg, exp, add, ... cost
+// transcendental (exp, log, sin, cos, sqrt, tanh, pow) counting 1. So neg, abs, exp, add, ... cost
 // numel; rsqrt costs 2 (sqrt, divide); sigmoid 3 (exp, add, divide); silu 4 (sigmoid, then a
 // multiply); relu 1 (a comparison); compare 1; cast 0 (a conversion is no arithmetic).
 // Bytes: every input read once plus the output written once.
@@ -91,6 +91,12 @@ Node* binary(Op op, Node* a, Node* b, const char* name, Attrs attrs = {}) {
 
 // ---- rules that are not a lab's ------------------------------------------------------------
 Adjoints vjp_neg(Node&, Node* g) { return {neg(g)}; }
+// d|x|/dx = sign(x) (0 at 0): (x > 0) − (x < 0), a constant of the backward graph.
+Node* sign(Node* x) {
+  Node* zero = scalar_like(x, 0.0);
+  return sub(compare(x, zero, CompareOp::gt), compare(x, zero, CompareOp::lt));
+}
+Adjoints vjp_abs(Node& y, Node* g) { return {mul(g, sign(y.inputs[0]))}; }
 Adjoints vjp_cos(Node& y, Node* g) { return {neg(mul(g, sin(y.inputs[0])))}; }
 Adjoints vjp_sqrt(Node& y, Node* g) { return {div(g, mul(&y, 2.0))}; }  // 1/(2√x)
 Adjoints vjp_sigmoid(Node& y, Node* g) { return {mul(g, mul(&y, add(neg(&y), 1.0)))}; }
@@ -107,6 +113,7 @@ Adjoints vjp_sub(Node&, Node* g) { return {g, neg(g)}; }
 Adjoints vjp_compare(Node&, Node*) { return {nullptr, nullptr}; }
 
 Node* jvp_neg(Node&, const Tangents& t) { return neg(t[0]); }
+Node* jvp_abs(Node& y, const Tangents& t) { return mul(t[0], sign(y.inputs[0])); }
 Node* jvp_cos(Node& y, const Tangents& t) { return neg(mul(t[0], sin(y.inputs[0]))); }
 Node* jvp_sqrt(Node& y, const Tangents& t) { return div(t[0], mul(&y, 2.0)); }
 Node* jvp_rsqrt(Node& y, const Tangents& t) { return mul(t[0], mul(pow(&y, 3.0), -0.5)); }
@@ -132,6 +139,7 @@ Node* jvp_compare(Node&, const Tangents&) { return nullptr; }
 void define_elementwise_ops(OpRegistry& r) {
   // unary: (...) -> (...), same dtype
   r.define(Op::Neg, "neg", 1).shape(unary_shape).flops(per_element<1>).vjp(vjp_neg).jvp(jvp_neg);
+  r.define(Op::Abs, "abs", 1).shape(unary_shape).flops(per_element<1>).vjp(vjp_abs).jvp(jvp_abs);
   r.define(Op::Exp, "exp", 1).shape(unary_shape).flops(per_element<1>);
   r.define(Op::Log, "log", 1).shape(unary_shape).flops(per_element<1>);
   r.define(Op::Sin, "sin", 1).shape(unary_shape).flops(per_element<1>);
@@ -162,6 +170,7 @@ void define_elementwise_ops(OpRegistry& r) {
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------
 Node* neg(Node* x) { return unary(Op::Neg, x, "neg"); }
+Node* abs(Node* x) { return unary(Op::Abs, x, "abs"); }
 Node* exp(Node* x) { return unary(Op::Exp, x, "exp"); }
 Node* log(Node* x) { return unary(Op::Log, x, "log"); }
 Node* sin(Node* x) { return unary(Op::Sin, x, "sin"); }

@@ -25,7 +25,7 @@ enum class Op : uint16_t {
   Parameter,  ///< owns a persistent tensor (weights, optimizer state)
   Constant,   ///< owns a fixed tensor
   // elementwise unary
-  Neg, Exp, Log, Sin, Cos, Sqrt, Rsqrt, Relu, Sigmoid, Silu, Tanh, Cast,
+  Neg, Abs, Exp, Log, Sin, Cos, Sqrt, Rsqrt, Relu, Sigmoid, Silu, Tanh, Cast,
   // elementwise with a scalar attribute: x + c, x * c, x ^ c
   AddScalar, MulScalar, PowScalar,
   // elementwise binary (same shapes: ops.h inserts Broadcast nodes first)

@@ -15,6 +15,7 @@ namespace gw {
 
 // ---- elementwise unary ---------------------------------------------------------------
 Node* neg(Node* x);
+Node* abs(Node* x);      ///< |x|
 Node* exp(Node* x);
 Node* log(Node* x);
 Node* sin(Node* x);
