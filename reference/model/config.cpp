@@ -113,8 +113,8 @@ void read_value(const nlohmann::json& j, const std::string& key, T& member) {
     ok = j.is_number(), want = "a number";
     if (ok) {
       const ConfigField& field = config_field(key);
-      GW_CHECK_AS(UsageError, field.allows(j.get<double>()), "config: ", key, " = ", j.dump(),
-                  ": must be ", field.range_text());
+      GW_CHECK_AS(UsageError, field.allows(j.get<double>()), "config: ", key, " = ",
+                  number_text(j.get<double>()), ": must be ", field.range_text());
     }
   } else if constexpr (std::is_unsigned_v<T>) {
     ok = j.is_number_unsigned(), want = "a non-negative integer";

@@ -3,8 +3,10 @@
 #include "model/test_hooks.h"
 
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -37,6 +39,16 @@ bool nan_at(int64_t step) {
     }
   }
   return false;
+}
+
+void step_delay() {
+  const char* env = std::getenv("GW_TEST_STEP_DELAY_MS");
+  if (!env) return;
+  const long ms = std::strtol(env, nullptr, 10);
+  // The whole delay even when a signal handler runs meanwhile (nanosleep returns early then).
+  timespec left{ms / 1000, (ms % 1000) * 1000000L};
+  while (ms > 0 && ::nanosleep(&left, &left) != 0 && errno == EINTR) {
+  }
 }
 
 }  // namespace gw::test_hooks

@@ -10,6 +10,8 @@
 //       rename      once that checkpoint's temp file is complete, just before the rename
 //   GW_TEST_NAN_STEPS=LIST       the steps of LIST ("3", "12-40", "3,12-40") compute a NaN
 //                                loss and NaN gradients, as an overflow would
+//   GW_TEST_STEP_DELAY_MS=N      each step takes N ms longer, so that a test's signal lands
+//                                mid-run however fast the machine is
 #pragma once
 
 #include <cstdint>
@@ -22,5 +24,7 @@ bool kill_armed(const char* point, int64_t step);
 [[noreturn]] void kill_now();
 /// True when GW_TEST_NAN_STEPS lists `step` (the 1-based number of the step being taken).
 bool nan_at(int64_t step);
+/// Sleeps GW_TEST_STEP_DELAY_MS milliseconds (not at all when unset).
+void step_delay();
 
 }  // namespace gw::test_hooks

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -189,13 +190,22 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
                  {"val_loss", finite_or_null(e.val_loss)}, {"elapsed_s", seconds_since(start)}});
     metrics.flush();
   };
+  std::function<void(const std::string&)> finish;
   auto save = [&] {
     metrics.sync();  // first: records on disk never lag behind the checkpoint
-    trainer.save(ckpt_path);
+    try {
+      trainer.save(ckpt_path);
+    } catch (const NonFiniteError& e) {  // the weights themselves diverged: stop here
+      finish("stopped_non_finite");
+      throw NonFiniteError(std::string(e.what()) + "; lower --lr or --weight-decay" +
+                           (good.step >= 0 ? ", then resume from " + good.path + " (step " +
+                                                 std::to_string(good.step) + ")"
+                                           : std::string()));
+    }
     good = {ckpt_path, trainer.step()};
   };
   // What this run measured, in summary.json (written atomically) and returned.
-  auto finish = [&](const std::string& status) {
+  finish = [&](const std::string& status) {
     sum.best_val_loss = std::numeric_limits<double>::infinity();
     const EvalStats* best = nullptr;
     for (const EvalStats& e : sum.evals)
@@ -248,6 +258,7 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
     const auto t0 = Clock::now();
     const StepStats st = trainer.train_step();
     if (test_hooks::kill_armed("step", st.step)) test_hooks::kill_now();
+    test_hooks::step_delay();
     const double dt = seconds_since(t0);
     sum.train_seconds += dt;
     window_seconds += dt;

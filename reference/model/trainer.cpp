@@ -80,6 +80,8 @@ CharTokenizer saved_tokenizer(const Checkpoint& ckpt) {
     const std::string what = e.what();
     if (what.find(ckpt.label()) != std::string::npos) throw;  // meta_at's "missing"
     throw IoError(ckpt.label() + ": metadata key 'tokenizer' is malformed: " + what);
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(ckpt.label() + ": metadata key 'tokenizer' is malformed: " + e.what());
   }
 }
 
