@@ -319,7 +319,7 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
     }
   }
   sum.stop_signal = trainer.step() < end ? signals.received() : 0;
-  if (cfg.save_checkpoint && good.step != trainer.step()) save();
+  if (cfg.save_checkpoint && (good.path != ckpt_path || good.step != trainer.step())) save();
   if (cfg.save_checkpoint) log << "checkpoint: " << ckpt_path << " (step " << trainer.step() << ")\n";
   finish(sum.stop_signal ? "interrupted" : "completed");
   if (sum.stop_signal) {
