@@ -73,6 +73,9 @@ inline std::string plain_parse_error(const CLI::ParseError& e, const CLI::App& a
   // "--top-k: 7x: must be an integer in [0, 10]" (our validators)
   if (std::regex_match(what, m, std::regex(R"((--\S+): (.*: must be .*))")))
     return m[1].str() + " " + m[2].str();
+  // CLI::Range: "--bytes: Value x not in range 1 to 4294967296"
+  if (std::regex_match(what, m, std::regex(R"((\S+): Value (.*) not in range (\S+) to (\S+))")))
+    return m[1].str() + " " + m[2].str() + ": must be in [" + m[3].str() + ", " + m[4].str() + "]";
   // "Could not convert: --seed = -1"
   if (std::regex_match(what, m, std::regex(R"(Could not convert: (\S+) = (.*))"))) {
     std::string want = "a valid value";

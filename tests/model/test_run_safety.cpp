@@ -217,6 +217,13 @@ TEST_F(RunSafety, FlagErrorsReadAsPlainSentences) {
     EXPECT_NE(r.output.find("gw-train: error: " + k.words), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("required but received"), std::string::npos) << r.output;
   }
+  // CLI::Range's wording, in the programs that still use it.
+  const std::string corpus = gw::testing::program_path("gw-make_corpus");
+  if (std::filesystem::exists(corpus)) {
+    const auto r = run_program({corpus, "--bytes", "x"});
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("--bytes x: must be in [1, "), std::string::npos) << r.output;
+  }
 }
 
 // ---- resume from anywhere ----
