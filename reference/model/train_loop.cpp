@@ -271,8 +271,9 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
     if (st.skipped) {
       ++sum.skipped_steps;
       ++bad_in_a_row;
-      log << "warning: step " << st.step << ": loss " << st.loss << ", gradient norm " << st.grad_norm
-          << ": not finite, update skipped (" << bad_in_a_row << " in a row; the run stops at "
+      auto shown = [](double v) { return std::isnan(v) ? std::string("nan") : std::to_string(v); };
+      log << "warning: step " << st.step << ": loss " << shown(st.loss) << ", gradient norm "
+          << shown(st.grad_norm) << ": not finite, update skipped (" << bad_in_a_row << " in a row; the run stops at "
           << kNonFiniteLimit << ")" << std::endl;
       metrics.flush();
       if (bad_in_a_row >= kNonFiniteLimit) {
