@@ -95,8 +95,10 @@ struct ConfigField {
   // Numbers only: the allowed interval. Every number must also be finite: an infinite or NaN
   // setting (or one that overflows float32, like --lr 1e308) only turns the loss into NaN a
   // few steps later.
-  double min = 0, max = 0;            ///< bounds of the interval
-  bool min_open = false, max_open = false;  ///< a bound itself is excluded
+  double min = 0;         ///< lower bound of the interval
+  double max = 0;         ///< upper bound of the interval
+  bool min_open = false;  ///< min itself is excluded
+  bool max_open = false;  ///< max itself is excluded
   /// Numbers: "a finite number in [0, 10]", as --help and the error messages say it.
   std::string range_text() const;
   /// Numbers: whether `value` is finite and inside the interval.
