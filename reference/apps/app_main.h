@@ -81,14 +81,16 @@ inline std::string plain_parse_error(const CLI::ParseError& e, const CLI::App& a
     std::string want = "a valid value";
     try {
       const std::string type = app.get_option(m[1].str())->get_type_name();
-      if (type == "INT" || type == "UINT") want = type == "UINT" ? "a non-negative integer" : "an integer";
+      if (type == "INT") want = "an integer";
+      if (type == "UINT") want = "a non-negative integer";
       if (type == "FLOAT") want = "a number";
     } catch (const CLI::Error&) {
     }
     return m[1].str() + " " + m[2].str() + ": expected " + want;
   }
   // "The following arguments were not expected: 3 --n-layerz" (CLI11 lists them backwards)
-  if (std::regex_match(what, m, std::regex(R"(The following arguments? (?:was|were) not expected: (.*))"))) {
+  const std::regex extras(R"(The following arguments? (?:was|were) not expected: (.*))");
+  if (std::regex_match(what, m, extras)) {
     std::vector<std::string> words, flags, others;
     std::istringstream in(m[1].str());
     for (std::string w; in >> w;) words.insert(words.begin(), w);
@@ -98,7 +100,8 @@ inline std::string plain_parse_error(const CLI::ParseError& e, const CLI::App& a
       for (const std::string& w : v) out += (out.empty() ? "" : " ") + w;
       return out;
     };
-    if (!flags.empty()) return std::string("unknown flag") + (flags.size() > 1 ? "s " : " ") + join(flags);
+    if (!flags.empty())
+      return std::string("unknown flag") + (flags.size() > 1 ? "s " : " ") + join(flags);
     return std::string("unexpected argument") + (others.size() > 1 ? "s " : " ") + join(others) +
            " (every value follows its flag)";
   }

@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
   for (const gw::ConfigField& f : gw::config_fields()) {
     std::string help = f.help + " [cpu-tiny: " + default_json.at(f.key).dump() + "]";
     if (f.kind == gw::FieldKind::number) help += " (" + f.range_text() + ")";
-    if (f.key == "resume") help += " (the run continues in the checkpoint's folder unless --out-dir is given)";
+    if (f.key == "resume")
+      help += " (the run continues in the checkpoint's folder unless --out-dir is given)";
     options[f.key] = app.add_option(f.flag, values[f.key], help)->type_name(kind_name(f.kind));
   }
   return gw::app::run(app, "gw-train", argc, argv, [&] {

@@ -48,8 +48,8 @@ std::pair<std::string, Tensor> table_entry(const nlohmann::json& e, size_t i, ui
     return e[k];
   };
   auto malformed = [&](const char* k, const char* want) {
-    return IoError("checkpoint " + path + ": metadata key '" + at + "." + k + "' is malformed: expected " +
-                   want + ", got " + e[k].dump());
+    return IoError("checkpoint " + path + ": metadata key '" + at + "." + k +
+                   "' is malformed: expected " + want + ", got " + e[k].dump());
   };
   if (!key("name").is_string()) throw malformed("name", "a string");
   const std::string name = e["name"].get<std::string>();

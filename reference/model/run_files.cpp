@@ -91,7 +91,8 @@ extern "C" void on_stop_signal(int sig) {
 
 }  // namespace
 
-MetricsLog::MetricsLog(std::string path, int64_t resume_step, std::string* note) : path_(std::move(path)) {
+MetricsLog::MetricsLog(std::string path, int64_t resume_step, std::string* note)
+    : path_(std::move(path)) {
   int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
   if (resume_step < 0) {
     flags |= O_TRUNC;

@@ -219,8 +219,9 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
     const EvalStats* last = sum.evals.empty() ? nullptr : &sum.evals.back();
     nlohmann::json summary = {
         {"status", status},
-        {"resumed_from", cfg.resume.empty() ? nlohmann::json()
-                                            : nlohmann::json{{"checkpoint", cfg.resume}, {"step", first}}},
+        {"resumed_from", cfg.resume.empty()
+                             ? nlohmann::json()
+                             : nlohmann::json{{"checkpoint", cfg.resume}, {"step", first}}},
         {"first_step", first}, {"steps", trainer.step()},
         {"steps_this_run", static_cast<int64_t>(sum.steps.size())},
         {"skipped_steps", sum.skipped_steps},
@@ -251,7 +252,8 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
   };
 
   if (first == 0 && end > 0) do_eval();  // the initial model
-  if (first >= end) log << "nothing to train: the run is at step " << first << ", its end is " << end << '\n';
+  if (first >= end)
+    log << "nothing to train: the run is at step " << first << ", its end is " << end << '\n';
   double window_seconds = 0;
   int64_t window_steps = 0, bad_in_a_row = 0;
   while (trainer.step() < end && !signals.received()) {
@@ -273,8 +275,8 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
       ++bad_in_a_row;
       auto shown = [](double v) { return std::isnan(v) ? std::string("nan") : std::to_string(v); };
       log << "warning: step " << st.step << ": loss " << shown(st.loss) << ", gradient norm "
-          << shown(st.grad_norm) << ": not finite, update skipped (" << bad_in_a_row << " in a row; the run stops at "
-          << kNonFiniteLimit << ")" << std::endl;
+          << shown(st.grad_norm) << ": not finite, update skipped (" << bad_in_a_row
+          << " in a row; the run stops at " << kNonFiniteLimit << ")" << std::endl;
       metrics.flush();
       if (bad_in_a_row >= kNonFiniteLimit) {
         finish("stopped_non_finite");
@@ -326,7 +328,8 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
   if (sum.stop_signal) {
     log << "interrupted by " << run::signal_name(sum.stop_signal) << " after step " << trainer.step();
     if (cfg.save_checkpoint) {
-      log << "; resume with:\n  " << shell_quote(options.program) << " --resume " << shell_quote(ckpt_path);
+      log << "; resume with:\n  " << shell_quote(options.program) << " --resume "
+          << shell_quote(ckpt_path);
       if (cfg.stop_at > 0) log << " --stop-at " << cfg.stop_at;
     } else {
       log << "; no checkpoint written (--save-checkpoint false), so it cannot be resumed";

@@ -209,7 +209,8 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data)
     // The gradients stay in the grad executor's arena and are fed to the norm and update
     // executors as Inputs: no copy.
     outs.insert(outs.end(), grads.begin(), grads.end());
-    for (Node* w : weights) grad_inputs_.push_back(graph_->input(w->name + ".grad", w->shape, w->dtype));
+    for (Node* w : weights)
+      grad_inputs_.push_back(graph_->input(w->name + ".grad", w->shape, w->dtype));
     stepped = grad_inputs_;
     grad_exec_ = std::make_unique<Executor>(*graph_, outs);
   } else {
@@ -228,8 +229,9 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data)
   norm_exec_ = std::make_unique<Executor>(*graph_, std::vector<Node*>{opt_.grad_norm});
   update_exec_ = std::make_unique<Executor>(*graph_, opt_.updates);
   // The update executor recomputes the norm for its clip scale; count it once.
-  const double grad_flops = grad_exec_ ? count_flops(*grad_exec_)
-                                       : count_flops(*micro_exec_) * static_cast<double>(config_.grad_accum);
+  const double grad_flops =
+      grad_exec_ ? count_flops(*grad_exec_)
+                 : count_flops(*micro_exec_) * static_cast<double>(config_.grad_accum);
   flops_per_token_ = (grad_flops + count_flops(*update_exec_)) / static_cast<double>(tokens_per_step());
   eval_exec_ = std::make_unique<Executor>(*graph_, std::vector<Node*>{loss_});
 
