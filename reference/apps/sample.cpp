@@ -5,10 +5,15 @@
 // t − 1 do not depend on the padding after it. One Executor serves every token (a full
 // forward per token, fine at this scale); a context longer than the block keeps its last
 // s tokens. Sampling: logits / temperature, keep the top-k, softmax, draw with Philox
-// (seed, token index), so a seed always gives the same text.
+// (seed, token index), so a seed always gives the same text. Ctrl-C ends the stream where
+// it is, with a newline, exit status 130.
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -46,6 +51,13 @@ int32_t draw(const float* logits, int64_t v, double temperature, int64_t top_k, 
   return order[static_cast<size_t>(k - 1)];
 }
 
+// The text so far is already on stdout (flushed token by token): end its line and go.
+extern "C" void on_interrupt(int sig) {
+  if (::write(STDOUT_FILENO, "\n", 1) < 0) {
+  }
+  ::_exit(128 + sig);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,12 +69,13 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", checkpoint, "checkpoint written by gw-train")->capture_default_str();
   app.add_option("--prompt", prompt, "text to continue (default: a newline)");
   app.add_option("--temperature", temperature, "softmax temperature; 0 = greedy")
-      ->check(CLI::Range(0.0, 100.0))->capture_default_str();
+      ->check(gw::app::finite_in(0.0, 100.0))->capture_default_str();
   app.add_option("--top-k", top_k, "sample among the k most likely tokens; 0 = all")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30))->capture_default_str();
+      ->check(gw::app::integer_in(0, 1LL << 30))->capture_default_str();
   app.add_option("--tokens", tokens, "tokens to generate")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))->capture_default_str();
-  app.add_option("--seed", seed, "random seed")->capture_default_str();
+      ->check(gw::app::integer_in(1, 1LL << 30))->capture_default_str();
+  app.add_option("--seed", seed, "random seed")
+      ->check(gw::app::integer_in(0, std::numeric_limits<long long>::max()))->capture_default_str();
   return gw::app::run(app, "gw-sample", argc, argv, [&] {
     const gw::Checkpoint ckpt = gw::read_checkpoint(checkpoint);
     gw::Graph graph;
@@ -87,6 +100,10 @@ int main(int argc, char** argv) {
     gw::Node* logits = model.logits(ids);  // (s, v)
     gw::Executor exec(graph, {logits});
     gw::Tensor feed = gw::Tensor::zeros({1, s}, gw::DType::i32);
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, nullptr);
     std::cout << prompt << std::flush;
     for (int64_t i = 0; i < tokens; ++i) {
       const int64_t n = std::min<int64_t>(static_cast<int64_t>(context.size()), s);

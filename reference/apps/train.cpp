@@ -4,7 +4,12 @@
 // checkpoint's own config; then a JSON file (--config); then single flags, one per field of
 // gw::TrainConfig (generated from config_fields(), so --help lists them all). Exit status:
 // 0 done, 2 usage error (bad flag or value, bad config), 1 any other error (missing data,
-// unwritable output, corrupt checkpoint), each with one line on stderr.
+// unwritable output, corrupt checkpoint, a run stopped by NaN), each with one line on stderr,
+// and 130 / 143 when SIGINT / SIGTERM stopped the run (after its checkpoint).
+#include <unistd.h>
+
+#include <array>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <string>
@@ -28,13 +33,24 @@ const char* kind_name(gw::FieldKind k) {
   }
 }
 
+// This program's own path, so that the resume command it prints runs from any folder.
+std::string self_path(const char* argv0) {
+  std::array<char, 4096> buf{};
+  const ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size() - 1);
+  return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : std::string(argv0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
       "gw-train: trains the reference Llama-style transformer on a text file (default: the "
       "default corpus).\nExample: gw-train --preset cpu-tiny --data "
-      "../shared/datasets/tinyshakespeare.txt --out-dir out/shakespeare"};
+      "../shared/datasets/tinyshakespeare.txt --out-dir out/shakespeare\n"
+      "Ctrl-C (or SIGTERM) ends the run after the current step, with a checkpoint, the summary "
+      "and the command that resumes it (exit 130 / 143); a second Ctrl-C quits at once. A step "
+      "whose loss or gradient norm is NaN or infinite is skipped with a warning; 10 in a row stop "
+      "the run (exit 1) and leave the last good checkpoint in place."};
   std::string preset, config_file;
   app.add_option("--preset", preset, "start from a preset: cpu-tiny (default), gpu-char, gpt2-small");
   app.add_option("--config", config_file, "JSON file of settings (keys as the flags, with _)");
@@ -47,6 +63,9 @@ int main(int argc, char** argv) {
   std::map<std::string, CLI::Option*> options;
   for (const gw::ConfigField& f : gw::config_fields()) {
     std::string help = f.help + " [cpu-tiny: " + default_json.at(f.key).dump() + "]";
+    if (f.kind == gw::FieldKind::number) help += " (" + f.range_text() + ")";
+    if (f.key == "resume")
+      help += " (the run continues in the checkpoint's folder unless --out-dir is given)";
     options[f.key] = app.add_option(f.flag, values[f.key], help)->type_name(kind_name(f.kind));
   }
   return gw::app::run(app, "gw-train", argc, argv, [&] {
@@ -58,6 +77,9 @@ int main(int argc, char** argv) {
       config = gw::checkpoint_config(ckpt);
       config.stop_at = 0;  // the stopped run's stop_at is not this run's
       config.resume.clear();
+      // Continue where the checkpoint is, whatever the folder this command runs in.
+      const std::string folder = std::filesystem::path(values["resume"]).parent_path().string();
+      config.out_dir = folder.empty() ? "." : folder;
     }
     if (!config_file.empty()) config = gw::TrainConfig::from_file(config_file, config);
     nlohmann::json flags = nlohmann::json::object();
@@ -73,7 +95,10 @@ int main(int argc, char** argv) {
       std::cout << trainer.profile_step();
       return 0;
     }
-    gw::run_training(config, std::cout);
-    return 0;
+    gw::RunOptions run;
+    run.handle_signals = true;
+    run.program = self_path(argv[0]);
+    const gw::TrainSummary summary = gw::run_training(config, std::cout, run);
+    return summary.stop_signal ? 128 + summary.stop_signal : 0;
   });
 }

@@ -3,6 +3,7 @@
 //
 // Every field is named once, in visit_fields(); to_json, from_json and config_fields() all
 // walk that one list, so a new field cannot be settable in one place and missing in another.
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <type_traits>
@@ -54,6 +55,29 @@ void visit_fields(Config& c, F&& f) {
   f("save_checkpoint", c.save_checkpoint, "write out_dir/ckpt.bin");
 }
 
+// The interval of each number field. The bounds keep every value meaningful and finite in
+// float32 (the kernels' type): eps values stay above float32's underflow, step sizes stay
+// where AdamW can still be stable. The non-finite guard of the trainer catches the rest.
+struct NumberRange {
+  double min, max;
+  bool min_open, max_open;
+};
+NumberRange number_range(const std::string& key) {
+  if (key == "rope_theta") return {0, 1e12, true, false};
+  if (key == "norm_eps" || key == "adam_eps") return {1e-30, 1, false, false};
+  if (key == "init_std") return {0, 1, true, false};
+  if (key == "lr" || key == "min_lr" || key == "weight_decay") return {0, 10, false, false};
+  if (key == "beta1" || key == "beta2") return {0, 1, false, true};
+  if (key == "grad_clip") return {0, 1e6, false, false};
+  throw Error("config: no range for number field '" + key + "'");  // a new field needs one
+}
+
+std::string number_text(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
 std::string flag_of(const std::string& key) {
   std::string f = "--" + key;
   for (char& ch : f)
@@ -69,7 +93,14 @@ constexpr FieldKind kind_of() {
   else return FieldKind::integer;
 }
 
-// Reads j into `member`, with a message naming the key on a type mismatch.
+const ConfigField& config_field(const std::string& key) {
+  for (const ConfigField& f : config_fields())
+    if (f.key == key) return f;
+  throw Error("config: no field '" + key + "'");
+}
+
+// Reads j into `member`, with a message naming the key on a type mismatch or a number out
+// of its range.
 template <typename T>
 void read_value(const nlohmann::json& j, const std::string& key, T& member) {
   const char* want = nullptr;
@@ -80,6 +111,11 @@ void read_value(const nlohmann::json& j, const std::string& key, T& member) {
     ok = j.is_string(), want = "a string";
   } else if constexpr (std::is_floating_point_v<T>) {
     ok = j.is_number(), want = "a number";
+    if (ok) {
+      const ConfigField& field = config_field(key);
+      GW_CHECK_AS(UsageError, field.allows(j.get<double>()), "config: ", key, " = ",
+                  number_text(j.get<double>()), ": must be ", field.range_text());
+    }
   } else if constexpr (std::is_unsigned_v<T>) {
     ok = j.is_number_unsigned(), want = "a non-negative integer";
   } else {
@@ -90,6 +126,15 @@ void read_value(const nlohmann::json& j, const std::string& key, T& member) {
 }
 
 }  // namespace
+
+std::string ConfigField::range_text() const {
+  return std::string("a finite number in ") + (min_open ? "(" : "[") + number_text(min) + ", " +
+         number_text(max) + (max_open ? ")" : "]");
+}
+
+bool ConfigField::allows(double v) const {
+  return std::isfinite(v) && (min_open ? v > min : v >= min) && (max_open ? v < max : v <= max);
+}
 
 int64_t TrainConfig::mlp_width() const {
   if (mlp_hidden > 0) return mlp_hidden;
@@ -119,21 +164,18 @@ void TrainConfig::validate() const {
               " must be a multiple of n_head ", n_head);
   GW_CHECK_AS(UsageError, (n_embd / n_head) % 2 == 0, "config: head dimension n_embd/n_head = ",
               n_embd / n_head, " must be even (RoPE rotates pairs)");
-  non_negative("lr", lr);
-  non_negative("min_lr", min_lr);
   non_negative("warmup_iters", static_cast<double>(warmup_iters));
   non_negative("lr_decay_iters", static_cast<double>(lr_decay_iters));
-  non_negative("weight_decay", weight_decay);
-  non_negative("grad_clip", grad_clip);
   non_negative("stop_at", static_cast<double>(stop_at));
   non_negative("checkpoint_interval", static_cast<double>(checkpoint_interval));
   non_negative("threads", static_cast<double>(threads));
-  GW_CHECK_AS(UsageError, beta1 >= 0 && beta1 < 1, "config: beta1 must be in [0, 1), got ", beta1);
-  GW_CHECK_AS(UsageError, beta2 >= 0 && beta2 < 1, "config: beta2 must be in [0, 1), got ", beta2);
-  GW_CHECK_AS(UsageError, adam_eps > 0, "config: adam_eps must be positive, got ", adam_eps);
-  GW_CHECK_AS(UsageError, norm_eps > 0, "config: norm_eps must be positive, got ", norm_eps);
-  GW_CHECK_AS(UsageError, init_std > 0, "config: init_std must be positive, got ", init_std);
-  GW_CHECK_AS(UsageError, rope_theta > 0, "config: rope_theta must be positive, got ", rope_theta);
+  visit_fields(*this, [](const char* key, const auto& member, const char*) {
+    if constexpr (std::is_floating_point_v<std::decay_t<decltype(member)>>) {
+      const ConfigField& field = config_field(key);
+      GW_CHECK_AS(UsageError, field.allows(member), "config: ", key, " = ", number_text(member),
+                  ": must be ", field.range_text());
+    }
+  });
   GW_CHECK_AS(UsageError, device == "cpu" || device == "auto" || device.rfind("cuda", 0) == 0,
               "config: device must be cpu, cuda[:N] or auto, got '", device, "'");
   GW_CHECK_AS(UsageError, !out_dir.empty(), "config: out_dir must not be empty");
@@ -179,7 +221,13 @@ TrainConfig TrainConfig::from_file(const std::string& path, const TrainConfig& b
   } catch (const nlohmann::json::exception& e) {
     throw UsageError("config: " + path + " is not valid JSON: " + e.what());
   }
-  return from_json(j, base);
+  try {
+    return from_json(j, base);
+  } catch (const UsageError& e) {  // name the file: "config c.json: lr = 1e+308: ..."
+    const std::string what = e.what();
+    const std::string rest = what.rfind("config: ", 0) == 0 ? what.substr(8) : what;
+    throw UsageError("config " + path + ": " + rest);
+  }
 }
 
 TrainConfig preset_config(const std::string& name) {
@@ -211,7 +259,12 @@ const std::vector<ConfigField>& config_fields() {
     TrainConfig c;
     visit_fields(c, [&](const char* key, auto& member, const char* help) {
       using T = std::decay_t<decltype(member)>;
-      out.push_back({key, flag_of(key), kind_of<T>(), help});
+      ConfigField f{key, flag_of(key), kind_of<T>(), help};
+      if constexpr (std::is_floating_point_v<T>) {
+        const NumberRange r = number_range(key);
+        f.min = r.min, f.max = r.max, f.min_open = r.min_open, f.max_open = r.max_open;
+      }
+      out.push_back(f);
     });
     return out;
   }();
@@ -244,14 +297,18 @@ nlohmann::json parse_field_value(const ConfigField& field, const std::string& te
       return static_cast<int64_t>(v);
     }
     case FieldKind::number: {
+      const UsageError out_of_range(field.flag + " " + text + ": must be " + field.range_text());
       size_t used = 0;
       double v = 0;
       try {
         v = std::stod(text, &used);
+      } catch (const std::out_of_range&) {  // 1e400, 1e-400: beyond a double
+        throw out_of_range;
       } catch (const std::exception&) {
         throw bad("a number");
       }
       if (used != text.size()) throw bad("a number");
+      if (!field.allows(v)) throw out_of_range;
       return v;
     }
   }

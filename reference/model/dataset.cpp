@@ -5,6 +5,7 @@
 #include <sstream>
 #include <sys/stat.h>
 
+#include "gw/checkpoint.h"
 #include "gw/data.h"
 #include "gw/error.h"
 
@@ -30,6 +31,8 @@ std::string read_text_file(const std::string& path) {
 TextDataset TextDataset::from_text(const std::string& text, const std::string& source) {
   TextDataset d;
   d.source = source;
+  d.bytes = text.size();
+  d.hash = fnv1a64(text.data(), text.size());
   d.tokenizer = CharTokenizer::from_text(text);
   std::vector<int32_t> ids = d.tokenizer.encode(text);
   const size_t n_train = ids.size() * 9 / 10;  // floor(0.9 n), as nanoGPT's int(n*0.9)

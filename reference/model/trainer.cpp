@@ -4,30 +4,143 @@
 // Why one graph: the executor plans memory once and replays the same schedule thousands of
 // times; nothing is allocated or added to the graph per step (see gw/trainer.h for the
 // executors). Resume is exact because everything a step depends on is either saved (weights,
-// moments, step) or a pure function of saved values (batches of (seed, step), LR of step).
+// moments, step) or a pure function of saved values (batches of (seed, step), LR of step),
+// and the data file is checked to be the same bytes.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
 
 #include "gw/autodiff.h"
 #include "gw/error.h"
 #include "gw/ops.h"
 #include "gw/trainer.h"
+#include "model/test_hooks.h"
 
 namespace gw {
 namespace {
 
-// The saved config: every field is present, so the preset name is only a label and is
-// not re-applied (a run may have started from a preset no longer known).
-TrainConfig saved_config(const Checkpoint& ckpt) {
+// The metadata value at `key` ("data.bytes" steps into objects); a missing key is one
+// gw::IoError naming the key and the file, not a JSON-library message.
+const nlohmann::json& meta_at(const Checkpoint& ckpt, const std::string& key) {
+  const nlohmann::json* j = &ckpt.meta;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? dot : dot - start);
+    GW_CHECK_AS(IoError, j->is_object() && j->contains(part), ckpt.label(), ": metadata key '",
+                key, "' is missing");
+    j = &(*j)[part];
+    if (dot == std::string::npos) return *j;
+    start = dot + 1;
+  }
+}
+
+IoError malformed(const Checkpoint& ckpt, const std::string& key, const std::string& want) {
+  return IoError(ckpt.label() + ": metadata key '" + key + "' is malformed: expected " + want +
+                 ", got " + meta_at(ckpt, key).dump());
+}
+
+int64_t meta_int(const Checkpoint& ckpt, const std::string& key) {
+  const nlohmann::json& j = meta_at(ckpt, key);
+  if (!j.is_number_integer()) throw malformed(ckpt, key, "an integer");
+  return j.get<int64_t>();
+}
+
+uint64_t meta_u64(const Checkpoint& ckpt, const std::string& key) {
+  const nlohmann::json& j = meta_at(ckpt, key);
+  if (!j.is_number_unsigned()) throw malformed(ckpt, key, "a non-negative integer");
+  return j.get<uint64_t>();
+}
+
+std::string meta_string(const Checkpoint& ckpt, const std::string& key) {
+  const nlohmann::json& j = meta_at(ckpt, key);
+  if (!j.is_string()) throw malformed(ckpt, key, "a string");
+  return j.get<std::string>();
+}
+
+std::string hex64(uint64_t v) {
+  char buf[19];
+  std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+void check_format(const Checkpoint& ckpt) {
+  const std::string format = meta_string(ckpt, "format");
+  GW_CHECK_AS(IoError, format == "gradwork-trainer", ckpt.label(),
+              ": not a trainer checkpoint (metadata key 'format' is '", format,
+              "', expected 'gradwork-trainer')");
+}
+
+CharTokenizer saved_tokenizer(const Checkpoint& ckpt) {
   try {
-    nlohmann::json j = ckpt.meta.at("config");
-    const std::string preset = j.value("preset", "");
+    return CharTokenizer::from_json(meta_at(ckpt, "tokenizer"));
+  } catch (const IoError& e) {
+    const std::string what = e.what();
+    if (what.find(ckpt.label()) != std::string::npos) throw;  // meta_at's "missing"
+    throw IoError(ckpt.label() + ": metadata key 'tokenizer' is malformed: " + what);
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(ckpt.label() + ": metadata key 'tokenizer' is malformed: " + e.what());
+  }
+}
+
+// The saved config: every field is present, so the preset name is only a label and is
+// not re-applied (a run may have started from a preset no longer known). The fields that
+// shape the model or the batches must be there: a default in their place would build
+// another model, or draw other batches, without a word.
+TrainConfig saved_config(const Checkpoint& ckpt) {
+  nlohmann::json j = meta_at(ckpt, "config");
+  if (!j.is_object()) throw malformed(ckpt, "config", "an object");
+  for (const char* key : {"n_layer", "n_head", "n_embd", "mlp_hidden", "block_size", "rope_theta",
+                          "norm_eps", "batch_size", "grad_accum", "seed"})
+    meta_at(ckpt, std::string("config.") + key);
+  std::string preset;
+  if (j.contains("preset")) {
+    if (!j["preset"].is_string()) throw malformed(ckpt, "config.preset", "a string");
+    preset = j["preset"].get<std::string>();
     j.erase("preset");
+  }
+  try {
     TrainConfig c = TrainConfig::from_json(j);
     c.preset = preset;
     return c;
-  } catch (const std::exception& e) {
-    throw IoError(std::string("checkpoint: bad config: ") + e.what());
+  } catch (const UsageError& e) {  // "config: lr = inf: must be ..." names the key
+    const std::string what = e.what();
+    throw IoError(ckpt.label() + ": metadata key 'config' is malformed: " +
+                  (what.rfind("config: ", 0) == 0 ? what.substr(8) : what));
   }
+}
+
+bool all_finite(const Tensor& t) {
+  if (t.dtype() == DType::f32) {
+    const float* p = t.data<float>();
+    for (int64_t i = 0, n = t.numel(); i < n; ++i)
+      if (!std::isfinite(p[i])) return false;
+    return true;
+  }
+  if (t.dtype() == DType::i32) return true;
+  for (double v : t.to_doubles())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+// The times of several profiled runs, merged by op and sorted slowest first.
+std::vector<OpProfileEntry> merged(const std::vector<std::vector<OpProfileEntry>>& runs) {
+  std::map<std::string, OpProfileEntry> by_op;
+  for (const auto& run : runs)
+    for (const OpProfileEntry& e : run) {
+      OpProfileEntry& m = by_op[e.op];
+      m.op = e.op;
+      m.calls += e.calls;
+      m.seconds += e.seconds;
+      m.flops += e.flops;
+    }
+  std::vector<OpProfileEntry> out;
+  for (auto& [op, e] : by_op) out.push_back(e);
+  std::sort(out.begin(), out.end(),
+            [](const OpProfileEntry& a, const OpProfileEntry& b) { return a.seconds > b.seconds; });
+  return out;
 }
 
 // cpu, cuda[:N], or auto: the first GPU when one is visible, else the CPU.
@@ -91,31 +204,35 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data)
   o.beta1 = config_.beta1, o.beta2 = config_.beta2, o.eps = config_.adam_eps;
   o.weight_decay = config_.weight_decay, o.grad_clip = config_.grad_clip;
   o.decay_norms_embeddings = config_.decay_norms_embeddings;
+  std::vector<Node*> outs = {loss_}, stepped;  // stepped: the ḡ the optimizer steps on
   if (config_.grad_accum == 1) {
-    opt_ = build_adamw(model_.params, grads, o);
-    std::vector<Node*> outs = {loss_, opt_.grad_norm};
-    outs.insert(outs.end(), opt_.updates.begin(), opt_.updates.end());
-    step_exec_ = std::make_unique<Executor>(*graph_, outs);
-    flops_per_token_ = count_flops(*step_exec_) / static_cast<double>(b * s);
+    // The gradients stay in the grad executor's arena and are fed to the norm and update
+    // executors as Inputs: no copy.
+    outs.insert(outs.end(), grads.begin(), grads.end());
+    for (Node* w : weights)
+      grad_inputs_.push_back(graph_->input(w->name + ".grad", w->shape, w->dtype));
+    stepped = grad_inputs_;
+    grad_exec_ = std::make_unique<Executor>(*graph_, outs);
   } else {
     // Accumulators are non-trainable Parameters: the micro executor computes acc + g, the
     // host copies it back into acc, and the update executor steps on acc / k.
-    std::vector<Node*> outs = {loss_}, averaged;
     for (size_t k = 0; k < weights.size(); ++k) {
       Node* acc = graph_->parameter(weights[k]->name + ".grad_acc",
                                     Tensor::zeros(weights[k]->shape), false);
       accumulators_.push_back(acc);
       outs.push_back(add(acc, grads[k]));
-      averaged.push_back(mul(acc, 1.0 / static_cast<double>(config_.grad_accum)));
+      stepped.push_back(mul(acc, 1.0 / static_cast<double>(config_.grad_accum)));
     }
     micro_exec_ = std::make_unique<Executor>(*graph_, outs);
-    opt_ = build_adamw(model_.params, averaged, o);
-    std::vector<Node*> upd = {opt_.grad_norm};
-    upd.insert(upd.end(), opt_.updates.begin(), opt_.updates.end());
-    update_exec_ = std::make_unique<Executor>(*graph_, upd);
-    flops_per_token_ = (count_flops(*micro_exec_) * config_.grad_accum + count_flops(*update_exec_)) /
-                       static_cast<double>(tokens_per_step());
   }
+  opt_ = build_adamw(model_.params, stepped, o);
+  norm_exec_ = std::make_unique<Executor>(*graph_, std::vector<Node*>{opt_.grad_norm});
+  update_exec_ = std::make_unique<Executor>(*graph_, opt_.updates);
+  // The update executor recomputes the norm for its clip scale; count it once.
+  const double grad_flops =
+      grad_exec_ ? count_flops(*grad_exec_)
+                 : count_flops(*micro_exec_) * static_cast<double>(config_.grad_accum);
+  flops_per_token_ = (grad_flops + count_flops(*update_exec_)) / static_cast<double>(tokens_per_step());
   eval_exec_ = std::make_unique<Executor>(*graph_, std::vector<Node*>{loss_});
 
   schedule_.lr = config_.lr;
@@ -146,36 +263,54 @@ StepStats Trainer::train_step(const std::vector<Batch>& micro) {
               config_.grad_accum);
   StepStats st;
   st.lr = schedule_.at(step_);
-  if (step_exec_) {
-    Feeds feeds = batch_feeds(micro[0]);
-    feeds[opt_.hyper] = hyper_feed();
-    const std::vector<Tensor> out = step_exec_->run(feeds);
-    st.loss = out[0].item();
-    st.grad_norm = out[1].item();
-  } else {
-    double total = 0;
-    for (const Batch& mb : micro) {
-      const std::vector<Tensor> out = micro_exec_->run(batch_feeds(mb));
-      total += out[0].item();
-      for (size_t k = 0; k < accumulators_.size(); ++k)
-        accumulators_[k]->value.copy_from(out[k + 1]);
-    }
-    st.loss = total / static_cast<double>(micro.size());
-    st.grad_norm = update_exec_->run({{opt_.hyper, hyper_feed()}})[0].item();
-    for (Node* acc : accumulators_) acc->value.fill(0.0);
+  Feeds grads = gradients_of(micro, &st.loss);
+  if (test_hooks::nan_at(step_ + 1)) {  // as an overflow would: NaN loss, NaN gradient
+    st.loss = std::numeric_limits<double>::quiet_NaN();
+    Tensor g = grad_exec_ ? grads.at(grad_inputs_[0]) : accumulators_[0]->value;
+    g.fill(std::numeric_limits<double>::quiet_NaN());
   }
+  st.grad_norm = norm_exec_->run(grads)[0].item();
+  st.skipped = !std::isfinite(st.loss) || !std::isfinite(st.grad_norm);
+  if (!st.skipped) {
+    grads[opt_.hyper] = hyper_feed();
+    update_exec_->run(grads);
+  }
+  for (Node* acc : accumulators_) acc->value.fill(0.0);
   st.step = ++step_;
   return st;
 }
 
+Feeds Trainer::gradients_of(const std::vector<Batch>& micro, double* loss) {
+  Feeds grads;
+  if (grad_exec_) {
+    const std::vector<Tensor> out = grad_exec_->run(batch_feeds(micro[0]));
+    *loss = out[0].item();
+    for (size_t k = 0; k < grad_inputs_.size(); ++k) grads[grad_inputs_[k]] = out[k + 1];
+    return grads;
+  }
+  double total = 0;
+  for (const Batch& mb : micro) {
+    const std::vector<Tensor> out = micro_exec_->run(batch_feeds(mb));
+    total += out[0].item();
+    for (size_t k = 0; k < accumulators_.size(); ++k) accumulators_[k]->value.copy_from(out[k + 1]);
+  }
+  *loss = total / static_cast<double>(micro.size());
+  return grads;  // the update reads the accumulators, which are Parameters
+}
+
 std::string Trainer::profile_step() {
-  GW_CHECK_AS(UsageError, step_exec_ != nullptr, "profile: needs grad_accum = 1");
+  GW_CHECK_AS(UsageError, grad_exec_ != nullptr, "profile: needs grad_accum = 1");
   const Batch b = train_sampler_->get(static_cast<uint64_t>(step_), 0);
-  Feeds feeds = batch_feeds(b);
-  feeds[opt_.hyper] = hyper_feed();
+  std::vector<std::vector<OpProfileEntry>> runs;
+  runs.push_back(profile_ops(*grad_exec_, batch_feeds(b)));
+  double loss = 0;
+  Feeds grads = gradients_of({b}, &loss);  // profile_ops keeps no results: run it for real
+  runs.push_back(profile_ops(*norm_exec_, grads));
+  grads[opt_.hyper] = hyper_feed();
+  runs.push_back(profile_ops(*update_exec_, grads));
   std::string out = "training step (forward + backward + AdamW), " +
                     std::to_string(tokens_per_step()) + " tokens:\n";
-  out += op_profile_table(profile_ops(*step_exec_, feeds));
+  out += op_profile_table(merged(runs));
   ++step_;
   out += "eval forward:\n";
   out += op_profile_table(profile_ops(*eval_exec_, batch_feeds(b)));
@@ -216,6 +351,8 @@ Checkpoint Trainer::checkpoint() const {
                                                           : nlohmann::json(nullptr);
   // Batches are pure functions of (seed, split, step, micro): the data position is the step.
   c.meta["data_position"] = {{"seed", config_.seed}, {"next_step", step_}, {"source", data_.source}};
+  // Which bytes those batches came from: a resume checks them (hex: exact in any reader).
+  c.meta["data"] = {{"path", data_.source}, {"bytes", data_.bytes}, {"fnv1a64", hex64(data_.hash)}};
   for (size_t k = 0; k < model_.params.size(); ++k) {
     const Node* p = model_.params[k].node;
     c.tensors.emplace_back(p->name, p->value);
@@ -225,31 +362,51 @@ Checkpoint Trainer::checkpoint() const {
   return c;
 }
 
-void Trainer::save(const std::string& path) const { write_checkpoint(path, checkpoint()); }
+void Trainer::save(const std::string& path) const {
+  Checkpoint c = checkpoint();
+  for (auto& [name, t] : c.tensors) {
+    t = t.to(Device::cpu());  // once: write_checkpoint then finds them on the host
+    GW_CHECK_AS(NonFiniteError, all_finite(t), "checkpoint not written at step ", step_, ": '",
+                name, "' holds NaN or infinite values; ", path, " keeps the previous checkpoint");
+  }
+  write_checkpoint(path, c);
+}
 
 void Trainer::restore(const Checkpoint& ckpt) {
-  GW_CHECK_AS(IoError, ckpt.meta.value("format", "") == "gradwork-trainer",
-              "checkpoint: not a trainer checkpoint (format '", ckpt.meta.value("format", ""), "')");
+  check_format(ckpt);
   const TrainConfig saved = saved_config(ckpt);
   auto same = [&](const char* what, int64_t theirs, int64_t ours) {
-    GW_CHECK_AS(UsageError, theirs == ours, "checkpoint does not match this run: ", what, " is ",
-                theirs, " in the checkpoint but ", ours, " here");
+    GW_CHECK_AS(UsageError, theirs == ours, ckpt.label(), " does not match this run: ", what,
+                " is ", theirs, " in the checkpoint but ", ours, " here");
   };
   same("n_layer", saved.n_layer, config_.n_layer);
   same("n_head", saved.n_head, config_.n_head);
   same("n_embd", saved.n_embd, config_.n_embd);
   same("mlp_hidden", saved.mlp_width(), config_.mlp_width());
   same("block_size", saved.block_size, config_.block_size);
-  const CharTokenizer tok = CharTokenizer::from_json(ckpt.meta.at("tokenizer"));
-  GW_CHECK_AS(UsageError, tok.code_points() == data_.tokenizer.code_points(),
-              "checkpoint does not match this run: its tokenizer (", tok.vocab_size(),
+  // The same file as when the checkpoint was written? (A --data naming another file is a
+  // deliberate change of text; the tokenizer check below still applies to it.)
+  if (ckpt.meta.contains("data") && meta_string(ckpt, "data.path") == data_.source) {
+    const uint64_t bytes = meta_u64(ckpt, "data.bytes");
+    const std::string hash = meta_string(ckpt, "data.fnv1a64");
+    GW_CHECK_AS(IoError, bytes == data_.bytes && hash == hex64(data_.hash), "data: ",
+                data_.source, " changed since ", ckpt.label(), " was written (",
+                bytes == data_.bytes ? "same size, other content"
+                                     : std::to_string(bytes) + " bytes then, " +
+                                           std::to_string(data_.bytes) + " now",
+                "); resuming needs the same text: restore the file, or give --data another "
+                "file to continue on other text");
+  }
+  const CharTokenizer tok = saved_tokenizer(ckpt);
+  GW_CHECK_AS(UsageError, tok.code_points() == data_.tokenizer.code_points(), ckpt.label(),
+              " does not match this run: its tokenizer (", tok.vocab_size(),
               " symbols) differs from the one of ", data_.source, " (",
               data_.tokenizer.vocab_size(), " symbols); train on the same data");
   auto load = [&](Node* node, const std::string& name) {
     const Tensor& t = ckpt.tensor(name);
-    GW_CHECK_AS(UsageError, t.shape() == node->shape && t.dtype() == node->dtype,
-                "checkpoint does not match this run: tensor '", name, "' is ", t.str(),
-                ", expected ", node->str());
+    GW_CHECK_AS(UsageError, t.shape() == node->shape && t.dtype() == node->dtype, ckpt.label(),
+                " does not match this run: tensor '", name, "' is ", t.str(), ", expected ",
+                node->str());
     node->value.copy_from(t);
   };
   for (size_t k = 0; k < model_.params.size(); ++k) {
@@ -258,23 +415,25 @@ void Trainer::restore(const Checkpoint& ckpt) {
     load(opt_.m[k], p->name + ".adam_m");
     load(opt_.v[k], p->name + ".adam_v");
   }
-  step_ = ckpt.meta.at("step").get<int64_t>();
-  const auto& best = ckpt.meta.at("best_val_loss");
+  step_ = meta_int(ckpt, "step");
+  GW_CHECK_AS(IoError, step_ >= 0, ckpt.label(), ": metadata key 'step' is malformed: ", step_,
+              " is negative");
+  const nlohmann::json& best = meta_at(ckpt, "best_val_loss");
+  if (!best.is_number() && !best.is_null()) throw malformed(ckpt, "best_val_loss", "a number or null");
   best_val_loss = best.is_number() ? best.get<double>() : std::numeric_limits<double>::infinity();
 }
 
 TrainConfig checkpoint_config(const Checkpoint& ckpt) { return saved_config(ckpt); }
 
 Transformer load_model(Graph& graph, const Checkpoint& ckpt, CharTokenizer* tokenizer) {
-  GW_CHECK_AS(IoError, ckpt.meta.value("format", "") == "gradwork-trainer",
-              "checkpoint: not a trainer checkpoint");
+  check_format(ckpt);
   const TrainConfig c = saved_config(ckpt);
-  const CharTokenizer tok = CharTokenizer::from_json(ckpt.meta.at("tokenizer"));
+  const CharTokenizer tok = saved_tokenizer(ckpt);
   Transformer m = make_transformer(graph, model_shape(c, tok.vocab_size()), c.seed, c.init_std);
   for (const ModelParameter& p : m.params) {
     const Tensor& t = ckpt.tensor(p.node->name);
-    GW_CHECK_AS(IoError, t.shape() == p.node->shape, "checkpoint: tensor '", p.node->name,
-                "' is ", t.str(), ", expected ", p.node->str());
+    GW_CHECK_AS(IoError, t.shape() == p.node->shape && t.dtype() == p.node->dtype, ckpt.label(),
+                ": tensor '", p.node->name, "' is ", t.str(), ", expected ", p.node->str());
     p.node->value.copy_from(t);
   }
   if (tokenizer) *tokenizer = tok;

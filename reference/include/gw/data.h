@@ -55,6 +55,9 @@ struct TextDataset {
   std::vector<int32_t> train; ///< first 90% of the tokens
   std::vector<int32_t> val;   ///< last 10%
   std::string source;         ///< path or description, for messages
+  uint64_t bytes = 0;         ///< size of the text in bytes
+  uint64_t hash = 0;          ///< FNV-1a 64 of the text: checkpoints record it, so that a
+                              ///< resume can tell that the file changed under it
 
   /// Tokenizes `text` and splits it at floor(0.9 * n).
   static TextDataset from_text(const std::string& text, const std::string& source = "<text>");

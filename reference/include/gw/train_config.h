@@ -61,16 +61,19 @@ struct TrainConfig {
   /// SwiGLU width actually used (mlp_hidden, or the 8h/3 default).
   int64_t mlp_width() const;
   /// Throws gw::UsageError naming the first bad field (zero or negative sizes, h not a
-  /// multiple of n, odd head dimension, betas outside [0, 1), ...).
+  /// multiple of n, odd head dimension, a number that is not finite or outside its range
+  /// (config_fields() gives each range), ...).
   void validate() const;
   /// Every field, keyed by its name in config_fields().
   nlohmann::json to_json() const;
-  /// Applies the keys of `j` on top of `base`. Unknown keys and wrongly typed values throw
-  /// gw::UsageError naming the key. A "preset" key restarts from that preset first.
+  /// Applies the keys of `j` on top of `base`. Unknown keys, wrongly typed values and numbers
+  /// outside their range throw gw::UsageError naming the key. A "preset" key restarts from
+  /// that preset first.
   static TrainConfig from_json(const nlohmann::json& j, const TrainConfig& base);
   /// from_json on top of the defaults (cpu-tiny).
   static TrainConfig from_json(const nlohmann::json& j);
-  /// Reads a JSON config file (gw::IoError when unreadable, gw::UsageError when malformed).
+  /// Reads a JSON config file (gw::IoError when unreadable, gw::UsageError naming the file
+  /// when malformed).
   static TrainConfig from_file(const std::string& path, const TrainConfig& base);
 };
 
@@ -89,10 +92,22 @@ struct ConfigField {
   std::string flag;  ///< command-line flag
   FieldKind kind;    ///< value type
   std::string help;  ///< one line for --help
+  // Numbers only: the allowed interval. Every number must also be finite: an infinite or NaN
+  // setting (or one that overflows float32, like --lr 1e308) only turns the loss into NaN a
+  // few steps later.
+  double min = 0;         ///< lower bound of the interval
+  double max = 0;         ///< upper bound of the interval
+  bool min_open = false;  ///< min itself is excluded
+  bool max_open = false;  ///< max itself is excluded
+  /// Numbers: "a finite number in [0, 10]", as --help and the error messages say it.
+  std::string range_text() const;
+  /// Numbers: whether `value` is finite and inside the interval.
+  bool allows(double value) const;
 };
 /// Every field except "preset", in declaration order.
 const std::vector<ConfigField>& config_fields();
-/// Parses a command-line value of `field` into JSON; gw::UsageError names the flag.
+/// Parses a command-line value of `field` into JSON; gw::UsageError names the flag and the
+/// value ("--lr inf: must be a finite number in [0, 10]").
 nlohmann::json parse_field_value(const ConfigField& field, const std::string& text);
 
 }  // namespace gw

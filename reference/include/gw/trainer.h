@@ -3,11 +3,14 @@
 //
 // Graph (built once, DESIGN.md decision 1): loss = Transformer::loss(x, y); gradients() of
 // the loss with respect to every weight; the optimizer nodes of gw/optim.h. Executors:
-//   grad_accum = 1: step      {loss, ‖g‖, AdamW updates}            one run per step
+//   grad_accum = 1: grad      {loss, g}        one run; g stays in its arena and is fed on
 //   grad_accum = k: micro     {loss, acc + g}  k runs, each copied into the accumulators
-//                   update    {‖ḡ‖, AdamW updates on ḡ = acc / k}   one run, then acc = 0
-//   eval                      {loss}                                 forward only
-// They all share the graph's Parameter tensors, so they see the same weights.
+//   both:           norm      {‖ḡ‖}            ḡ = g, or acc / k
+//                   update    {AdamW updates on ḡ}   only when the loss and ‖ḡ‖ are finite
+//   eval                      {loss}           forward only
+// The update runs apart from the gradients so that a step whose loss or gradient norm is
+// NaN or infinite can be skipped before it writes NaN into the weights and moments. They
+// all share the graph's Parameter tensors, so they see the same weights.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +22,7 @@
 
 #include "gw/checkpoint.h"
 #include "gw/data.h"
+#include "gw/error.h"
 #include "gw/executor.h"
 #include "gw/model.h"
 #include "gw/op_profile.h"
@@ -27,12 +31,20 @@
 
 namespace gw {
 
+/// Training produced NaN or infinite values: kNonFiniteLimit steps in a row, or a state that
+/// a checkpoint must not hold. gw-train exits 1.
+class NonFiniteError : public Error { using Error::Error; };
+
+/// Consecutive non-finite steps (each skipped) after which run_training stops the run.
+constexpr int64_t kNonFiniteLimit = 10;
+
 /// What one optimizer step reports.
 struct StepStats {
   int64_t step = 0;        ///< 1-based number of the step just taken
   double loss = 0;         ///< mean training loss of its micro-batches (before the update)
   double lr = 0;           ///< learning rate used
   double grad_norm = 0;    ///< global gradient norm before clipping
+  bool skipped = false;    ///< the loss or the norm was not finite: no update was applied
 };
 
 /// What one evaluation reports.
@@ -55,7 +67,8 @@ class Trainer {
   /// One optimizer step on the training batches (step, micro) for micro < grad_accum.
   StepStats train_step();
   /// One optimizer step on the given micro-batches (exactly grad_accum of them, each x and
-  /// y i32 (b, s)).
+  /// y i32 (b, s)). When the loss or the gradient norm is NaN or infinite, the weights and
+  /// the AdamW moments are left as they were (StepStats::skipped); the step still counts.
   StepStats train_step(const std::vector<Batch>& micro_batches);
   /// Times one training step (and one eval forward) op type by op type; the step is taken
   /// (state advances). Only for grad_accum = 1.
@@ -63,12 +76,17 @@ class Trainer {
   /// Mean loss over the fixed evaluation batches of both splits.
   EvalStats evaluate();
 
-  /// The run's state: weights, AdamW moments, step, config, tokenizer, data position.
+  /// The run's state: weights, AdamW moments, step, config, tokenizer, data position and
+  /// the data file's identity (path, size, hash).
   Checkpoint checkpoint() const;
-  /// Writes checkpoint() atomically.
+  /// Writes checkpoint() atomically. gw::NonFiniteError, writing nothing, when a weight or
+  /// moment holds NaN or infinity; gw::IoError when the file cannot be written. Either way
+  /// `path` keeps its previous content.
   void save(const std::string& path) const;
-  /// Restores a checkpoint. gw::IoError when the file is bad; gw::UsageError when it does
-  /// not match this run (model sizes, tokenizer).
+  /// Restores a checkpoint. gw::IoError naming the file (and the metadata key) when it is
+  /// bad, or naming the data file when that file changed since the checkpoint (same path,
+  /// other size or hash); gw::UsageError when it does not match this run (model sizes,
+  /// tokenizer).
   void restore(const Checkpoint& ckpt);
 
   /// Optimizer steps taken so far.
@@ -91,6 +109,7 @@ class Trainer {
   double eval_split(const std::vector<Batch>& batches);
   Feeds batch_feeds(const Batch& b) const;  // x and y of a batch, on the graph's device
   Tensor hyper_feed() const;                // AdamW's scalars of the next step, on the device
+  Feeds gradients_of(const std::vector<Batch>& micro, double* loss);  // ḡ's feeds (k = 1)
 
   TrainConfig config_;
   TextDataset data_;
@@ -102,30 +121,53 @@ class Trainer {
   Node* loss_ = nullptr;
   OptimizerNodes opt_;
   std::vector<Node*> accumulators_;  // grad_accum > 1: Σ of micro-batch gradients
-  std::unique_ptr<Executor> step_exec_, micro_exec_, update_exec_, eval_exec_;
+  std::vector<Node*> grad_inputs_;   // grad_accum = 1: the update's Inputs, fed g
+  std::unique_ptr<Executor> grad_exec_, micro_exec_, norm_exec_, update_exec_, eval_exec_;
   std::unique_ptr<BatchSampler> train_sampler_;
   std::vector<Batch> eval_train_, eval_val_;
   int64_t step_ = 0;
   double flops_per_token_ = 0;
 };
 
-/// What a whole run reports.
+/// What a whole run reports: only what this run measured (after a resume, the steps and
+/// evaluations since the resume).
 struct TrainSummary {
   std::vector<StepStats> steps;  ///< every step of this run (after a resume: the new ones)
   std::vector<EvalStats> evals;  ///< every evaluation of this run
-  double best_val_loss = 0;      ///< lowest val loss (including before a resume)
+  double best_val_loss = 0;      ///< lowest finite val loss of `evals`; infinity when none
   double wall_seconds = 0;       ///< the whole run, set-up included
   double train_seconds = 0;      ///< time inside training steps
   double tokens_per_second = 0;  ///< training tokens / train_seconds
   int64_t parameters = 0;        ///< weights of the model
   double flops_per_token = 0;    ///< training FLOPs per token (graph count)
+  int64_t skipped_steps = 0;     ///< steps whose update was skipped (non-finite)
+  int stop_signal = 0;           ///< SIGINT or SIGTERM when a signal ended the run, else 0
+};
+
+/// How run_training deals with the world around the run.
+struct RunOptions {
+  /// Catch SIGINT and SIGTERM while training: the first finishes the current step, writes
+  /// the checkpoint and the summary, prints the command that resumes, and makes run_training
+  /// return with TrainSummary::stop_signal set; a second one exits the process at once
+  /// (status 128 + signal). gw-train sets it; a library caller keeps its own handlers.
+  bool handle_signals = false;
+  /// The program the printed resume command starts with.
+  std::string program = "gw-train";
 };
 
 /// The training loop of gw-train: loads the data, prepares out_dir (checkpoint ckpt.bin,
 /// metrics.jsonl, summary.json, loss.png), resumes if asked, trains to stop_at or
-/// max_iters with progress and eval lines on `log`, and writes the outputs. Throws
-/// gw::UsageError for bad settings and gw::IoError for missing data or unwritable outputs.
-TrainSummary run_training(const TrainConfig& config, std::ostream& log);
+/// max_iters with progress and eval lines on `log`, and writes the outputs.
+///
+/// A step with a non-finite loss or gradient norm is skipped with a warning; after
+/// kNonFiniteLimit in a row the run stops with gw::NonFiniteError, leaving the last good
+/// checkpoint in place. metrics.jsonl holds whole JSON lines, flushed at every progress
+/// line, evaluation and checkpoint; a resume cuts it back to the checkpoint's step. The
+/// checkpoint and summary.json are replaced atomically. Throws gw::UsageError for bad
+/// settings and gw::IoError for missing data or outputs that cannot be written (the
+/// message names the file).
+TrainSummary run_training(const TrainConfig& config, std::ostream& log,
+                          const RunOptions& options = {});
 
 /// Sets the OpenMP and OpenBLAS thread counts (threads ≤ 0 leaves the defaults).
 void set_thread_count(int64_t threads);
