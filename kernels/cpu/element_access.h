@@ -90,7 +90,10 @@ inline float vec_expf(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) * (1 << 23);  // 2ⁿ as a float's bits
+  // 2ⁿ as a float's bits. A NaN x gives a NaN n, whose cast to int is undefined: use 0 for the
+  // scale (the polynomial is NaN already, so the result stays NaN).
+  const float whole = n == n ? n : 0.0f;
+  const int32_t bits = (static_cast<int32_t>(whole) + 127) * (1 << 23);
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return p * scale;

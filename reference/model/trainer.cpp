@@ -15,6 +15,7 @@
 #include "gw/autodiff.h"
 #include "gw/error.h"
 #include "gw/ops.h"
+#include "gw/passes.h"
 #include "gw/trainer.h"
 #include "model/test_hooks.h"
 
@@ -155,12 +156,7 @@ Device resolve_device(const std::string& name) {
   return device;
 }
 
-double count_flops(const Executor& exec) {
-  double total = 0;
-  for (const Node* n : exec.schedule())
-    if (n->def().flops) total += n->def().flops(*n);
-  return total;
-}
+double count_flops(const Executor& exec) { return count_cost(exec.schedule()).flops; }
 
 }  // namespace
 

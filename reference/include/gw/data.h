@@ -1,6 +1,6 @@
 // data.h — the trainer's data layer: a character tokenizer over UTF-8 code points, a text
 // dataset with nanoGPT's 90/10 split, a batch sampler whose batches are pure functions of
-// (seed, step), the default corpus paths and synthetic test corpora. See DESIGN.md, "Data".
+// (seed, step), the default corpus paths and synthetic test corpora.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // trainer.h — the reference trainer: one training-step graph built once and run every
 // iteration, evaluation on fixed batches, checkpoints, and the whole training loop.
 //
-// Graph (built once, DESIGN.md decision 1): loss = Transformer::loss(x, y); gradients() of
+// Graph (built once): loss = Transformer::loss(x, y); gradients() of
 // the loss with respect to every weight; the optimizer nodes of gw/optim.h. Executors:
 //   grad_accum = 1: grad      {loss, g}        one run; g stays in its arena and is fed on
 //   grad_accum = k: micro     {loss, acc + g}  k runs, each copied into the accumulators
