@@ -14,7 +14,8 @@
 namespace gw::cpu {
 namespace {
 
-using kernels::ChannelMap;
+using kernels::QuantParamMap;
+
 
 void check_scales(const Tensor& scale, const char* op) {
   const float* s = scale.data<float>();
@@ -29,8 +30,10 @@ void quantize_kernel(const KernelArgs& args) {
   const float* xs = x.data<float>();
   const float* scale = args.inputs[1].data<float>();
   const float* zero = args.inputs[2].data<float>();
-  const ChannelMap scale_of(x.shape(), args.inputs[1].dim() == 1, args.node.attrs.axis);
-  const ChannelMap zero_of(x.shape(), args.inputs[2].dim() == 1, args.node.attrs.axis);
+  const QuantParamMap scale_of =
+      kernels::quant_param_map(x.shape(), args.inputs[1].shape(), args.node.attrs);
+  const QuantParamMap zero_of =
+      kernels::quant_param_map(x.shape(), args.inputs[2].shape(), args.node.attrs);
   const int bits = static_cast<int>(args.node.attrs.bits);
   const float qmin = -static_cast<float>(1 << (bits - 1));
   const float qmax = static_cast<float>((1 << (bits - 1)) - 1);
@@ -53,8 +56,10 @@ void dequantize_typed(const KernelArgs& args) {
   const int8_t* q = qt.data<int8_t>();
   const float* scale = args.inputs[1].data<float>();
   const float* zero = args.inputs[2].data<float>();
-  const ChannelMap scale_of(qt.shape(), args.inputs[1].dim() == 1, args.node.attrs.axis);
-  const ChannelMap zero_of(qt.shape(), args.inputs[2].dim() == 1, args.node.attrs.axis);
+  const QuantParamMap scale_of =
+      kernels::quant_param_map(qt.shape(), args.inputs[1].shape(), args.node.attrs);
+  const QuantParamMap zero_of =
+      kernels::quant_param_map(qt.shape(), args.inputs[2].shape(), args.node.attrs);
   T* r = args.output.data<T>();
   const int64_t count = qt.numel();
 #pragma omp parallel for schedule(static) if (count > 65536)

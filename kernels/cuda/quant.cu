@@ -12,11 +12,8 @@
 namespace gw::cuda {
 namespace {
 
-using kernels::ChannelMap;
+using kernels::QuantParamMap;
 
-ChannelMap channel_map(const Shape& shape, const Tensor& param, int64_t axis) {
-  return ChannelMap(shape, param.dim() == 1, axis);
-}
 
 __global__ void check_scales_kernel(const float* scale, int64_t n, DeviceErrorFlag* flag) {
   for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < n;
@@ -25,7 +22,7 @@ __global__ void check_scales_kernel(const float* scale, int64_t n, DeviceErrorFl
 }
 
 __global__ void quantize_kernel(const float* x, const float* scale, const float* zero, int8_t* q,
-                                int64_t n, ChannelMap scale_of, ChannelMap zero_of, float qmin,
+                                int64_t n, QuantParamMap scale_of, QuantParamMap zero_of, float qmin,
                                 float qmax) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
@@ -50,15 +47,15 @@ void quantize(const KernelArgs& args) {
   quantize_kernel<<<blocks_for(n), 256, 0, s>>>(
       static_cast<const float*>(x.raw()), static_cast<const float*>(scale.raw()),
       static_cast<const float*>(args.inputs[2].raw()), static_cast<int8_t*>(args.output.raw()), n,
-      channel_map(x.shape(), scale, args.node.attrs.axis),
-      channel_map(x.shape(), args.inputs[2], args.node.attrs.axis),
+      kernels::quant_param_map(x.shape(), scale.shape(), args.node.attrs),
+      kernels::quant_param_map(x.shape(), args.inputs[2].shape(), args.node.attrs),
       -static_cast<float>(1 << (bits - 1)), static_cast<float>((1 << (bits - 1)) - 1));
   CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 __global__ void dequantize_kernel(const int8_t* q, const float* scale, const float* zero, T* r,
-                                  int64_t n, ChannelMap scale_of, ChannelMap zero_of) {
+                                  int64_t n, QuantParamMap scale_of, QuantParamMap zero_of) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x)
     r[i] = static_cast<T>(scale[scale_of(i)]) *
@@ -69,8 +66,10 @@ void dequantize(const KernelArgs& args) {
   const Tensor& q = args.inputs[0];
   const int64_t n = q.numel();
   if (n == 0) return;
-  const ChannelMap so = channel_map(q.shape(), args.inputs[1], args.node.attrs.axis);
-  const ChannelMap zo = channel_map(q.shape(), args.inputs[2], args.node.attrs.axis);
+  const QuantParamMap so =
+      kernels::quant_param_map(q.shape(), args.inputs[1].shape(), args.node.attrs);
+  const QuantParamMap zo =
+      kernels::quant_param_map(q.shape(), args.inputs[2].shape(), args.node.attrs);
   const float* scale = static_cast<const float*>(args.inputs[1].raw());
   const float* zero = static_cast<const float*>(args.inputs[2].raw());
   const int8_t* codes = static_cast<const int8_t*>(q.raw());

@@ -2,10 +2,11 @@
 // builders. They have no rules (rounding has no useful derivative; lab 05's straight-through
 // estimator is built from other ops).
 //
-// Quantization follows lab 05: r = S(q − Z) with an N-bit signed range
-// [−2^(N−1), 2^(N−1) − 1]; S and Z are f32 tensors, shape {} (per tensor) or
-// (x.shape[axis]) (per channel), so the calibration that computes them stays in the graph.
-// Codes are stored as i8 whatever N is; MatMulInt8 multiplies i8 codes into i32 sums.
+// Quantization follows lab 05 (gw/quantize.h): r = S(q − Z) with an N-bit signed range
+// [−2^(N−1), 2^(N−1) − 1]; S and Z are f32 tensors of shape () per tensor, (x.shape[axis]) per
+// channel, or x's shape with x.shape[axis] replaced by ⌈x.shape[axis]/g⌉ per group of g along
+// `axis` (attrs.group_size = g). Codes are stored as i8 whatever N is; MatMulInt8 multiplies
+// i8 codes into i32 sums.
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw/ops.h"
@@ -18,22 +19,30 @@ using op_rules::build;
 using op_rules::per_element;
 
 // ---- Quantize / Dequantize ---------------------------------------------------------------
-// scale and zero_point: f32, shape {} or (x.shape[axis]).
-void check_qparams(const char* op, const Node& node) {
+// scale and zero_point: f32, shape (), (x.shape[axis]) or x's shape grouped along axis.
+void check_qparams(const char* op, Node& node) {
   const Node* x = node.inputs[0];
+  GW_CHECK_AS(Error, node.attrs.group_size >= 0, op, ": group size ", node.attrs.group_size,
+              " must be ≥ 0");
+  if (!x->shape.empty())
+    node.attrs.axis = normalize_axis(node.attrs.axis, static_cast<int64_t>(x->shape.size()), op);
   for (int i : {1, 2}) {
     const Node* p = node.inputs[i];
     const char* what = i == 1 ? "scale" : "zero_point";
     GW_CHECK_AS(DTypeError, p->dtype == DType::f32, op, ": ", what, " ", p->str(),
                 " must be f32");
-    if (p->shape.empty()) continue;
-    GW_CHECK_AS(ShapeError, !x->shape.empty(), op, ": per-channel ", what, " ",
-                shape_str(p->shape), " needs an input with axes, got ", shape_str(x->shape));
-    const int64_t axis = normalize_axis(node.attrs.axis, static_cast<int64_t>(x->shape.size()),
-                                        op);
-    GW_CHECK_AS(ShapeError, p->shape == Shape{x->shape[static_cast<size_t>(axis)]}, op, ": ",
-                what, " ", shape_str(p->shape), " must be () per tensor or (",
-                x->shape[axis], ") per channel for input ", shape_str(x->shape), " along axis ",
+    if (p->shape.empty() && node.attrs.group_size == 0) continue;
+    GW_CHECK_AS(ShapeError, !x->shape.empty(), op, ": ", what, " ", shape_str(p->shape),
+                " per channel or group needs an input with axes, got ", shape_str(x->shape));
+    const size_t a = static_cast<size_t>(node.attrs.axis);
+    Shape want = {x->shape[a]};
+    if (node.attrs.group_size > 0) {
+      want = x->shape;
+      want[a] = (x->shape[a] + node.attrs.group_size - 1) / node.attrs.group_size;
+    }
+    GW_CHECK_AS(ShapeError, p->shape == want, op, ": ", what, " ", shape_str(p->shape),
+                " must be ", shape_str(want), " for input ", shape_str(x->shape),
+                node.attrs.group_size > 0 ? " in groups along axis " : " per channel along axis ",
                 node.attrs.axis);
   }
 }
@@ -85,15 +94,18 @@ void define_quant_ops(OpRegistry& r) {
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------
-Node* quantize(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis) {
+Node* quantize(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis,
+               int64_t group_size) {
   Attrs a;
   a.bits = bits;
   a.axis = axis;
+  a.group_size = group_size;
   return build(Op::Quantize, {x, scale, zero_point}, a, "quantize");
 }
-Node* dequantize(Node* q, Node* scale, Node* zero_point, int64_t axis) {
+Node* dequantize(Node* q, Node* scale, Node* zero_point, int64_t axis, int64_t group_size) {
   Attrs a;
   a.axis = axis;
+  a.group_size = group_size;
   a.dtype = DType::f32;
   return build(Op::Dequantize, {q, scale, zero_point}, a, "dequantize");
 }

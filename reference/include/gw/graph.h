@@ -88,6 +88,7 @@ struct Attrs {
   AdamWAttrs adamw;            ///< AdamW
   bool average = true;         ///< AllReduce: divide the sum by the number of ranks
   int64_t bits = 8;            ///< Quantize: N of the signed range [−2^(N−1), 2^(N−1) − 1]
+  int64_t group_size = 0;      ///< Quantize, Dequantize: elements per group along axis (0: none)
   bool trainable = false;      ///< Parameter: gradients() differentiates it by default
 };
 

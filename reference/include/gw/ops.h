@@ -122,11 +122,15 @@ Node* adamw(Node* param, Node* grad, Node* m, Node* v, Node* scalars, double bet
 Node* all_reduce(Node* x, bool average = true);
 
 // ---- quantization ----------------------------------------------------------------------
-/// q = clamp(round(x / S) + Z, −2^(bits−1), 2^(bits−1) − 1) as i8. scale and zero_point are
-/// f32, shape {} (per tensor) or (x.shape[axis]) (per channel).
-Node* quantize(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis = 0);
-/// r = S (q − Z) as f32, with the same scale conventions as quantize.
-Node* dequantize(Node* q, Node* scale, Node* zero_point, int64_t axis = 0);
+/// q = clamp(round(x / S) + Z, −2^(bits−1), 2^(bits−1) − 1) as i8, rounding half to even.
+/// scale and zero_point are f32 of shape () per tensor, (x.shape[axis]) per channel, or, with
+/// group_size = g > 0, x's shape with x.shape[axis] replaced by ⌈x.shape[axis]/g⌉ (one pair per
+/// run of g elements along axis; gw/quantize.h).
+Node* quantize(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis = 0,
+               int64_t group_size = 0);
+/// r = S (q − Z) as f32, with the same conventions as quantize.
+Node* dequantize(Node* q, Node* scale, Node* zero_point, int64_t axis = 0,
+                 int64_t group_size = 0);
 /// Integer matmul: a i8 (m, k), b i8 (k, n) -> i32 (m, n), accumulated in i32.
 Node* matmul_int8(Node* a, Node* b);
 
