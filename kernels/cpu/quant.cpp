@@ -50,6 +50,37 @@ void quantize_kernel(const KernelArgs& args) {
   }
 }
 
+// FakeQuantize (Mask = false): S·(q − Z) with q as quantize_kernel computes it; its mask
+// (Mask = true): 1 where the unclamped code lies in [q_min, q_max], else 0.
+template <bool Mask>
+void fake_quantize_kernel(const KernelArgs& args) {
+  const Tensor& x = args.inputs[0];
+  check_scales(args.inputs[1], args.node.def().name);
+  const float* xs = x.data<float>();
+  const float* scale = args.inputs[1].data<float>();
+  const float* zero = args.inputs[2].data<float>();
+  const QuantParamMap scale_of =
+      kernels::quant_param_map(x.shape(), args.inputs[1].shape(), args.node.attrs);
+  const QuantParamMap zero_of =
+      kernels::quant_param_map(x.shape(), args.inputs[2].shape(), args.node.attrs);
+  const int bits = static_cast<int>(args.node.attrs.bits);
+  const float qmin = -static_cast<float>(1 << (bits - 1));
+  const float qmax = static_cast<float>((1 << (bits - 1)) - 1);
+  float* y = args.output.data<float>();
+  const int64_t count = x.numel();
+#pragma omp parallel for schedule(static) if (count > 65536)
+  for (int64_t i = 0; i < count; ++i) {
+    const float s = scale[scale_of(i)], z = zero[zero_of(i)];
+    const float code = std::nearbyint(std::nearbyint(xs[i] / s) + z);
+    if constexpr (Mask) {
+      y[i] = code >= qmin && code <= qmax ? 1.0f : 0.0f;
+    } else {
+      const float q = code < qmin ? qmin : code > qmax ? qmax : code;
+      y[i] = s * (q - z);
+    }
+  }
+}
+
 template <typename T>
 void dequantize_typed(const KernelArgs& args) {
   const Tensor& qt = args.inputs[0];
@@ -99,6 +130,8 @@ void matmul_int8_kernel(const KernelArgs& args) {
 void define_quant_kernels(OpRegistry& r) {
   r.define(Op::Quantize).cpu(quantize_kernel);
   r.define(Op::Dequantize).cpu(dequantize_kernel);
+  r.define(Op::FakeQuantize).cpu(fake_quantize_kernel<false>);
+  r.define(Op::FakeQuantizeMask).cpu(fake_quantize_kernel<true>);
   r.define(Op::MatMulInt8).cpu(matmul_int8_kernel);
 }
 

@@ -82,6 +82,45 @@ void dequantize(const KernelArgs& args) {
   CUDA_CHECK_LAUNCH();
 }
 
+// FakeQuantize (Mask = false): S·(q − Z); its mask (Mask = true): 1 where the unclamped code
+// lies in [q_min, q_max]. The CPU twin is kernels/cpu/quant.cpp's fake_quantize_kernel.
+template <bool Mask>
+__global__ void fake_quantize_kernel(const float* x, const float* scale, const float* zero,
+                                     float* y, int64_t n, QuantParamMap scale_of,
+                                     QuantParamMap zero_of, float qmin, float qmax) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const float s = scale[scale_of(i)], z = zero[zero_of(i)];
+    const float code = rintf(rintf(x[i] / s) + z);
+    if (Mask) {
+      y[i] = code >= qmin && code <= qmax ? 1.0f : 0.0f;
+    } else {
+      const float q = code < qmin ? qmin : code > qmax ? qmax : code;
+      y[i] = s * (q - z);
+    }
+  }
+}
+
+template <bool Mask>
+void fake_quantize(const KernelArgs& args) {
+  const Tensor& x = args.inputs[0];
+  const Tensor& scale = args.inputs[1];
+  const cudaStream_t s = stream_of(args);
+  check_scales_kernel<<<blocks_for(scale.numel()), 256, 0, s>>>(
+      static_cast<const float*>(scale.raw()), scale.numel(), error_flag());
+  CUDA_CHECK_LAUNCH();
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  const int bits = static_cast<int>(args.node.attrs.bits);
+  fake_quantize_kernel<Mask><<<blocks_for(n), 256, 0, s>>>(
+      static_cast<const float*>(x.raw()), static_cast<const float*>(scale.raw()),
+      static_cast<const float*>(args.inputs[2].raw()), static_cast<float*>(args.output.raw()), n,
+      kernels::quant_param_map(x.shape(), scale.shape(), args.node.attrs),
+      kernels::quant_param_map(x.shape(), args.inputs[2].shape(), args.node.attrs),
+      -static_cast<float>(1 << (bits - 1)), static_cast<float>((1 << (bits - 1)) - 1));
+  CUDA_CHECK_LAUNCH();
+}
+
 // c (m, n) = a (m, k) · b (k, n) in i32: each block computes a 16 × 16 tile of c, staging
 // 16 × 16 tiles of a and b through shared memory.
 constexpr int kTile = 16;
@@ -121,6 +160,8 @@ void matmul_int8(const KernelArgs& args) {
 void define_quant_kernels(OpRegistry& r) {
   r.define(Op::Quantize).cuda(quantize);
   r.define(Op::Dequantize).cuda(dequantize);
+  r.define(Op::FakeQuantize).cuda(fake_quantize<false>);
+  r.define(Op::FakeQuantizeMask).cuda(fake_quantize<true>);
   r.define(Op::MatMulInt8).cuda(matmul_int8);
 }
 

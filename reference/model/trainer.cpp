@@ -16,6 +16,7 @@
 #include "gw/error.h"
 #include "gw/ops.h"
 #include "gw/passes.h"
+#include "gw/quantized_model.h"
 #include "gw/trainer.h"
 #include "model/test_hooks.h"
 
@@ -422,6 +423,10 @@ void Trainer::restore(const Checkpoint& ckpt) {
 TrainConfig checkpoint_config(const Checkpoint& ckpt) { return saved_config(ckpt); }
 
 Transformer load_model(Graph& graph, const Checkpoint& ckpt, CharTokenizer* tokenizer) {
+  if (is_quantized_checkpoint(ckpt)) {  // gw-quantize's output: the model runs on its codes
+    if (tokenizer) *tokenizer = saved_tokenizer(ckpt);
+    return load_quantized_model(graph, ckpt);
+  }
   check_format(ckpt);
   const TrainConfig c = saved_config(ckpt);
   const CharTokenizer tok = saved_tokenizer(ckpt);

@@ -46,7 +46,9 @@ struct OpCase {
   std::function<Node*(CaseLeaves&)> build;   ///< builds the op on random leaves
   double eps = 1e-6;                         ///< central-difference step of the f64 checks
   double atol = 1e-6;                        ///< absolute tolerance of the f64 checks
-  bool differentiable = true;                ///< false: the op has no rules to check
+  /// false: the rules are not the numerical derivative (a straight-through estimator), so
+  /// only their agreement is checked and the CUDA twin compares the forward alone.
+  bool differentiable = true;
 };
 
 /// Every registered case, in registration order.

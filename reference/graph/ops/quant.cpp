@@ -1,6 +1,6 @@
-// quant.cpp — the quantization ops Quantize, Dequantize and MatMulInt8: declarations and
-// builders. They have no rules (rounding has no useful derivative; lab 05's straight-through
-// estimator is built from other ops).
+// quant.cpp — the quantization ops Quantize, Dequantize, FakeQuantize (and its mask) and
+// MatMulInt8: declarations, rules and builders. Rounding has no useful derivative, so only
+// FakeQuantize is differentiated, by the straight-through estimator (its VJP is lab 05's).
 //
 // Quantization follows lab 05 (gw/quantize.h): r = S(q − Z) with an N-bit signed range
 // [−2^(N−1), 2^(N−1) − 1]; S and Z are f32 tensors of shape () per tensor, (x.shape[axis]) per
@@ -10,6 +10,7 @@
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw/ops.h"
+#include "gw/rules.h"
 #include "op_rules.h"
 
 namespace gw {
@@ -67,6 +68,18 @@ void dequantize_shape(Node& node) {
   node.dtype = node.attrs.dtype;
 }
 
+// FakeQuantize and its mask: f32 x, scale, zero_point -> f32 of x's shape.
+void fake_quantize_shape(Node& node) {
+  const Node* x = node.inputs[0];
+  const char* op = node.def().name;
+  GW_CHECK_AS(DTypeError, x->dtype == DType::f32, op, ": input ", x->str(), " must be f32");
+  GW_CHECK_AS(Error, node.attrs.bits >= 2 && node.attrs.bits <= 8, op, ": bits ",
+              node.attrs.bits, " must be in 2..8");
+  check_qparams(op, node);
+  node.shape = x->shape;
+  node.dtype = DType::f32;
+}
+
 // ---- MatMulInt8: a i8 (m, k), b i8 (k, n) -> i32 (m, n) ------------------------------------
 void matmul_int8_shape(Node& node) {
   const Node* a = node.inputs[0];
@@ -84,12 +97,29 @@ double matmul_int8_ops(const Node& node) {  // integer multiply-adds, counted li
   return 2.0 * op_rules::elements(node) * node.inputs[0]->shape[1];
 }
 
+// The tangent passes where x is inside the range, like the gradient (straight through).
+Node* jvp_fake_quantize(Node& y, const Tangents& t) {
+  if (t[0] == nullptr) return nullptr;
+  const Attrs& a = y.attrs;
+  return mul(t[0], fake_quantize_mask(y.inputs[0], y.inputs[1], y.inputs[2],
+                                      static_cast<int>(a.bits), a.axis, a.group_size));
+}
+
+// The mask is piecewise constant: no gradient and no tangent flow through it.
+Adjoints vjp_mask(Node&, Node*) { return {nullptr, nullptr, nullptr}; }
+Node* jvp_mask(Node&, const Tangents&) { return nullptr; }
+
 }  // namespace
 
 void define_quant_ops(OpRegistry& r) {
   // quantize: divide, round, add Z, clamp; dequantize: subtract, multiply
   r.define(Op::Quantize, "quantize", 3).shape(quantize_shape).flops(per_element<4>);
   r.define(Op::Dequantize, "dequantize", 3).shape(dequantize_shape).flops(per_element<2>);
+  // fake quantize: divide, round, add Z, clamp, subtract Z, multiply
+  r.define(Op::FakeQuantize, "fake_quantize", 3).shape(fake_quantize_shape)
+      .flops(per_element<6>).jvp(jvp_fake_quantize);  // its VJP, the STE, is lab 05's
+  r.define(Op::FakeQuantizeMask, "fake_quantize_mask", 3).shape(fake_quantize_shape)
+      .flops(per_element<4>).vjp(vjp_mask).jvp(jvp_mask);
   r.define(Op::MatMulInt8, "matmul_int8", 2).shape(matmul_int8_shape).flops(matmul_int8_ops);
 }
 
@@ -108,6 +138,22 @@ Node* dequantize(Node* q, Node* scale, Node* zero_point, int64_t axis, int64_t g
   a.group_size = group_size;
   a.dtype = DType::f32;
   return build(Op::Dequantize, {q, scale, zero_point}, a, "dequantize");
+}
+Node* fake_quantize(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis,
+                    int64_t group_size) {
+  Attrs a;
+  a.bits = bits;
+  a.axis = axis;
+  a.group_size = group_size;
+  return build(Op::FakeQuantize, {x, scale, zero_point}, a, "fake_quantize");
+}
+Node* fake_quantize_mask(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis,
+                         int64_t group_size) {
+  Attrs a;
+  a.bits = bits;
+  a.axis = axis;
+  a.group_size = group_size;
+  return build(Op::FakeQuantizeMask, {x, scale, zero_point}, a, "fake_quantize_mask");
 }
 Node* matmul_int8(Node* a, Node* b) {
   return build(Op::MatMulInt8, {a, b}, {}, "matmul_int8");

@@ -131,6 +131,15 @@ Node* quantize(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis = 
 /// r = S (q − Z) as f32, with the same conventions as quantize.
 Node* dequantize(Node* q, Node* scale, Node* zero_point, int64_t axis = 0,
                  int64_t group_size = 0);
+/// Fake quantization, for quantization-aware training: S·(q − Z) with q the codes quantize()
+/// would give, as f32 of x's shape (the same conventions). Its VJP is the straight-through
+/// estimator: the gradient passes where x is inside the representable range, else 0.
+Node* fake_quantize(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis = 0,
+                    int64_t group_size = 0);
+/// 1 where x lies inside fake_quantize's representable range (its code is not clamped),
+/// 0 elsewhere, as f32 of x's shape.
+Node* fake_quantize_mask(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis = 0,
+                         int64_t group_size = 0);
 /// Integer matmul: a i8 (m, k), b i8 (k, n) -> i32 (m, n), accumulated in i32.
 Node* matmul_int8(Node* a, Node* b);
 

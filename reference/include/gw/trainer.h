@@ -178,7 +178,9 @@ ModelShape model_shape(const TrainConfig& config, int64_t vocab_size);
 /// The config saved in a trainer checkpoint (gw::IoError when it is malformed).
 TrainConfig checkpoint_config(const Checkpoint& ckpt);
 
-/// Rebuilds a model for inference from a checkpoint into `graph` (weights copied in).
+/// Rebuilds a model for inference from a checkpoint into `graph` (weights copied in). A
+/// quantized checkpoint (gw-quantize's) gives a model that computes with its codes
+/// (load_quantized_model of gw/quantized_model.h).
 Transformer load_model(Graph& graph, const Checkpoint& ckpt, CharTokenizer* tokenizer);
 
 }  // namespace gw
