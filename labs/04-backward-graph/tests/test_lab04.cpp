@@ -1,7 +1,10 @@
 // test_lab04.cpp — public tests of lab 04 (backward graph construction): gradients() on the
-// lecture's examples, reuse of the gradient graph for new inputs, grad of grad, and the
-// training-step graph L = MSE(w2·ReLU(w1·x), y) against a hand-made reference. The oracle is
-// the tests' own central difference and plain C++ loops, not your earlier labs.
+// lecture's examples, reuse of the gradient graph for new inputs, grad of grad, its errors
+// (an op without a rule, a rule that returns the wrong shape), the nodes it may skip, a
+// 10⁵-node chain on a 256 KiB stack (no recursion), and the training-step graph
+// L = MSE(w2·ReLU(w1·x), y) against a hand-made reference, with its shape check and its one
+// executor. The oracle is the tests' own central difference and plain C++ loops, not your
+// earlier labs.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -117,6 +120,62 @@ TEST(Gradients, NonScalarOutputIsSeededWithOnes) {
   EXPECT_TRUE(labs::close("∂Σsin(x)/∂x", eval(gradients(y, {x}).at(0), at), eval(cos(x), at)));
 }
 
+TEST(Gradients, OpWithoutAVjpRuleIsAnError) {
+  Graph g;
+  Node* x = g.input("x", {2, 3}, DType::f64);
+  Node* y = labs::op_without_rules(x);
+  EXPECT_TRUE(labs::in_child("check node->def().vjp before calling it", [&] {
+    return labs::throws([&] { gradients(y, {x}); }, "rms_norm_backward_input",
+                        "an op on the path without a VJP rule is an error naming the op");
+  }));
+}
+
+TEST(Gradients, AppliesRulesOnlyOnPathsFromWrt) {
+  // c feeds an op without a VJP rule; x does not: ∂y/∂x needs no rule of c's branch.
+  Graph g;
+  Node* x = g.input("x", {2, 3}, DType::f64);
+  Node* c = g.input("c", {2, 3}, DType::f64);
+  Node* y = add(sum(exp(x)), labs::op_without_rules(c));
+  const Feeds at{{x, labs::uniform({2, 3}, 1)}, {c, labs::uniform({2, 3}, 2)}};
+  EXPECT_TRUE(labs::in_child("skip the nodes that depending_on(order, wrt) does not hold", [&] {
+    const std::vector<Node*> grads = gradients(y, {x});
+    if (grads.size() != 1) return ::testing::AssertionFailure() << "expected one adjoint node";
+    return labs::close("∂y/∂x", eval(grads[0], at), eval(exp(x), at));
+  }));
+}
+
+TEST(Gradients, RuleThatReturnsTheWrongShapeIsAShapeError) {
+  labs::PlantedVjp planted(Op::Exp, labs::wrong_shape_vjp);  // exp's rule now returns a scalar
+  Graph g;
+  Node* x = g.input("x", {2, 3}, DType::f64);
+  EXPECT_TRUE(labs::throws<ShapeError>(
+      [&] { gradients(sum(exp(x)), {x}); }, "()",
+      "a rule that returns an adjoint whose shape is not its input's is a gw::ShapeError "
+      "naming the shape: check every partial's shape before appending it"));
+}
+
+TEST(Gradients, EvaluateNothingWhileBuilding) {
+  Graph g;
+  labs::LectureGraph l = labs::lecture_graph(g);
+  const int64_t before = global_evaluation_count();
+  (void)gradients(l.y, {l.x1, l.x2});
+  EXPECT_EQ(global_evaluation_count(), before)
+      << "gradients() only appends nodes; nothing runs until the caller evaluates them";
+}
+
+TEST(Gradients, ChainOf100000NodesOnASmallStack) {
+  Graph g;
+  Node* x = g.input("x", {}, DType::f64);
+  Node* v = labs::long_chain(x, 100000, 1.0);
+  EXPECT_TRUE(labs::on_small_stack(
+      "a recursive walk (a function or a lambda calling itself) overflows a small stack on a "
+      "chain of 10⁵ nodes: use an explicit stack", [&] {
+        Node* grad = gradients(v, {x}).at(0);
+        return near("∂/∂x of the chain (·1, +1e-6, ·1, …)", eval(grad, {{x, scalar_tensor(0.3)}}),
+                    1.0, 1e-12);
+      }));
+}
+
 TEST(SgdStep, LossesAndWeightsMatchAHandMadeReferenceOverSeveralSteps) {
   const int64_t b = 4, n_in = 3, h = 5, n_out = 2;
   const double lr = 0.1;
@@ -161,6 +220,55 @@ TEST(SgdStep, LossFallsOnAFixedBatch) {
   double last = first;
   for (int s = 0; s < 50; ++s) last = step.step(x, y);
   EXPECT_LT(last, 0.5 * first) << "50 SGD steps on one batch should at least halve the loss";
+}
+
+TEST(SgdStep, BuildsInputsAndParametersOfTheRightShapes) {
+  const Tensor w1 = labs::uniform({3, 5}, 1), w2 = labs::uniform({5, 2}, 2);
+  Graph g;
+  SgdStepGraph step = build_sgd_step(g, 4, w1, w2, 0.25);
+  ASSERT_TRUE(step.graph == &g && step.x && step.y && step.w1 && step.w2 && step.loss)
+      << "build_sgd_step fills every field of the SgdStepGraph";
+  EXPECT_EQ(step.x->shape, (Shape{4, 3})) << "x is an Input (b, n_in)";
+  EXPECT_EQ(step.y->shape, (Shape{4, 2})) << "y is an Input (b, n_out)";
+  EXPECT_EQ(step.w1->op, Op::Parameter) << "w1 is a Parameter";
+  EXPECT_EQ(step.w2->op, Op::Parameter) << "w2 is a Parameter";
+  EXPECT_TRUE(step.loss->shape.empty()) << "the loss is a scalar";
+  EXPECT_EQ(step.learning_rate, 0.25);
+  EXPECT_EQ(step.grads.size(), 2u) << "grads = {w̄1, w̄2}";
+  EXPECT_EQ(step.new_params.size(), 2u) << "new_params = {w1 − ηw̄1, w2 − ηw̄2}";
+  step.w1->value.data<double>()[0] += 1.0;
+  EXPECT_NE(step.w1->value.to_doubles()[0], w1.to_doubles()[0])
+      << "the parameters own clones of the initial values";
+  EXPECT_EQ(w1.to_doubles()[0], labs::uniform({3, 5}, 1).to_doubles()[0])
+      << "the Parameter w1 shares memory with the caller's initial tensor: clone it";
+}
+
+TEST(SgdStep, RejectsWeightsOfMismatchedShapes) {
+  EXPECT_TRUE(labs::in_child("check that both weights are 2-D and agree on h first", [] {
+    Graph g;
+    ::testing::AssertionResult r = labs::throws<ShapeError>(
+        [&] { build_sgd_step(g, 4, labs::uniform({3, 5}, 1), labs::uniform({4, 2}, 2), 0.1); },
+        "(4, 2)", "w1 (n_in, h) = (3, 5) and w2 (h, n_out) = (4, 2) disagree on h: a "
+        "gw::ShapeError naming the shapes");
+    if (!r) return r;
+    return labs::throws<ShapeError>(
+        [&] { build_sgd_step(g, 4, labs::uniform({15}, 1), labs::uniform({5, 2}, 2), 0.1); },
+        "(15)", "w1 must be 2-D (n_in, h): a gw::ShapeError naming its shape");
+  }));
+}
+
+TEST(SgdStep, MakesOneExecutorAndReusesItEveryStep) {
+  const int64_t b = 4, n_in = 3, h = 5, n_out = 2;
+  Graph g;
+  SgdStepGraph step = build_sgd_step(g, b, labs::uniform({n_in, h}, 1),
+                                     labs::uniform({h, n_out}, 2), 0.05);
+  (void)step.step(labs::uniform({b, n_in}, 3), labs::uniform({b, n_out}, 4));
+  ASSERT_NE(step.executor, nullptr) << "the first step() makes the executor and keeps it";
+  const Executor* first = step.executor.get();
+  for (int s = 0; s < 3; ++s)
+    (void)step.step(labs::uniform({b, n_in}, 5 + s), labs::uniform({b, n_out}, 15 + s));
+  EXPECT_EQ(step.executor.get(), first) << "every step reuses the executor (planned once)";
+  EXPECT_EQ(step.executor->runs(), 4) << "one run per step";
 }
 
 }  // namespace
