@@ -40,19 +40,20 @@ Tensor map2(const Tensor& a, const Tensor& b, double (*op)(double, double)) {
 std::vector<Hidden> hidden_functions() {
   std::vector<Hidden> fs;
   // f = Σ x1·x2 + ln(x1²+1): x1 has two consumers.
-  fs.push_back({"shared x1",
-                [](const std::vector<Tensor>& in) {
-                  std::vector<double> a = in[0].to_doubles(), b = in[1].to_doubles();
-                  double s = 0;
-                  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i] + std::log(a[i] * a[i] + 1);
-                  return s;
-                },
-                [](const std::vector<Tensor>& in) {
-                  return std::vector<Tensor>{
-                      map2(in[0], in[1], [](double a, double b) { return b + 2 * a / (a * a + 1); }),
-                      map2(in[1], in[0], [](double, double a) { return a; })};
-                },
-                {{2, 3}, {2, 3}}});
+  fs.push_back(
+      {"shared x1",
+       [](const std::vector<Tensor>& in) {
+         std::vector<double> a = in[0].to_doubles(), b = in[1].to_doubles();
+         double s = 0;
+         for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i] + std::log(a[i] * a[i] + 1);
+         return s;
+       },
+       [](const std::vector<Tensor>& in) {
+         return std::vector<Tensor>{
+             map2(in[0], in[1], [](double a, double b) { return b + 2 * a / (a * a + 1); }),
+             map2(in[1], in[0], [](double, double a) { return a; })};
+       },
+       {{2, 3}, {2, 3}}});
   // f = Σ_ij A_ij·B_ji (trace of AB): gradient of A is Bᵀ — a transpose trap.
   fs.push_back({"trace(AB)",
                 [](const std::vector<Tensor>& in) {
@@ -74,19 +75,21 @@ std::vector<Hidden> hidden_functions() {
                 },
                 {{3, 3}, {3, 3}}});
   // f = Σ sin(x)·exp(w/2)
-  fs.push_back({"sin·exp",
-                [](const std::vector<Tensor>& in) {
-                  std::vector<double> x = in[0].to_doubles(), w = in[1].to_doubles();
-                  double s = 0;
-                  for (size_t i = 0; i < x.size(); ++i) s += std::sin(x[i]) * std::exp(w[i] / 2);
-                  return s;
-                },
-                [](const std::vector<Tensor>& in) {
-                  return std::vector<Tensor>{
-                      map2(in[0], in[1], [](double x, double w) { return std::cos(x) * std::exp(w / 2); }),
-                      map2(in[0], in[1], [](double x, double w) { return std::sin(x) * std::exp(w / 2) / 2; })};
-                },
-                {{5}, {5}}});
+  fs.push_back(
+      {"sin·exp",
+       [](const std::vector<Tensor>& in) {
+         std::vector<double> x = in[0].to_doubles(), w = in[1].to_doubles();
+         double s = 0;
+         for (size_t i = 0; i < x.size(); ++i) s += std::sin(x[i]) * std::exp(w[i] / 2);
+         return s;
+       },
+       [](const std::vector<Tensor>& in) {
+         return std::vector<Tensor>{
+             map2(in[0], in[1], [](double x, double w) { return std::cos(x) * std::exp(w / 2); }),
+             map2(in[0], in[1],
+                  [](double x, double w) { return std::sin(x) * std::exp(w / 2) / 2; })};
+       },
+       {{5}, {5}}});
   return fs;
 }
 
@@ -101,11 +104,6 @@ Tensor edit(const Tensor& t, const std::function<void(std::vector<double>&)>& ch
   std::vector<double> v = t.to_doubles();
   change(v);
   return Tensor::from_values(t.shape(), v, DType::f64);
-}
-
-int64_t draw_int(uint64_t salt, int64_t lo, int64_t hi) {
-  std::mt19937_64 rng(hidden::seed(salt));
-  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
 }
 
 std::string indices(const std::vector<int64_t>& v) {
@@ -129,8 +127,10 @@ TEST(HiddenGradcheck, PassesEveryCorrectHiddenGradient) {
   for (const Hidden& h : hidden_functions()) {
     const std::vector<Tensor> in = draw(h.shapes, salt++);
     const GradcheckReport r = gradcheck(h.f, h.grads(in), in);
-    EXPECT_TRUE(r.passed) << h.name << ": expected a correct gradient to pass, got a failing "
-                                       "report:\n" << r.str();
+    EXPECT_TRUE(r.passed) << h.name
+                          << ": expected a correct gradient to pass, got a failing "
+                             "report:\n"
+                          << r.str();
   }
 }
 
@@ -145,11 +145,21 @@ TEST(HiddenGradcheck, CatchesPlantedBugs) {
       std::function<void(std::vector<double>&)> change;
     };
     const std::vector<Bug> bugs = {
-        {"sign flipped everywhere", [](std::vector<double>& v) { for (double& x : v) x = -x; }},
-        {"factor 2", [](std::vector<double>& v) { for (double& x : v) x *= 2; }},
+        {"sign flipped everywhere",
+         [](std::vector<double>& v) {
+           for (double& x : v) x = -x;
+         }},
+        {"factor 2",
+         [](std::vector<double>& v) {
+           for (double& x : v) x *= 2;
+         }},
         {"one element off by 1e-3", [](std::vector<double>& v) { v[v.size() / 2] += 1e-3; }},
         {"NaN in one element", [](std::vector<double>& v) { v[0] = NAN; }},
-        {"elements reversed", [](std::vector<double>& v) { std::reverse(v.begin(), v.end()); v[0] += 0.5; }},
+        {"elements reversed",
+         [](std::vector<double>& v) {
+           std::reverse(v.begin(), v.end());
+           v[0] += 0.5;
+         }},
     };
     for (const Bug& bug : bugs) {
       std::vector<Tensor> wrong = good;
@@ -157,11 +167,16 @@ TEST(HiddenGradcheck, CatchesPlantedBugs) {
       const GradcheckReport r = gradcheck(h.f, wrong, in);
       ASSERT_EQ(r.inputs.size(), 2u) << h.name << ": expected one InputCheck per input";
       EXPECT_FALSE(r.inputs[0].passed) << h.name << ": expected the planted bug \"" << bug.what
-                                       << "\" in input 0 to fail it, got a pass:\n" << r.str();
-      EXPECT_FALSE(r.passed) << h.name << " / " << bug.what << ": expected the report to fail, "
-                                "got passed = true:\n" << r.str();
-      EXPECT_TRUE(r.inputs[1].passed) << h.name << " / " << bug.what << ": input 1 is correct, "
-                                         "expected it to pass, got:\n" << r.str();
+                                       << "\" in input 0 to fail it, got a pass:\n"
+                                       << r.str();
+      EXPECT_FALSE(r.passed) << h.name << " / " << bug.what
+                             << ": expected the report to fail, "
+                                "got passed = true:\n"
+                             << r.str();
+      EXPECT_TRUE(r.inputs[1].passed) << h.name << " / " << bug.what
+                                      << ": input 1 is correct, "
+                                         "expected it to pass, got:\n"
+                                      << r.str();
     }
   }
 }
@@ -195,7 +210,8 @@ TEST(HiddenGradcheck, FailingListIsExactlyThePlantedElements) {
   const std::vector<int64_t> expected(planted.begin(), planted.end());
   EXPECT_EQ(r.inputs[1].failing, expected)
       << "expected failing = " << indices(expected) << " (every planted element, in increasing "
-      << "flat index), got " << indices(r.inputs[1].failing) << "\n" << r.str();
+      << "flat index), got " << indices(r.inputs[1].failing) << "\n"
+      << r.str();
   EXPECT_NEAR(r.inputs[1].max_abs_error, 0.05, 1e-6) << "expected max |g − ĝ| = 0.05";
 }
 
@@ -208,24 +224,28 @@ TEST(HiddenGradcheck, RelativeToleranceScalesWithTheNumericalGradient) {
     return s;
   };
   const Tensor x = labs::uniform({4}, hidden::seed(11), 0.5, 1.0);
-  const Tensor g = edit(x, [](std::vector<double>& v) { for (double& e : v) e = 2e6 * e + 1.0; });
+  const Tensor g = edit(x, [](std::vector<double>& v) {
+    for (double& e : v) e = 2e6 * e + 1.0;
+  });
   GradcheckOptions o;
   o.eps = 1e-5;
   o.atol = 1e-6;
   o.rtol = 1e-4;
   const GradcheckReport loose = gradcheck(f, {g}, {x}, o);
   EXPECT_TRUE(loose.passed) << "expected a pass: |g − ĝ| = 1 ≤ atol + rtol·|ĝ| ≈ 100 (the "
-                               "tolerance is relative to |ĝ|); got:\n" << loose.str();
+                               "tolerance is relative to |ĝ|); got:\n"
+                            << loose.str();
   o.rtol = 1e-8;
   const GradcheckReport tight = gradcheck(f, {g}, {x}, o);
   EXPECT_FALSE(tight.passed) << "expected a failure: with rtol = 1e-8 the tolerance is ≈ 0.02 "
-                                "and the error is 1; got:\n" << tight.str();
+                                "and the error is 1; got:\n"
+                             << tight.str();
 }
 
 TEST(HiddenGradcheck, ZeroGradientsGoThroughTheTinyGuard) {
   SCOPED_TRACE(hidden::seed_note());
   // f = Σ_{i ∈ S} sin xᵢ: ĝ is exactly 0 off S, where g holds tiny values tᵢ ∈ [1e-10, 1e-8].
-  const int64_t n = draw_int(30, 3, 8);
+  const int64_t n = hidden::draw_int(30, 3, 8);
   const Tensor x = labs::uniform({n}, hidden::seed(31), -1.5, 1.5);
   std::mt19937_64 rng(hidden::seed(32));
   std::vector<bool> in_s(static_cast<size_t>(n));
@@ -252,7 +272,8 @@ TEST(HiddenGradcheck, ZeroGradientsGoThroughTheTinyGuard) {
   const GradcheckReport r = gradcheck(f, {g}, {x});
   ASSERT_EQ(r.inputs.size(), 1u) << "expected one InputCheck";
   EXPECT_TRUE(r.passed) << "expected a pass: every |g − ĝ| ≤ 1e-8 is within atol = 1e-6, "
-                           "whatever the relative error; got:\n" << r.str();
+                           "whatever the relative error; got:\n"
+                        << r.str();
   EXPECT_NEAR(r.inputs[0].max_rel_error, largest_tiny / kRelativeErrorTiny,
               1e-6 * largest_tiny / kRelativeErrorTiny)
       << "expected max_rel_error = max tᵢ / kRelativeErrorTiny (ĝ = 0 there, so the denominator "
@@ -264,7 +285,7 @@ TEST(HiddenGradcheck, NaNOnEitherSideFailsItsElementAndPoisonsBothMaxima) {
   {  // a NaN in the analytic gradient, at a random element
     const Hidden h = hidden_functions()[2];
     const std::vector<Tensor> in = draw(h.shapes, 40);
-    const int64_t k = draw_int(41, 0, 4);
+    const int64_t k = hidden::draw_int(41, 0, 4);
     std::vector<Tensor> wrong = h.grads(in);
     wrong[0] = edit(wrong[0], [k](std::vector<double>& v) { v[static_cast<size_t>(k)] = NAN; });
     const GradcheckReport r = gradcheck(h.f, wrong, in);
@@ -275,33 +296,33 @@ TEST(HiddenGradcheck, NaNOnEitherSideFailsItsElementAndPoisonsBothMaxima) {
     EXPECT_TRUE(both_maxima_nan(r.inputs[0])) << "analytic NaN at element " << k;
     EXPECT_TRUE(r.inputs[1].passed) << "expected the correct input 1 to pass:\n" << r.str();
   }
-  {  // a NaN in the numerical gradient: f = Σ √x with x_k = 0
-    const int64_t n = draw_int(42, 2, 7), k = draw_int(43, 0, n - 1);
-    Tensor x = labs::uniform({n}, hidden::seed(44), 0.5, 2.0);
+  {  // a NaN in the numerical gradient: f = Σ √(−x) with x_k = 0, so f(θ + ε e_k) is NaN
+    const int64_t n = hidden::draw_int(42, 2, 7), k = hidden::draw_int(43, 0, n - 1);
+    Tensor x = labs::uniform({n}, hidden::seed(44), -2.0, -0.5);
     x = edit(x, [k](std::vector<double>& v) { v[static_cast<size_t>(k)] = 0; });
     auto f = [](const std::vector<Tensor>& in) {
       double s = 0;
-      for (double v : in[0].to_doubles()) s += std::sqrt(v);
+      for (double v : in[0].to_doubles()) s += std::sqrt(-v);
       return s;
     };
     const Tensor g = edit(x, [](std::vector<double>& v) {
-      for (double& e : v) e = e > 0 ? 0.5 / std::sqrt(e) : 1e6;
+      for (double& e : v) e = e < 0 ? -0.5 / std::sqrt(-e) : 1e6;
     });
     const GradcheckReport r = gradcheck(f, {g}, {x});
     ASSERT_EQ(r.inputs.size(), 1u) << "expected one InputCheck";
     EXPECT_EQ(r.inputs[0].failing, std::vector<int64_t>{k})
-        << "numerical NaN at element " << k << " (√ of −ε): expected failing = {" << k
-        << "}, got " << indices(r.inputs[0].failing);
+        << "numerical NaN at element " << k << " (√ of −ε): expected failing = {" << k << "}, got "
+        << indices(r.inputs[0].failing);
     EXPECT_TRUE(both_maxima_nan(r.inputs[0])) << "numerical NaN at element " << k;
   }
 }
 
 TEST(HiddenGradcheck, MissingAndMisshapenGradientsFailWithInfiniteErrors) {
   SCOPED_TRACE(hidden::seed_note());
-  const Hidden h = hidden_functions()[draw_int(50, 0, 2)];
+  const Hidden h = hidden_functions()[hidden::draw_int(50, 0, 2)];
   const std::vector<Tensor> in = draw(h.shapes, 51);
   std::vector<Tensor> grads = h.grads(in);
-  const bool missing_first = draw_int(52, 0, 1) == 1;
+  const bool missing_first = hidden::draw_int(52, 0, 1) == 1;
   grads[missing_first ? 0 : 1] = Tensor();
   Tensor& other = grads[missing_first ? 1 : 0];
   other = other.reshaped({1, other.numel()});
@@ -324,7 +345,8 @@ TEST(HiddenNumericalGradient, F32InputsArePerturbedInF64) {
   const Hidden h = hidden_functions()[2];
   const std::vector<Tensor> in64 = draw(h.shapes, 13);
   const std::vector<Tensor> in32{in64[0].astype(DType::f32), in64[1].astype(DType::f32)};
-  const std::vector<Tensor> exact = h.grads({in32[0].astype(DType::f64), in32[1].astype(DType::f64)});
+  const std::vector<Tensor> exact =
+      h.grads({in32[0].astype(DType::f64), in32[1].astype(DType::f64)});
   EXPECT_TRUE(labs::close("numerical gradient of f32 inputs", numerical_gradient(h.f, in32, 0),
                           exact[0], 1e-7, 1e-6))
       << "ε = 1e-6 is rounded away in f32 (ulp 6e-8·|x|): perturb an f64 copy";
@@ -332,7 +354,7 @@ TEST(HiddenNumericalGradient, F32InputsArePerturbedInF64) {
 
 TEST(HiddenNumericalGradient, CountsTwoEvaluationsPerElementOfALargerInput) {
   SCOPED_TRACE(hidden::seed_note());
-  const int64_t n = draw_int(17, 20, 60);
+  const int64_t n = hidden::draw_int(17, 20, 60);
   int calls = 0;
   auto f = [&](const std::vector<Tensor>& in) {
     ++calls;
@@ -344,7 +366,9 @@ TEST(HiddenNumericalGradient, CountsTwoEvaluationsPerElementOfALargerInput) {
   const Tensor g = numerical_gradient(f, {x}, 0);
   EXPECT_EQ(calls, 2 * n) << "expected two calls of f per element of an input of " << n
                           << " elements, got " << calls;
-  const Tensor expected = edit(x, [](std::vector<double>& v) { for (double& e : v) e = std::cos(e); });
+  const Tensor expected = edit(x, [](std::vector<double>& v) {
+    for (double& e : v) e = std::cos(e);
+  });
   EXPECT_TRUE(labs::close("numerical gradient of Σ sin x", g, expected, 1e-8, 1e-8));
 }
 
@@ -354,7 +378,8 @@ TEST(HiddenNumericalGradient, F64GraphIsAccurateToOneInAMillion) {
   Node* x = g.input("x", {3, 2}, DType::f64);
   Node* w = g.input("w", {2, 4}, DType::f64);
   Node* y = sum(tanh(matmul(x, w)));
-  const Feeds at{{x, labs::uniform({3, 2}, hidden::seed(21))}, {w, labs::uniform({2, 4}, hidden::seed(22))}};
+  const Feeds at{{x, labs::uniform({3, 2}, hidden::seed(21))},
+                 {w, labs::uniform({2, 4}, hidden::seed(22))}};
   const ScalarFunction f = graph_function(y, {x, w});
   const std::vector<Tensor> point{at.at(x), at.at(w)};
   EXPECT_TRUE(labs::close("numerical ∂y/∂w of Σ tanh(xw)", numerical_gradient(f, point, 1),
@@ -364,14 +389,16 @@ TEST(HiddenNumericalGradient, F64GraphIsAccurateToOneInAMillion) {
 TEST(HiddenNumericalGradient, OneSidedDifferenceIsCaughtAtEveryPoint) {
   SCOPED_TRACE(hidden::seed_note());
   // f = Σ exp(x), ε = 1e-4: the central error ε²/6·eˣ ≤ 8e-9, a one-sided one ε/2·eˣ ≥ 1e-5.
-  const int64_t n = draw_int(60, 3, 12);
+  const int64_t n = hidden::draw_int(60, 3, 12);
   const Tensor x = labs::uniform({n}, hidden::seed(61), -1.5, 1.5);
   auto f = [](const std::vector<Tensor>& in) {
     double s = 0;
     for (double v : in[0].to_doubles()) s += std::exp(v);
     return s;
   };
-  const Tensor expected = edit(x, [](std::vector<double>& v) { for (double& e : v) e = std::exp(e); });
+  const Tensor expected = edit(x, [](std::vector<double>& v) {
+    for (double& e : v) e = std::exp(e);
+  });
   EXPECT_TRUE(labs::close("numerical gradient of Σ exp x with ε = 1e-4",
                           numerical_gradient(f, {x}, 0, 1e-4), expected, 1e-7, 1e-7))
       << "expected the central difference (error O(ε²)); an error near ε/2·eˣ is one-sided";
@@ -379,10 +406,12 @@ TEST(HiddenNumericalGradient, OneSidedDifferenceIsCaughtAtEveryPoint) {
 
 TEST(HiddenNumericalGradient, RestoresEveryElementBeforeMovingTheNext) {
   SCOPED_TRACE(hidden::seed_note());
-  const std::vector<Shape> shapes = {{draw_int(70, 2, 4), draw_int(71, 1, 3)}, {draw_int(72, 2, 5)}};
+  const std::vector<Shape> shapes = {{hidden::draw_int(70, 2, 4), hidden::draw_int(71, 1, 3)},
+                                     {hidden::draw_int(72, 2, 5)}};
   std::vector<Tensor> in;
-  for (size_t i = 0; i < shapes.size(); ++i) in.push_back(labs::uniform(shapes[i], hidden::seed(73 + i)));
-  const size_t which = static_cast<size_t>(draw_int(75, 0, 1));
+  for (size_t i = 0; i < shapes.size(); ++i)
+    in.push_back(labs::uniform(shapes[i], hidden::seed(73 + i)));
+  const size_t which = static_cast<size_t>(hidden::draw_int(75, 0, 1));
   std::vector<std::vector<double>> point;
   for (const Tensor& t : in) point.push_back(t.to_doubles());
   std::string problem;
@@ -395,7 +424,8 @@ TEST(HiddenNumericalGradient, RestoresEveryElementBeforeMovingTheNext) {
       for (size_t j = 0; j < v.size(); ++j) moved += std::abs(v[j] - point[i][j]) > 1e-12;
     }
     if (moved > 1 && problem.empty())
-      problem = "call " + std::to_string(call) + " saw " + std::to_string(moved) + " elements moved";
+      problem =
+          "call " + std::to_string(call) + " saw " + std::to_string(moved) + " elements moved";
     double s = 0;  // f = (Σ all)², not separable, so that a moved element shows in every other
     for (const Tensor& t : seen)
       for (double v : t.to_doubles()) s += v;
@@ -403,12 +433,13 @@ TEST(HiddenNumericalGradient, RestoresEveryElementBeforeMovingTheNext) {
   };
   const Tensor g = numerical_gradient(f, in, which);
   EXPECT_EQ(problem, "") << "expected every call to see one element moved by ±ε and the rest "
-                            "at the point (input " << which << " differentiated)";
+                            "at the point (input "
+                         << which << " differentiated)";
   double total = 0;
   for (const std::vector<double>& p : point)
     for (double v : p) total += v;
   EXPECT_TRUE(labs::close("numerical gradient of (Σ θ)²", g,
-                          Tensor::full(in[which].shape(), 2 * total, DType::f64), 1e-7, 1e-7));
+                          Tensor::full(in[which].shape(), 2 * total, DType::f64), 1e-5, 1e-5));
 }
 
 TEST(HiddenEpsStudy, TakesTheGivenStepsAndIsSecondOrderInTruncation) {
@@ -429,9 +460,8 @@ TEST(HiddenEpsStudy, TakesTheGivenStepsAndIsSecondOrderInTruncation) {
 TEST(HiddenEpsStudy, TruncationSlopeIsTwoOnRandomLargeSteps) {
   SCOPED_TRACE(hidden::seed_note());
   // ε₁ ∈ [0.06, 0.2], ε₂ ∈ [0.03, ε₁/2]: truncation dominates in f32 as well.
-  std::mt19937_64 rng(hidden::seed(80));
-  const double e1 = std::uniform_real_distribution<double>(0.06, 0.2)(rng);
-  const double e2 = std::uniform_real_distribution<double>(0.03, e1 / 2)(rng);
+  const double e1 = hidden::draw_real(80, 0.06, 0.2);
+  const double e2 = hidden::draw_real(81, 0.03, e1 / 2);
   const std::vector<EpsStudyPoint> pts = eps_study({e1, e2});
   ASSERT_EQ(pts.size(), 2u) << "expected one point per given step";
   const double decades = std::log10(e1 / e2);
@@ -464,9 +494,10 @@ TEST(HiddenEpsStudy, FloatErrorIsRoundingDominatedAtSmallSteps) {
   ASSERT_EQ(pts.size(), 2u) << "expected one point per given step";
   // u_f32 ≈ 6e-8: at ε = 1e-6 rounding costs ~u/ε ≈ 0.06 in float, ~1e-10 in double.
   EXPECT_GT(pts[0].error_f32, 1e-3) << "expected a rounding error of order u/ε ≈ 0.06 in f32 at "
-                                       "ε = 1e-6, got " << pts[0].error_f32;
-  EXPECT_LT(pts[0].error_f64, 1e-8) << "expected an f64 error below 1e-8 at ε = 1e-6, got "
-                                    << pts[0].error_f64;
+                                       "ε = 1e-6, got "
+                                    << pts[0].error_f32;
+  EXPECT_LT(pts[0].error_f64, 1e-8)
+      << "expected an f64 error below 1e-8 at ε = 1e-6, got " << pts[0].error_f64;
 }
 
 }  // namespace
