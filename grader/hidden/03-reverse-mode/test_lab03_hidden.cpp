@@ -175,7 +175,7 @@ std::vector<int64_t> random_axes(uint64_t salt) {
 TEST(HiddenVjpRule, SumMeanAndMaxOnRandomAxes) {
   SCOPED_TRACE(hidden::seed_note());
   Graph g;
-  const Shape s = random_shape(300, 3);
+  const Shape s = hidden::draw_shape(300, {{2, 4}, {2, 4}, {2, 4}});  // every axis counts
   Node* x = g.input("x", s, DType::f64);
   const Feeds at{{x, labs::uniform(s, hidden::seed(301))}};
   for (int k = 0; k < 3; ++k) {
@@ -192,12 +192,15 @@ TEST(HiddenVjpRule, SumMeanAndMaxOnRandomAxes) {
 
 TEST(HiddenVjpRule, MaxSharesTheAdjointAmongRandomTies) {
   SCOPED_TRACE(hidden::seed_note());
-  // Rows of n values drawn from {0, 1, 2}: ties at the maximum are common. x̄ = ȳ/ties there.
+  // Rows of n values drawn from {0, 1, 2}: ties at the maximum are common, and a random row
+  // holds a tie for certain (two elements set to 3). x̄ = ȳ/ties there.
   std::mt19937_64 rng(hidden::seed(340));
   const int64_t rows = std::uniform_int_distribution<int64_t>(2, 5)(rng);
   const int64_t n = std::uniform_int_distribution<int64_t>(2, 6)(rng);
   std::vector<double> x(static_cast<size_t>(rows * n)), y_bar(static_cast<size_t>(rows));
   for (double& v : x) v = static_cast<double>(std::uniform_int_distribution<int>(0, 2)(rng));
+  const int64_t tied = std::uniform_int_distribution<int64_t>(0, rows - 1)(rng);
+  x[static_cast<size_t>(tied * n)] = x[static_cast<size_t>(tied * n + n - 1)] = 3;
   for (double& v : y_bar) v = std::uniform_real_distribution<double>(-2, 2)(rng);
   std::vector<double> expected(x.size(), 0.0);
   for (int64_t r = 0; r < rows; ++r) {
