@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +51,9 @@ struct OpCase {
   /// only their agreement is checked and the CUDA twin compares the forward alone.
   bool differentiable = true;
 };
+
+/// GoogleTest prints a case by its name.
+inline void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
 
 /// Every registered case, in registration order.
 inline std::vector<OpCase>& registered_op_cases() {

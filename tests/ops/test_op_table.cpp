@@ -177,8 +177,10 @@ TEST_P(OpCaseTest, BackpropMatchesTheBackwardGraph) {
   const auto adjoints = backprop(out);
   const std::vector<Tensor> built = eval(gradients(out, b.wrt));
   for (size_t i = 0; i < b.wrt.size(); ++i) {
-    ASSERT_TRUE(adjoints.count(b.wrt[i])) << c.name << ": no adjoint for input " << i;
-    const std::vector<double> x = adjoints.at(b.wrt[i]).to_doubles(), y = built[i].to_doubles();
+    const std::vector<double> y = built[i].to_doubles();
+    // backprop leaves out an input no gradient reaches (every path gave nullptr): zero.
+    const std::vector<double> x = adjoints.count(b.wrt[i]) ? adjoints.at(b.wrt[i]).to_doubles()
+                                                           : std::vector<double>(y.size(), 0.0);
     ASSERT_EQ(x.size(), y.size()) << c.name;
     for (size_t j = 0; j < x.size(); ++j)
       EXPECT_NEAR(x[j], y[j], 1e-12 * (1 + std::fabs(y[j])))
