@@ -3,6 +3,7 @@
 #include "gw/quantized_model.h"
 
 #include "gw/error.h"
+#include "gw/ops.h"
 #include "gw/trainer.h"
 
 namespace gw {
@@ -111,13 +112,7 @@ std::vector<QuantizedWeight> read_quantized_weights(const Checkpoint& ckpt,
                   ": tensor '", q.name, ".codebook' is ", q.kmeans.codebook.str(), ", expected (",
                   q.shape[1], ", 16)");
     } else {
-      QuantScheme s;
-      if (scheme == WeightScheme::int8_channel) {
-        s.bits = 8, s.symmetric = true, s.granularity = Granularity::per_channel, s.axis = 1;
-      } else {
-        s.bits = 4, s.granularity = Granularity::per_group, s.axis = 0, s.group_size = 32;
-      }
-      q.params = QuantParams::zeros(q.shape, s);
+      q.params = QuantParams::zeros(q.shape, linear_scheme(scheme));
       for (const char* part : {"scale", "zero_point"}) {
         const Tensor& t = ckpt.tensor(q.name + "." + part);
         Tensor& dst = std::string(part) == "scale" ? q.params.scale : q.params.zero_point;
@@ -153,6 +148,53 @@ Transformer load_quantized_model(Graph& graph, const Checkpoint& ckpt) {
     for (Node** n : {&b.wq, &b.wk, &b.wv, &b.wo, &b.w_gate, &b.w_up, &b.w_down}) *n = values[k++];
   m.lm_head = values[k];
   return m;
+}
+
+QuantScheme linear_scheme(WeightScheme scheme) {
+  QuantScheme s;
+  switch (scheme) {
+    case WeightScheme::int8_channel:
+      s.bits = 8, s.symmetric = true, s.granularity = Granularity::per_channel, s.axis = 1;
+      return s;
+    case WeightScheme::int4_group:
+      s.bits = 4, s.granularity = Granularity::per_group, s.axis = 0, s.group_size = 32;
+      return s;
+    case WeightScheme::kmeans4: break;
+  }
+  throw UsageError(std::string("quantization-aware training supports int8-channel and "
+                               "int4-g32, not ") + weight_scheme_name(scheme));
+}
+
+FakeQuantizedWeights fake_quantize_weights(Transformer& model, WeightScheme scheme) {
+  FakeQuantizedWeights f;
+  f.scheme = scheme;
+  f.weights = quantizable_weights(model);
+  std::vector<Node*> read;  // what the forward pass reads in place of each weight
+  for (Node* w : f.weights) {
+    const QuantScheme s = linear_scheme(scheme);
+    const QuantParams shape_only = QuantParams::zeros(w->shape, s);
+    Graph& g = *w->graph;
+    f.scales.push_back(g.input(w->name + ".qat_scale", shape_only.param_shape()));
+    f.zero_points.push_back(g.input(w->name + ".qat_zero_point", shape_only.param_shape()));
+    f.schemes.push_back(s);
+    read.push_back(fake_quantize(w, f.scales.back(), f.zero_points.back(), s.bits, s.axis,
+                                 s.granularity == Granularity::per_group ? s.group_size : 0));
+  }
+  size_t k = 0;
+  for (BlockWeights& b : model.blocks)
+    for (Node** n : {&b.wq, &b.wk, &b.wv, &b.wo, &b.w_gate, &b.w_up, &b.w_down}) *n = read[k++];
+  model.lm_head = read[k];
+  return f;
+}
+
+Feeds FakeQuantizedWeights::feeds() const {
+  Feeds out;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const QuantParams p = compute_qparams(weights[i]->value.to(Device::cpu()), schemes[i]);
+    out[scales[i]] = p.scale.to(weights[i]->device);
+    out[zero_points[i]] = p.zero_point.to(weights[i]->device);
+  }
+  return out;
 }
 
 }  // namespace gw

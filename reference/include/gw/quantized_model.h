@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gw/checkpoint.h"
+#include "gw/executor.h"
 #include "gw/model.h"
 #include "gw/quantize.h"
 
@@ -39,5 +40,29 @@ std::vector<QuantizedWeight> read_quantized_weights(const Checkpoint& ckpt,
 /// (rewrite_with_quantized_weights); the returned Transformer points at those nodes, so its
 /// logits() run with the quantized weights.
 Transformer load_quantized_model(Graph& graph, const Checkpoint& ckpt);
+
+// ---- quantization-aware training ---------------------------------------------------------------
+
+/// The fake-quantized weights of quantization-aware training: each quantizable weight W of a
+/// model is read, in the forward pass, through fake_quantize(W, S, Z), whose straight-through
+/// gradient trains W itself. S and Z are Inputs refreshed from the current W before every run
+/// (compute_qparams, as post-training quantization would compute them).
+struct FakeQuantizedWeights {
+  WeightScheme scheme;
+  std::vector<Node*> weights;                   ///< the Parameters W
+  std::vector<Node*> scales, zero_points;       ///< their Inputs S and Z
+  std::vector<QuantScheme> schemes;             ///< how each is quantized
+  /// S and Z of the weights' current values, on the graph's device.
+  Feeds feeds() const;
+};
+
+/// The linear scheme that `scheme` uses for each weight; gw::UsageError for k-means, which
+/// has no fake-quantized form here (QAT supports int8-channel and int4-g32).
+QuantScheme linear_scheme(WeightScheme scheme);
+
+/// Points `model`'s quantizable weights at fake-quantized versions of themselves (new nodes
+/// in their graph); `model.params` still lists the Parameters, which gradients() and the
+/// optimizer train. Returns what the feeds need.
+FakeQuantizedWeights fake_quantize_weights(Transformer& model, WeightScheme scheme);
 
 }  // namespace gw
