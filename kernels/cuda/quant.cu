@@ -1,4 +1,5 @@
-// quant.cu — CUDA kernels of Quantize, Dequantize and MatMulInt8.
+// quant.cu — CUDA kernels of Quantize, Dequantize, FakeQuantize (and its mask), MatMulInt8 and
+// QuantizedLinear.
 //
 // Quantization follows lab 05's formulas as the CPU twin does (kernels/cpu/comm_quant.cpp):
 // q = clamp(round(x/S) + Z) with rounding half to even (rintf), r = S(q − Z), and an int8
@@ -142,16 +143,63 @@ __global__ void matmul_int8_kernel(const int8_t* a, const int8_t* b, int32_t* c,
   if (row < m && col < n) c[row * n + col] = acc;
 }
 
-void matmul_int8(const KernelArgs& args) {
-  const Tensor& a = args.inputs[0];
-  const Tensor& b = args.inputs[1];
-  const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+// c (m, n) i32 = a (m, k) i8 · b (k, n) i8 on `stream`.
+void int8_gemm(const int8_t* a, const int8_t* b, int32_t* c, int64_t m, int64_t n, int64_t k,
+               cudaStream_t stream) {
   if (m * n == 0) return;
   const dim3 grid(static_cast<unsigned>((n + kTile - 1) / kTile),
                   static_cast<unsigned>((m + kTile - 1) / kTile));
-  matmul_int8_kernel<<<grid, dim3(kTile, kTile), 0, stream_of(args)>>>(
-      static_cast<const int8_t*>(a.raw()), static_cast<const int8_t*>(b.raw()),
-      static_cast<int32_t*>(args.output.raw()), m, n, k);
+  matmul_int8_kernel<<<grid, dim3(kTile, kTile), 0, stream>>>(a, b, c, m, n, k);
+  CUDA_CHECK_LAUNCH();
+}
+
+void matmul_int8(const KernelArgs& args) {
+  const Tensor& a = args.inputs[0];
+  const Tensor& b = args.inputs[1];
+  int8_gemm(static_cast<const int8_t*>(a.raw()), static_cast<const int8_t*>(b.raw()),
+            static_cast<int32_t*>(args.output.raw()), a.size(0), b.size(1), a.size(1),
+            stream_of(args));
+}
+
+// QuantizedLinear, as on the CPU: per row of x a scale max|x|/127 and int8 codes (one block
+// per row), the int8 GEMM, then y = sum·s_row·s_col.
+__global__ void quantize_rows_kernel(const float* x, int8_t* codes, float* row_scale, int64_t k) {
+  __shared__ float shared[32];
+  const float* xr = x + blockIdx.x * k;
+  float top = 0.0f;
+  for (int64_t p = threadIdx.x; p < k; p += blockDim.x) top = fmaxf(top, fabsf(xr[p]));
+  top = block_max(top, shared);
+  const float scale = top > 0.0f ? top / 127.0f : 1.0f;
+  if (threadIdx.x == 0) row_scale[blockIdx.x] = scale;
+  for (int64_t p = threadIdx.x; p < k; p += blockDim.x)
+    codes[blockIdx.x * k + p] = static_cast<int8_t>(rintf(xr[p] / scale));
+}
+__global__ void scale_sums_kernel(const int32_t* sums, const float* row_scale,
+                                  const float* col_scale, float* y, int64_t rows, int64_t n) {
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < rows * n;
+       e += int64_t(gridDim.x) * blockDim.x)
+    y[e] = static_cast<float>(sums[e]) * row_scale[e / n] * col_scale[e % n];
+}
+
+void quantized_linear(const KernelArgs& args) {
+  const int64_t k = args.inputs[1].size(0), n = args.inputs[1].size(1);
+  const int64_t rows = k > 0 ? args.inputs[0].numel() / k : 0;
+  if (rows * n == 0) return;
+  const cudaStream_t stream = stream_of(args);
+  const size_t codes_bytes = (static_cast<size_t>(rows * k) + 255) / 256 * 256;
+  const size_t scales_bytes = (static_cast<size_t>(rows) * sizeof(float) + 255) / 256 * 256;
+  char* work = static_cast<char*>(
+      scratch(codes_bytes + scales_bytes + static_cast<size_t>(rows * n) * sizeof(int32_t)));
+  int8_t* codes = reinterpret_cast<int8_t*>(work);
+  float* row_scale = reinterpret_cast<float*>(work + codes_bytes);
+  int32_t* sums = reinterpret_cast<int32_t*>(work + codes_bytes + scales_bytes);
+  quantize_rows_kernel<<<static_cast<unsigned>(rows), 256, 0, stream>>>(
+      static_cast<const float*>(args.inputs[0].raw()), codes, row_scale, k);
+  CUDA_CHECK_LAUNCH();
+  int8_gemm(codes, static_cast<const int8_t*>(args.inputs[1].raw()), sums, rows, n, k, stream);
+  scale_sums_kernel<<<blocks_for(rows * n), 256, 0, stream>>>(
+      sums, row_scale, static_cast<const float*>(args.inputs[2].raw()),
+      static_cast<float*>(args.output.raw()), rows, n);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -163,6 +211,7 @@ void define_quant_kernels(OpRegistry& r) {
   r.define(Op::FakeQuantize).cuda(fake_quantize<false>);
   r.define(Op::FakeQuantizeMask).cuda(fake_quantize<true>);
   r.define(Op::MatMulInt8).cuda(matmul_int8);
+  r.define(Op::QuantizedLinear).cuda(quantized_linear);
 }
 
 }  // namespace gw::cuda

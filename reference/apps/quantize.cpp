@@ -1,8 +1,9 @@
 // quantize.cpp — program gw-quantize: post-training quantization of a gw-train checkpoint
 // (lab 05's pass). It restores the trained model, measures the val loss on the trainer's
 // fixed evaluation batches, quantizes every matmul weight with the chosen scheme, measures
-// the val loss again with the quantized weights, and writes a quantized checkpoint (atomic
-// and checksummed like ckpt.bin) that gw-sample loads.
+// the val loss again with the quantized weights, writes a quantized checkpoint (atomic and
+// checksummed like ckpt.bin) that gw-sample loads, and measures the val loss of the model
+// read back from that file as it runs (int8 GEMMs for int8-channel).
 //
 //   gw-quantize --checkpoint runs/cpu-tiny/ckpt.bin --scheme int8-channel --out q.bin
 #include <filesystem>
@@ -45,6 +46,9 @@ int main(int argc, char** argv) {
     const nlohmann::json extra = {{"source", std::filesystem::absolute(checkpoint).string()},
                                   {"val_loss_before", before}, {"val_loss_after", after}};
     gw::write_checkpoint(out, gw::quantized_checkpoint(ckpt, trainer.model(), scheme, q, extra));
+    // The model as gw-sample runs it, from the file: with int8 codes, the products are int8
+    // GEMMs on row-quantized activations, so its loss includes the activations' rounding.
+    const double as_run = gw::quantized_val_loss(gw::read_checkpoint(out), trainer.data());
     const double f32_mb = 4.0 * static_cast<double>(trainer.model().parameter_count()) / 1e6;
     const double file_mb = static_cast<double>(std::filesystem::file_size(out)) / 1e6;
     std::cout << std::fixed << std::setprecision(4) << "gw-quantize: " << scheme_name << ", "
@@ -53,6 +57,10 @@ int main(int argc, char** argv) {
               << std::setprecision(2) << f32_mb / file_mb << "x smaller)\n"
               << std::setprecision(4) << "  val loss: " << before << " -> " << after << " ("
               << std::showpos << after - before << std::noshowpos << " nats)\n"
+              << "  run from the file" << (scheme == gw::WeightScheme::int8_channel
+                                                ? " (int8 GEMMs, activations quantized per row)"
+                                                : "") << ": val loss " << as_run << " ("
+              << std::showpos << as_run - before << std::noshowpos << " nats)\n"
               << "  wrote " << out << '\n';
     return 0;
   });

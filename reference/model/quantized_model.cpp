@@ -4,6 +4,7 @@
 
 #include "gw/error.h"
 #include "gw/ops.h"
+#include "gw/passes.h"
 #include "gw/trainer.h"
 
 namespace gw {
@@ -148,6 +149,22 @@ Transformer load_quantized_model(Graph& graph, const Checkpoint& ckpt) {
     for (Node** n : {&b.wq, &b.wk, &b.wv, &b.wo, &b.w_gate, &b.w_up, &b.w_down}) *n = values[k++];
   m.lm_head = values[k];
   return m;
+}
+
+double quantized_val_loss(const Checkpoint& ckpt, const TextDataset& data) {
+  const TrainConfig c = checkpoint_config(ckpt);
+  Graph g;
+  const Transformer m = load_quantized_model(g, ckpt);
+  Node* x = g.input("x", {c.batch_size, c.block_size}, DType::i32);
+  Node* y = g.input("y", {c.batch_size, c.block_size}, DType::i32);
+  Node* loss = m.loss(x, y);
+  fuse_int8_linear(g);
+  Executor exec(g, {loss});
+  const std::vector<Batch> batches =
+      BatchSampler(data.val, Split::val, c.block_size, c.batch_size, c.seed).eval_batches(c.eval_iters);
+  double total = 0;
+  for (const Batch& b : batches) total += exec.run({{x, b.x}, {y, b.y}})[0].item();
+  return total / static_cast<double>(batches.size());
 }
 
 QuantScheme linear_scheme(WeightScheme scheme) {

@@ -22,7 +22,7 @@ namespace {
 const std::set<Op> kVjpExempt = {Op::Input, Op::Parameter, Op::Constant,
                                  Op::RMSNormBackwardInput, Op::RMSNormBackwardWeight,
                                  Op::AttentionBackward, Op::AdamW, Op::Quantize, Op::Dequantize,
-                                 Op::MatMulInt8};
+                                 Op::MatMulInt8, Op::QuantizedLinear};
 // Every op with a VJP rule also has a JVP rule.
 const std::set<Op> kJvpExempt = kVjpExempt;
 

@@ -93,6 +93,28 @@ void matmul_int8_shape(Node& node) {
   node.shape = {a->shape[0], b->shape[1]};
   node.dtype = DType::i32;
 }
+// QuantizedLinear: x f32 (..., k), codes i8 (k, n), scale f32 (n) -> f32 (..., n).
+void quantized_linear_shape(Node& node) {
+  const Node* x = node.inputs[0];
+  const Node* q = node.inputs[1];
+  const Node* s = node.inputs[2];
+  GW_CHECK_AS(DTypeError, x->dtype == DType::f32 && q->dtype == DType::i8 && s->dtype == DType::f32,
+              "quantized_linear: x ", x->str(), ", codes ", q->str(), " and scale ", s->str(),
+              " must be f32, i8 and f32");
+  GW_CHECK_AS(ShapeError, !x->shape.empty() && q->shape.size() == 2 &&
+                              x->shape.back() == q->shape[0] && s->shape == Shape{q->shape[1]},
+              "quantized_linear: x ", shape_str(x->shape), ", codes ", shape_str(q->shape),
+              " and scale ", shape_str(s->shape), " must be (..., k), (k, n) and (n)");
+  node.shape = x->shape;
+  node.shape.back() = q->shape[1];
+  node.dtype = DType::f32;
+}
+// The int8 GEMM's multiply-adds, plus quantizing x and scaling the sums.
+double quantized_linear_ops(const Node& node) {
+  return 2.0 * op_rules::elements(node) * node.inputs[1]->shape[0] +
+         3.0 * op_rules::input_elements(node) + 2.0 * op_rules::elements(node);
+}
+
 double matmul_int8_ops(const Node& node) {  // integer multiply-adds, counted like FLOPs
   return 2.0 * op_rules::elements(node) * node.inputs[0]->shape[1];
 }
@@ -121,6 +143,8 @@ void define_quant_ops(OpRegistry& r) {
   r.define(Op::FakeQuantizeMask, "fake_quantize_mask", 3).shape(fake_quantize_shape)
       .flops(per_element<4>).vjp(vjp_mask).jvp(jvp_mask);
   r.define(Op::MatMulInt8, "matmul_int8", 2).shape(matmul_int8_shape).flops(matmul_int8_ops);
+  r.define(Op::QuantizedLinear, "quantized_linear", 3).shape(quantized_linear_shape)
+      .flops(quantized_linear_ops);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------
@@ -154,6 +178,9 @@ Node* fake_quantize_mask(Node* x, Node* scale, Node* zero_point, int bits, int64
   a.axis = axis;
   a.group_size = group_size;
   return build(Op::FakeQuantizeMask, {x, scale, zero_point}, a, "fake_quantize_mask");
+}
+Node* quantized_linear(Node* x, Node* codes, Node* scale) {
+  return build(Op::QuantizedLinear, {x, codes, scale}, {}, "quantized_linear");
 }
 Node* matmul_int8(Node* a, Node* b) {
   return build(Op::MatMulInt8, {a, b}, {}, "matmul_int8");

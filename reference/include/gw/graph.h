@@ -47,7 +47,7 @@ enum class Op : uint16_t {
   // distributed
   AllReduce,
   // quantization
-  Quantize, Dequantize, FakeQuantize, FakeQuantizeMask, MatMulInt8,
+  Quantize, Dequantize, FakeQuantize, FakeQuantizeMask, MatMulInt8, QuantizedLinear,
   kCount  ///< number of ops (not an op)
 };
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gw/checkpoint.h"
+#include "gw/data.h"
 #include "gw/executor.h"
 #include "gw/model.h"
 #include "gw/quantize.h"
@@ -40,6 +41,11 @@ std::vector<QuantizedWeight> read_quantized_weights(const Checkpoint& ckpt,
 /// (rewrite_with_quantized_weights); the returned Transformer points at those nodes, so its
 /// logits() run with the quantized weights.
 Transformer load_quantized_model(Graph& graph, const Checkpoint& ckpt);
+
+/// The mean val loss of the model of the quantized checkpoint `ckpt` as it runs from its codes
+/// (int8 per-channel products fused into int8 GEMMs by fuse_int8_linear) on the trainer's
+/// fixed validation batches of `data` (the same batches Trainer::evaluate uses).
+double quantized_val_loss(const Checkpoint& ckpt, const TextDataset& data);
 
 // ---- quantization-aware training ---------------------------------------------------------------
 
