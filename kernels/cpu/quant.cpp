@@ -114,8 +114,8 @@ void matmul_int8_kernel(const KernelArgs& args) {
             args.output.data<int32_t>());
 }
 
-// QuantizedLinear: each row r of x gets the scale s_r = max|x_r|/127 and the codes
-// round(x_r/s_r); then one int8 GEMM, and y = sum·s_r·s_w[j].
+// QuantizedLinear: each row r of x gets the scale s_r = max|x_r|/63 and the 7-bit codes
+// round(x_r/s_r) (kQuantizedLinearXMax); then one int8 GEMM, and y = sum·s_r·s_w[j].
 void quantized_linear_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t k = args.inputs[1].size(0), n = args.inputs[1].size(1);
@@ -137,11 +137,11 @@ void quantized_linear_kernel(const KernelArgs& args) {
     const float* xr = xs + r * k;
     float top = 0.0f;
     for (int64_t p = 0; p < k; ++p) top = std::fmax(top, std::fabs(xr[p]));
-    const float s = top > 0.0f ? top / 127.0f : 1.0f;
+    const float s = top > 0.0f ? top / static_cast<float>(kernels::kQuantizedLinearXMax) : 1.0f;
     xs_scale[r] = s;
     for (int64_t p = 0; p < k; ++p) xq[r * k + p] = static_cast<int8_t>(std::nearbyint(xr[p] / s));
   }
-  int8_gemm(rows, n, k, xq, args.inputs[1].data<int8_t>(), sums.data());
+  int7_gemm(rows, n, k, xq, args.inputs[1].data<int8_t>(), sums.data());
   const int32_t* acc = sums.data();
   float* y = args.output.data<float>();
 #pragma omp parallel for schedule(static) if (rows * n > 65536)
