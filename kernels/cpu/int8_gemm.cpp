@@ -6,8 +6,9 @@
 // Σ a·b. On a CPU with VNNI (AVX-512 VNNI or AVX-VNNI) it multiplies with vpdpbusd, exact for
 // any codes. Without VNNI it falls back to vpmaddubsw, whose pairwise int16 sums saturate
 // (255·127·2 > 32767): full-range int8 then runs in plain loops (exact, slower than an f32
-// GEMM), while 7-bit codes shifted by +64 into [1, 127] stay exact (2·127·127 < 32767) and
-// keep oneDNN's speed. QuantizedLinear quantizes its activations to 7 bits for that reason.
+// GEMM), while unsigned 7-bit codes in [0, 127] stay exact (2·127·127 < 32767) and keep
+// oneDNN's speed (u7s8_gemm). QuantizedLinear quantizes its activations to 7 bits for that
+// reason.
 #include <cstdint>
 #include <vector>
 
@@ -73,10 +74,26 @@ void int8_gemm(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b
   loop_gemm(m, n, k, a, b, c);
 }
 
-void int7_gemm(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c) {
+void u7s8_gemm(int64_t m, int64_t n, int64_t k, const uint8_t* a, const int8_t* b, int32_t* c) {
   if (m == 0 || n == 0) return;
-  if (GW_HAVE_DNNL) return dnnl_shifted_gemm(m, n, k, a, 64, b, c);
-  loop_gemm(m, n, k, a, b, c);
+#if GW_HAVE_DNNL
+  const int32_t no_offset = 0;
+  const dnnl_status_t status = dnnl_gemm_u8s8s32('N', 'N', 'F', m, n, k, 1.0f, a, k, 0, b, n, 0,
+                                                 0.0f, c, n, &no_offset);
+  GW_CHECK(status == dnnl_success, "u8·s8 GEMM (oneDNN): status ", static_cast<int>(status),
+           " for (", m, " × ", k, ")·(", k, " × ", n, ")");
+#else
+#pragma omp parallel for schedule(static) if (m * n * k > 65536)
+  for (int64_t i = 0; i < m; ++i) {
+    int32_t* row = c + i * n;
+    for (int64_t j = 0; j < n; ++j) row[j] = 0;
+    for (int64_t p = 0; p < k; ++p) {
+      const int32_t aip = a[i * k + p];
+      const int8_t* brow = b + p * n;
+      for (int64_t j = 0; j < n; ++j) row[j] += aip * static_cast<int32_t>(brow[j]);
+    }
+  }
+#endif
 }
 
 }  // namespace gw::cpu
