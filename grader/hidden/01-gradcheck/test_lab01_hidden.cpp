@@ -2,7 +2,8 @@
 // gradients (one element, a sign, a factor, a missing consumer, a transpose, a NaN) and pass
 // the correct ones; the failing lists are exact; f32 inputs are perturbed in f64; the ε
 // study takes the given steps and shows both error regimes. Inputs come
-// from GW_HIDDEN_SEED (grader/hidden/common/hidden.h).
+// from GW_HIDDEN_SEED (grader/hidden/common/hidden.h). Each check also sends what it checked
+// to the grader's judge (labs/common/observe.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,9 +15,17 @@
 #include "gw/autodiff.h"
 #include "hidden.h"
 #include "lab_testing.h"
+#include "observe.h"
 
 namespace gw {
 namespace {
+
+// labs::close, observing the value it checks first (until lab_testing.h's helpers observe).
+::testing::AssertionResult close(const std::string& what, const Tensor& a, const Tensor& b,
+                                 double atol = 1e-6, double rtol = 1e-6) {
+  observe::tensor(what, a, atol, rtol);
+  return labs::close(what, a, b, atol, rtol);
+}
 
 // A hidden function with its correct gradients.
 struct Hidden {
@@ -104,6 +113,10 @@ TEST(HiddenGradcheck, PassesEveryCorrectHiddenGradient) {
   for (const Hidden& h : hidden_functions()) {
     const std::vector<Tensor> in = draw(h.shapes, salt++);
     const GradcheckReport r = gradcheck(h.f, h.grads(in), in);
+    observe::flag(std::string(h.name) + ": passed", r.passed);
+    for (size_t i = 0; i < r.inputs.size(); ++i)
+      observe::value(std::string(h.name) + ": max abs error of input " + std::to_string(i),
+                     r.inputs[i].max_abs_error, 1e-6);
     EXPECT_TRUE(r.passed) << h.name << ": a correct gradient must pass\n" << r.str();
   }
 }
@@ -129,8 +142,13 @@ TEST(HiddenGradcheck, CatchesPlantedBugs) {
       std::vector<Tensor> wrong = good;
       wrong[0] = edit(good[0], bug.change);
       const GradcheckReport r = gradcheck(h.f, wrong, in);
+      const std::string what = std::string(h.name) + " / " + bug.what;
+      observe::flag(what + ": passed", r.passed);
+      observe::count(what + ": input checks", static_cast<int64_t>(r.inputs.size()));
       EXPECT_FALSE(r.passed) << h.name << ": planted bug \"" << bug.what << "\" was not caught";
       ASSERT_EQ(r.inputs.size(), 2u);
+      observe::flag(what + ": input 0 passed", r.inputs[0].passed);
+      observe::flag(what + ": input 1 passed", r.inputs[1].passed);
       EXPECT_FALSE(r.inputs[0].passed) << h.name << " / " << bug.what;
       EXPECT_TRUE(r.inputs[1].passed) << h.name << " / " << bug.what << ": input 1 is correct";
     }
@@ -144,6 +162,7 @@ TEST(HiddenGradcheck, MissingConsumerTermIsCaught) {
   std::vector<Tensor> wrong = h.grads(in);
   wrong[0] = in[1].astype(DType::f64);  // only the x1·x2 consumer, the ln term forgotten
   const GradcheckReport r = gradcheck(h.f, wrong, in);
+  observe::flag("passed", r.passed);
   EXPECT_FALSE(r.passed) << "an adjoint that misses one consumer must fail";
 }
 
@@ -160,7 +179,11 @@ TEST(HiddenGradcheck, FailingListIsExactlyThePlantedElements) {
     for (int64_t i : planted) v[static_cast<size_t>(i)] += 0.05;
   });
   const GradcheckReport r = gradcheck(h.f, wrong, in);
+  observe::count("input checks", static_cast<int64_t>(r.inputs.size()));
   ASSERT_EQ(r.inputs.size(), 2u);
+  observe::flag("input 0 passed", r.inputs[0].passed);
+  observe::indices("failing elements of input 1", r.inputs[1].failing);
+  observe::value("max abs error of input 1", r.inputs[1].max_abs_error, 1e-6);
   EXPECT_TRUE(r.inputs[0].passed);
   EXPECT_EQ(r.inputs[1].failing, std::vector<int64_t>(planted.begin(), planted.end()))
       << "failing must list every planted element, in increasing flat index\n" << r.str();
@@ -181,10 +204,13 @@ TEST(HiddenGradcheck, RelativeToleranceScalesWithTheNumericalGradient) {
   o.eps = 1e-5;
   o.atol = 1e-6;
   o.rtol = 1e-4;
-  EXPECT_TRUE(gradcheck(f, {g}, {x}, o).passed)
-      << "|g − ĝ| = 1 ≤ atol + rtol·|ĝ| ≈ 100: the tolerance is relative to |ĝ|";
+  const bool loose = gradcheck(f, {g}, {x}, o).passed;
+  observe::flag("passed with rtol 1e-4", loose);
+  EXPECT_TRUE(loose) << "|g − ĝ| = 1 ≤ atol + rtol·|ĝ| ≈ 100: the tolerance is relative to |ĝ|";
   o.rtol = 1e-8;
-  EXPECT_FALSE(gradcheck(f, {g}, {x}, o).passed) << "with rtol = 1e-8 the error of 1 fails";
+  const bool tight = gradcheck(f, {g}, {x}, o).passed;
+  observe::flag("passed with rtol 1e-8", tight);
+  EXPECT_FALSE(tight) << "with rtol = 1e-8 the error of 1 fails";
 }
 
 TEST(HiddenNumericalGradient, F32InputsArePerturbedInF64) {
@@ -193,8 +219,8 @@ TEST(HiddenNumericalGradient, F32InputsArePerturbedInF64) {
   const std::vector<Tensor> in64 = draw(h.shapes, 13);
   const std::vector<Tensor> in32{in64[0].astype(DType::f32), in64[1].astype(DType::f32)};
   const std::vector<Tensor> exact = h.grads({in32[0].astype(DType::f64), in32[1].astype(DType::f64)});
-  EXPECT_TRUE(labs::close("numerical gradient of f32 inputs", numerical_gradient(h.f, in32, 0),
-                          exact[0], 1e-7, 1e-6))
+  EXPECT_TRUE(close("numerical gradient of f32 inputs", numerical_gradient(h.f, in32, 0), exact[0],
+                    1e-7, 1e-6))
       << "ε = 1e-6 is rounded away in f32 (ulp 6e-8·|x|): perturb an f64 copy";
 }
 
@@ -211,9 +237,10 @@ TEST(HiddenNumericalGradient, CountsTwoEvaluationsPerElementOfALargerInput) {
   };
   const Tensor x = labs::uniform({n}, hidden::seed(18));
   const Tensor g = numerical_gradient(f, {x}, 0);
+  observe::count("calls of f", calls);
   EXPECT_EQ(calls, 2 * n);
   const Tensor expected = edit(x, [](std::vector<double>& v) { for (double& e : v) e = std::cos(e); });
-  EXPECT_TRUE(labs::close("numerical gradient of Σ sin x", g, expected, 1e-8, 1e-8));
+  EXPECT_TRUE(close("numerical gradient of Σ sin x", g, expected, 1e-8, 1e-8));
 }
 
 TEST(HiddenNumericalGradient, F64GraphIsAccurateToOneInAMillion) {
@@ -225,15 +252,22 @@ TEST(HiddenNumericalGradient, F64GraphIsAccurateToOneInAMillion) {
   const Feeds at{{x, labs::uniform({3, 2}, hidden::seed(21))}, {w, labs::uniform({2, 4}, hidden::seed(22))}};
   const ScalarFunction f = graph_function(y, {x, w});
   const std::vector<Tensor> point{at.at(x), at.at(w)};
-  EXPECT_TRUE(labs::close("numerical ∂y/∂w of Σ tanh(xw)", numerical_gradient(f, point, 1),
-                          labs::oracle_gradient(y, w, at), 1e-8, 1e-6));
+  EXPECT_TRUE(close("numerical ∂y/∂w of Σ tanh(xw)", numerical_gradient(f, point, 1),
+                    labs::oracle_gradient(y, w, at), 1e-8, 1e-6));
 }
 
 TEST(HiddenEpsStudy, TakesTheGivenStepsAndIsSecondOrderInTruncation) {
   const std::vector<double> steps{1e-1, 1e-2, 3e-3};
   const std::vector<EpsStudyPoint> pts = eps_study(steps);
+  observe::count("points of the study", static_cast<int64_t>(pts.size()));
   ASSERT_EQ(pts.size(), steps.size());
-  for (size_t i = 0; i < steps.size(); ++i) EXPECT_DOUBLE_EQ(pts[i].eps, steps[i]);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    observe::value("ε of point " + std::to_string(i), pts[i].eps, 0, 1e-15);
+    EXPECT_DOUBLE_EQ(pts[i].eps, steps[i]);
+  }
+  observe::value("f64 error ratio of ε = 1e-1 and 1e-2", pts[0].error_f64 / pts[1].error_f64, 2.0);
+  observe::value("f64 error at ε = 1e-1", pts[0].error_f64, 1e-5);
+  observe::value("f32 error at ε = 1e-1", pts[0].error_f32, 1e-5);
   // Truncation error ε²/6·|cos 1|: 100x smaller for a 10x smaller ε, in both precisions here.
   EXPECT_NEAR(pts[0].error_f64 / pts[1].error_f64, 100.0, 2.0);
   EXPECT_NEAR(pts[0].error_f64, 1e-2 / 6 * std::cos(1.0), 1e-5);
@@ -242,7 +276,10 @@ TEST(HiddenEpsStudy, TakesTheGivenStepsAndIsSecondOrderInTruncation) {
 
 TEST(HiddenEpsStudy, FloatErrorIsRoundingDominatedAtSmallSteps) {
   const std::vector<EpsStudyPoint> pts = eps_study({1e-6, 1e-7});
+  observe::count("points of the study", static_cast<int64_t>(pts.size()));
   ASSERT_EQ(pts.size(), 2u);
+  observe::flag("the f32 error at ε = 1e-6 is above 1e-3", pts[0].error_f32 > 1e-3);
+  observe::value("f64 error at ε = 1e-6", pts[0].error_f64, 1e-8);
   // u_f32 ≈ 6e-8: at ε = 1e-6 rounding costs ~u/ε ≈ 0.06 in float, ~1e-10 in double.
   EXPECT_GT(pts[0].error_f32, 1e-3);
   EXPECT_LT(pts[0].error_f64, 1e-8);

@@ -1,6 +1,9 @@
 // test_lab01.cpp — public tests of lab 01 (numerical gradient checking): the lecture's
 // numbers (y = ln x1 + x1·x2 − sin x2 at (2, 5)), the central difference and gradcheck's
 // report, and the ε study. Each test names the claim it checks; its messages say what to look at.
+//
+// Graded, each check also sends what it checked to the grader (labs/common/observe.h); run by
+// hand, the observations do nothing.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,12 +11,25 @@
 
 #include "gw/autodiff.h"
 #include "lab_testing.h"
+#include "observe.h"
 
 namespace gw {
 namespace {
 
-using labs::near;
 using labs::scalar_tensor;
+
+// labs::near and labs::close, observing the value they check first. (Once lab_testing.h's
+// helpers observe — a one-line change in each — these two go.)
+::testing::AssertionResult near(const std::string& what, const Tensor& a, double expected, double tol,
+                                const std::string& why = "") {
+  observe::tensor(what, a, tol);
+  return labs::near(what, a, expected, tol, why);
+}
+::testing::AssertionResult close(const std::string& what, const Tensor& a, const Tensor& b,
+                                 double atol = 1e-6, double rtol = 1e-6) {
+  observe::tensor(what, a, atol, rtol);
+  return labs::close(what, a, b, atol, rtol);
+}
 
 // y = ln(x1) + x1·x2 − sin(x2) written in plain C++ on the inputs' first elements.
 double lecture_function(const std::vector<Tensor>& in) {
@@ -89,6 +105,8 @@ TEST(NumericalGradient, HasTheInputShapeAndIsF64) {
   WeightedSquares p;
   const std::vector<Tensor> in{p.x.astype(DType::f32), p.w.astype(DType::f32)};
   const Tensor g = numerical_gradient(weighted_squares, in, 0);
+  observe::text("shape of the gradient", shape_str(g.shape()));
+  observe::text("dtype of the gradient", dtype_name(g.dtype()));
   EXPECT_EQ(g.shape(), p.x.shape()) << "the gradient has the shape of the input it is taken for";
   EXPECT_EQ(g.dtype(), DType::f64) << "numerical gradients are computed and returned in f64, "
                                       "whatever the input's dtype";
@@ -96,12 +114,10 @@ TEST(NumericalGradient, HasTheInputShapeAndIsF64) {
 
 TEST(NumericalGradient, MatchesAHandDerivedTensorGradient) {
   WeightedSquares p;
-  EXPECT_TRUE(labs::close("numerical ∂f/∂x of Σ w∘x²", numerical_gradient(weighted_squares,
-                                                                         {p.x, p.w}, 0),
-                          p.grad_x(), 1e-6, 1e-6));
-  EXPECT_TRUE(labs::close("numerical ∂f/∂w of Σ w∘x² + Σ sin w",
-                          numerical_gradient(weighted_squares, {p.x, p.w}, 1), p.grad_w(), 1e-6,
-                          1e-6));
+  EXPECT_TRUE(close("numerical ∂f/∂x of Σ w∘x²", numerical_gradient(weighted_squares, {p.x, p.w}, 0),
+                    p.grad_x(), 1e-6, 1e-6));
+  EXPECT_TRUE(close("numerical ∂f/∂w of Σ w∘x² + Σ sin w",
+                    numerical_gradient(weighted_squares, {p.x, p.w}, 1), p.grad_w(), 1e-6, 1e-6));
 }
 
 TEST(NumericalGradient, TakesTwoEvaluationsPerElement) {
@@ -112,6 +128,7 @@ TEST(NumericalGradient, TakesTwoEvaluationsPerElement) {
     return weighted_squares(in);
   };
   (void)numerical_gradient(counted, {p.x, p.w}, 1);
+  observe::count("calls of f", calls);
   EXPECT_EQ(calls, 2 * 6) << "one f(θ + ε eⱼ) and one f(θ − ε eⱼ) per element of the 2×3 input";
 }
 
@@ -119,6 +136,7 @@ TEST(NumericalGradient, LeavesTheCallersInputsUnchanged) {
   WeightedSquares p;
   const std::vector<double> before = p.x.to_doubles();
   (void)numerical_gradient(weighted_squares, {p.x, p.w}, 0);
+  observe::values("the caller's input after the call", p.x.to_doubles());
   EXPECT_EQ(p.x.to_doubles(), before)
       << "Tensor copies share memory: perturb a clone() of the input, not the caller's tensor";
 }
@@ -126,7 +144,14 @@ TEST(NumericalGradient, LeavesTheCallersInputsUnchanged) {
 TEST(Gradcheck, PassesACorrectGradient) {
   WeightedSquares p;
   const GradcheckReport r = gradcheck(weighted_squares, {p.grad_x(), p.grad_w()}, {p.x, p.w});
+  observe::count("input checks", static_cast<int64_t>(r.inputs.size()));
   ASSERT_EQ(r.inputs.size(), 2u) << "one InputCheck per input";
+  observe::flag("report passed", r.passed);
+  for (size_t i = 0; i < 2; ++i) {
+    observe::flag("input " + std::to_string(i) + " passed", r.inputs[i].passed);
+    observe::indices("failing elements of input " + std::to_string(i), r.inputs[i].failing);
+  }
+  observe::value("max abs error of input 0", r.inputs[0].max_abs_error, 1e-6);
   EXPECT_TRUE(r.passed) << r.str();
   EXPECT_TRUE(r.inputs[0].passed && r.inputs[1].passed) << r.str();
   EXPECT_TRUE(r.inputs[0].failing.empty() && r.inputs[1].failing.empty()) << r.str();
@@ -137,7 +162,12 @@ TEST(Gradcheck, FlagsThePlantedWrongElementOnly) {
   WeightedSquares p;
   const GradcheckReport r =
       gradcheck(weighted_squares, {planted(p.grad_x(), 4, 0.01), p.grad_w()}, {p.x, p.w});
+  observe::count("input checks", static_cast<int64_t>(r.inputs.size()));
   ASSERT_EQ(r.inputs.size(), 2u);
+  observe::flag("report passed", r.passed);
+  observe::flag("input 0 passed", r.inputs[0].passed);
+  observe::indices("failing elements of input 0", r.inputs[0].failing);
+  observe::flag("input 1 passed", r.inputs[1].passed);
   EXPECT_FALSE(r.passed) << "element 4 of ∂f/∂x is off by 0.01: the report must fail";
   EXPECT_FALSE(r.inputs[0].passed);
   EXPECT_EQ(r.inputs[0].failing, std::vector<int64_t>{4})
@@ -152,7 +182,10 @@ TEST(Gradcheck, ReportsTheMaxAbsoluteAndRelativeErrors) {
   const double at4 = gx.to_doubles()[4];
   const GradcheckReport r = gradcheck(weighted_squares, {planted(gx, 4, 0.01), p.grad_w()},
                                       {p.x, p.w});
+  observe::count("input checks", static_cast<int64_t>(r.inputs.size()));
   ASSERT_EQ(r.inputs.size(), 2u);
+  observe::value("max abs error of input 0", r.inputs[0].max_abs_error, 1e-6);
+  observe::value("max rel error of input 0", r.inputs[0].max_rel_error, 1e-4 / std::abs(at4));
   EXPECT_NEAR(r.inputs[0].max_abs_error, 0.01, 1e-6) << "max |g − ĝ| over the elements";
   EXPECT_NEAR(r.inputs[0].max_rel_error, 0.01 / std::abs(at4), 1e-4 / std::abs(at4))
       << "max |g − ĝ| / |ĝ| (relative to the numerical gradient)";
@@ -164,13 +197,15 @@ TEST(Gradcheck, AppliesAtolPlusRtolTimesTheNumericalGradient) {
   GradcheckOptions loose;
   loose.atol = 1e-4;
   loose.rtol = 0;
-  EXPECT_TRUE(gradcheck(weighted_squares, grads, {p.x, p.w}, loose).passed)
-      << "an error of 1e-5 is within atol = 1e-4";
+  const bool loose_passed = gradcheck(weighted_squares, grads, {p.x, p.w}, loose).passed;
+  observe::flag("passed with atol 1e-4", loose_passed);
+  EXPECT_TRUE(loose_passed) << "an error of 1e-5 is within atol = 1e-4";
   GradcheckOptions tight;
   tight.atol = 1e-7;
   tight.rtol = 0;
-  EXPECT_FALSE(gradcheck(weighted_squares, grads, {p.x, p.w}, tight).passed)
-      << "an error of 1e-5 exceeds atol = 1e-7 with rtol = 0";
+  const bool tight_passed = gradcheck(weighted_squares, grads, {p.x, p.w}, tight).passed;
+  observe::flag("passed with atol 1e-7", tight_passed);
+  EXPECT_FALSE(tight_passed) << "an error of 1e-5 exceeds atol = 1e-7 with rtol = 0";
 }
 
 // Index of the smallest error of one precision.
@@ -184,11 +219,17 @@ size_t best_eps(const std::vector<EpsStudyPoint>& pts, bool f32) {
 
 TEST(EpsStudy, ErrorCurvesAreUShapedAndFloatRoundsFirst) {
   const std::vector<EpsStudyPoint> pts = eps_study();
+  observe::count("points of the study", static_cast<int64_t>(pts.size()));
   ASSERT_EQ(pts.size(), 45u) << "with no argument the study takes eps_study_grid(): four steps "
                                   "per decade from 1e-1 to 1e-12";
   EXPECT_DOUBLE_EQ(pts.front().eps, 1e-1);
   EXPECT_NEAR(pts.back().eps, 1e-12, 1e-24);
   const size_t b32 = best_eps(pts, true), b64 = best_eps(pts, false);
+  observe::value("first ε", pts.front().eps, 0, 1e-15);
+  observe::value("last ε", pts.back().eps, 0, 1e-12);
+  observe::flag("the best f64 ε is inside the grid", b64 > 0 && b64 < pts.size() - 1);
+  observe::flag("the f64 error rises tenfold at ε = 1e-12", pts.back().error_f64 > 10 * pts[b64].error_f64);
+  observe::flag("the best f32 ε is larger than the best f64 ε", b32 < b64);
   EXPECT_GT(b64, 0u) << "the f64 error should still fall below ε = 1e-1 (truncation regime)";
   EXPECT_LT(b64, pts.size() - 1) << "the f64 error should rise again at ε = 1e-12 (rounding)";
   EXPECT_GT(pts.back().error_f64, 10 * pts[b64].error_f64)
