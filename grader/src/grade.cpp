@@ -179,8 +179,21 @@ void judge(const Run& run, const TestStream* trusted, const SandboxLimits& limit
   } else {
     // A wrong result: the first difference from the reference's run, then the test's own
     // messages (what a student sees running the public test).
-    std::string mine = failure_text(r.output);
-    t.reason = "wrong result:\n" + (cmp.match ? std::string() : cmp.why + "\n") + mine;
+    const std::string mine = failure_text(r.output);
+    // The first line of the test's own message that says something ("not implemented: ...",
+    // "Value of: ..."), without GoogleTest's "file:line: Failure" headers.
+    std::string head;
+    std::istringstream lines(mine);
+    for (std::string line; std::getline(lines, line);)
+      if (line.size() < 9 || line.compare(line.size() - 9, 9, ": Failure") != 0) {
+        head = line;
+        break;
+      }
+    const bool stopped = s.observations.size() < trusted->observations.size() && s.outcome == "fail";
+    if (cmp.match || (stopped && !head.empty()))  // the test's own assertion or exception says it best
+      t.reason = "wrong result: " + head + "\n" + (cmp.match ? "" : cmp.why + "\n") + mine;
+    else
+      t.reason = "wrong result: " + cmp.why + "\n" + mine;
     if (r.output.find("std::bad_alloc") != std::string::npos)
       t.reason = "ran out of memory (std::bad_alloc at the address-space limit of " +
                  std::to_string(limits.memory_mb) + " MiB):\n" + mine;

@@ -20,7 +20,10 @@ std::string first_line(const std::string& s, size_t max = 90) {
     const size_t nl = s.find('\n');
     line = s.substr(nl + 1, s.find('\n', nl + 1) - nl - 1);
   }
-  return line.size() > max ? line.substr(0, max - 3) + "..." : line;
+  if (line.size() <= max) return line;
+  size_t cut = max - 3;
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  return line.substr(0, cut) + "...";
 }
 
 std::string csv_field(const std::string& s) {

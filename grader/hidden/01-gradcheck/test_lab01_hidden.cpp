@@ -114,9 +114,6 @@ TEST(HiddenGradcheck, PassesEveryCorrectHiddenGradient) {
     const std::vector<Tensor> in = draw(h.shapes, salt++);
     const GradcheckReport r = gradcheck(h.f, h.grads(in), in);
     observe::flag(std::string(h.name) + ": passed", r.passed);
-    for (size_t i = 0; i < r.inputs.size(); ++i)
-      observe::value(std::string(h.name) + ": max abs error of input " + std::to_string(i),
-                     r.inputs[i].max_abs_error, 1e-6);
     EXPECT_TRUE(r.passed) << h.name << ": a correct gradient must pass\n" << r.str();
   }
 }
