@@ -1,5 +1,6 @@
-// grade.h — runs every test case of a built submission in the sandbox and scores it with the
-// rubric; performance items time the student against the reference, interleaved.
+// grade.h — runs every test case of a built submission in the sandbox, judges it against the
+// trusted run of the same test on the reference (judge.h), and scores it with the rubric;
+// performance items time the student against the reference, interleaved.
 #pragma once
 
 #include <string>
@@ -31,7 +32,7 @@ struct TestResult {
 /// One lab of one submission.
 struct LabResult {
   std::string id, title;
-  std::string build_status;   ///< ok | compile_error | forbidden | link_error | not_built
+  std::string build_status;   ///< ok | rejected | compile_error | forbidden | link_error | not_built
   std::string build_message;
   std::vector<std::string> notes;
   std::vector<TestResult> tests;
