@@ -133,27 +133,27 @@ void become_subreaper() {
 namespace {
 
 // World-writable folders (where a sandbox uid could leave files): /tmp and /dev/shm, and
-// whatever else a bounded walk of the root file system finds (e.g. /var/tmp, /run/lock).
+// whatever a short walk of /var and /run finds (/var/tmp, /run/lock, /var/crash, ...). Only
+// system folders: a world-writable folder of somebody's project must not vanish from view.
 std::vector<std::string> find_writable_dirs() {
   std::vector<std::string> out = {"/tmp"};
   std::function<void(const std::string&, int)> walk = [&](const std::string& dir, int depth) {
-    DIR* d = opendir(dir.empty() ? "/" : dir.c_str());
+    DIR* d = opendir(dir.c_str());
     if (!d) return;
     std::vector<std::string> subs;
     while (dirent* e = readdir(d)) {
       const std::string name = e->d_name;
       if (name == "." || name == "..") continue;
       const std::string path = dir + "/" + name;
-      if (path == "/proc" || path == "/sys" || path == "/dev" || path == "/tmp") continue;
       struct stat st;
       if (lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
       if (st.st_mode & S_IWOTH) out.push_back(path);  // covered whole: no need to look inside
-      else if (depth < 3) subs.push_back(path);
+      else if (depth < 2) subs.push_back(path);
     }
     closedir(d);
     for (const std::string& s : subs) walk(s, depth + 1);
   };
-  walk("", 0);
+  for (const char* top : {"/var", "/run"}) walk(top, 0);
   struct stat st;
   if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode)) out.push_back("/dev/shm");
   return out;
@@ -463,8 +463,11 @@ SandboxResult run_sandboxed(const SandboxSpec& spec) {
           if (!make_mount_point(keeps[i]) ||
               mount(keep_fd_path[i].data(), keeps[i].path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
             child_fail("bind a kept path");
+          // Read-only; in a user namespace the remount may be refused (locked mount flags),
+          // and the path stays writable to a uid that owns nothing of the grader anyway.
           if (!keep_rw[i] && mount(nullptr, keeps[i].path.c_str(), nullptr,
-                                   MS_REMOUNT | MS_BIND | MS_RDONLY | keeps[i].keep_flags, nullptr) != 0)
+                                   MS_REMOUNT | MS_BIND | MS_RDONLY | keeps[i].keep_flags, nullptr) != 0 &&
+              !caps.user_ns)
             child_fail("kept path read-only");
         }
         if (spec.private_workdir && !spec.workdir.empty()) {

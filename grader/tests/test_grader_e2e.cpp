@@ -540,6 +540,21 @@ TEST(Release, IsMadeForStudentsFromTrackedFilesAndItsLabCommandWorksFromStubsToA
   for (const auto& lab : m["labs"])
     for (const auto& f : lab["student_files"]) want.insert(f.get<std::string>());
   EXPECT_EQ(got, want);
+  // ./gradwork test: one line per lab.
+  const CommandResult all = run_command(env + "./gradwork test 2>&1");
+  EXPECT_EQ(all.status, 1) << "not every lab passes: the status says so";
+  for (const auto& lab : m["labs"]) {
+    const std::string lid = lab["id"];
+    std::smatch line;
+    ASSERT_TRUE(std::regex_search(all.output, line, std::regex("\nlab " + lid + "  [^\n]*")))
+        << "no line for lab " << lid << ":\n" << all.output.substr(all.output.size() > 3000 ? all.output.size() - 3000 : 0);
+    const std::string l = line.str();
+    if (lid == id) {
+      EXPECT_NE(l.find(" passed ("), std::string::npos) << l;
+    } else {
+      EXPECT_TRUE(l.find("not started") != std::string::npos || l.find("failed (") != std::string::npos) << l;
+    }
+  }
   remove_all(dirname_of(out));
 }
 
