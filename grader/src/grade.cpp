@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <mutex>
 #include <sstream>
@@ -270,10 +271,30 @@ std::vector<SubmissionResult> grade_submission_seeds(const std::string& input, c
   for (const Lab& lab : manifest.labs)
     if (opt.labs.empty() || std::find(opt.labs.begin(), opt.labs.end(), lab.id) != opt.labs.end())
       labs.push_back(&lab);
-  // Build every lab once. Every test of every lab is listed (from the reference build) so
-  // that the maximum is right even when a lab does not compile.
+  // Build every lab once, the labs side by side: their compiles share the `jobs` sandbox
+  // slots (one uid each, locked per run), so the cores stay busy while a lab links or scans.
+  std::vector<LabBinaries> built(labs.size());
+  {
+    std::vector<std::exception_ptr> failures(labs.size());
+    std::vector<std::thread> builders;
+    for (size_t i = 0; i < labs.size() && sub.error.empty(); ++i)
+      builders.emplace_back([&, i] {
+        try {
+          if (opt.verbose) std::cerr << "gw-grade: " << sub.name << ": building lab " << labs[i]->id << "\n";
+          built[i] = build_lab(*labs[i], sub, ctx);
+        } catch (...) {
+          failures[i] = std::current_exception();
+        }
+      });
+    for (auto& b : builders) b.join();
+    for (const auto& f : failures)
+      if (f) std::rethrow_exception(f);
+  }
+  // Every test of every lab is listed (from the reference build) so that the maximum is right
+  // even when a lab does not compile.
   std::vector<std::map<std::string, std::string>> lab_binaries;  // parallel to base.labs
-  for (const Lab* lab : labs) {
+  for (size_t li = 0; li < labs.size(); ++li) {
+    const Lab* lab = labs[li];
     LabResult lr;
     lr.id = lab->id;
     lr.title = lab->title;
@@ -289,13 +310,10 @@ std::vector<SubmissionResult> grade_submission_seeds(const std::string& input, c
         lr.tests.push_back(t);
       }
     assign_points(*lab, lr.tests);
-    LabBinaries bins;
+    LabBinaries bins = built[li];
     if (!sub.error.empty()) {
       bins.status = "not_built";
       bins.message = sub.error;
-    } else {
-      if (opt.verbose) std::cerr << "gw-grade: " << sub.name << ": building lab " << lab->id << "\n";
-      bins = build_lab(*lab, sub, ctx);
     }
     lr.build_status = bins.status;
     lr.build_message = bins.message;
