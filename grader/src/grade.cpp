@@ -121,11 +121,18 @@ std::map<std::string, TestStream> trusted_streams(const Framework& fw, const std
     }
     records = kept + run(test, limits.wall_s, nullptr);
   }
-  // rename(2) is atomic: two graders writing the same entry leave one whole copy.
-  const std::string tmp = cache + ".tmp" + random_token(4);
-  write_text(tmp, records);
-  std::rename(tmp.c_str(), cache.c_str());
-  return parse_streams(records);
+  streams = parse_streams(records);
+  // Cached only when every test finished: a run cut short (an overloaded machine, a timeout)
+  // must not void a test for good. rename(2) is atomic: two graders writing the same entry
+  // leave one whole copy.
+  bool complete = true;
+  for (const std::string& test : p.tests) complete = complete && streams.count(test) && streams[test].ended;
+  if (complete) {
+    const std::string tmp = cache + ".tmp" + random_token(4);
+    write_text(tmp, records);
+    std::rename(tmp.c_str(), cache.c_str());
+  }
+  return streams;
 }
 
 // Fills status, verdict, reason and outcome of a test from the student's run and the
