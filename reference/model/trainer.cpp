@@ -16,6 +16,7 @@
 #include "gw/error.h"
 #include "gw/ops.h"
 #include "gw/passes.h"
+#include "gw/quantized_model.h"
 #include "gw/trainer.h"
 #include "model/test_hooks.h"
 
@@ -191,7 +192,11 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data)
                             config_.seed, config_.init_std);
   x_ = graph_->input("x", {b, s}, DType::i32);
   y_ = graph_->input("y", {b, s}, DType::i32);
-  loss_ = model_.loss(x_, y_);
+  Transformer forward = model_;  // with --qat, its matmul weights are fake-quantized
+  if (!config_.qat.empty())
+    qat_ = std::make_unique<FakeQuantizedWeights>(
+        fake_quantize_weights(forward, weight_scheme_from_name(config_.qat)));
+  loss_ = forward.loss(x_, y_);
   std::vector<Node*> weights;
   for (const ModelParameter& p : model_.params) weights.push_back(p.node);
   const std::vector<Node*> grads = gradients(loss_, weights);
@@ -320,7 +325,10 @@ double Trainer::eval_split(const std::vector<Batch>& batches) {
 }
 
 Feeds Trainer::batch_feeds(const Batch& b) const {
-  return {{x_, b.x.to(graph_->device())}, {y_, b.y.to(graph_->device())}};
+  Feeds feeds = qat_ ? qat_->feeds() : Feeds{};
+  feeds[x_] = b.x.to(graph_->device());
+  feeds[y_] = b.y.to(graph_->device());
+  return feeds;
 }
 
 Tensor Trainer::hyper_feed() const {
@@ -422,6 +430,10 @@ void Trainer::restore(const Checkpoint& ckpt) {
 TrainConfig checkpoint_config(const Checkpoint& ckpt) { return saved_config(ckpt); }
 
 Transformer load_model(Graph& graph, const Checkpoint& ckpt, CharTokenizer* tokenizer) {
+  if (is_quantized_checkpoint(ckpt)) {  // gw-quantize's output: the model runs on its codes
+    if (tokenizer) *tokenizer = saved_tokenizer(ckpt);
+    return load_quantized_model(graph, ckpt);
+  }
   check_format(ckpt);
   const TrainConfig c = saved_config(ckpt);
   const CharTokenizer tok = saved_tokenizer(ckpt);

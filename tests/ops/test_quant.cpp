@@ -10,12 +10,29 @@
 
 #include "gw/ops.h"
 #include "nn_testing.h"
+#include "op_cases.h"
 #include "testing.h"
 
 using namespace gw;
 using namespace gw::testing;
 
 namespace {
+
+// Fake quantization of an f64 case value: through f32 (the op's dtype) and back. Its gradient
+// is the straight-through estimator, not the staircase's true (zero) derivative, so the
+// numerical checks skip it; the rules' agreement and the CUDA twin still apply.
+Node* fake_quantized(CaseLeaves& p, bool mask) {
+  Node* x = cast(p({4, 6}, -1.0, 1.0), DType::f32);
+  Node* scale = p.graph.constant(Tensor::full({6}, 0.05, DType::f32));
+  Node* zero = p.graph.constant(Tensor::full({6}, 3.0, DType::f32));
+  Node* y = mask ? fake_quantize_mask(x, scale, zero, 5, 1) : fake_quantize(x, scale, zero, 5, 1);
+  return cast(y, p.dtype);
+}
+const OpCases kQuantCases({
+    OpCase{"fake_quantize", [](CaseLeaves& p) { return fake_quantized(p, false); }, 1e-6, 1e-6,
+           /*differentiable=*/false},
+    OpCase{"fake_quantize_mask", [](CaseLeaves& p) { return fake_quantized(p, true); }},
+});
 
 // The lecture's 4×4 weight matrix (lab 05).
 const std::vector<double> kLectureW = {2.09, -0.98, 1.48, 0.09,  0.05, -0.14, -1.08, 2.12,
