@@ -41,6 +41,14 @@ const std::string kFixtures = GW_GRADER_FIXTURES;
 
 json manifest() { return json::parse(read_text(kManifest)); }
 
+// The ids of every lab of the manifest.
+std::vector<std::string> all_labs() {
+  const json m = manifest();  // named: a temporary's ["labs"] would dangle in the loop
+  std::vector<std::string> ids;
+  for (const auto& lab : m["labs"]) ids.push_back(lab["id"].get<std::string>());
+  return ids;
+}
+
 // A submission folder holding, for each lab in `labs`, its files taken from the reference
 // (solutions) or, with base "stub", the untouched stubs of labs/ (student_files). With no
 // labs and base "stub" the folder is empty (the grader then uses the stubs itself).
@@ -116,17 +124,23 @@ std::set<std::string> failed_set(const json& report) {
 }
 
 TEST(Grader, TheReferenceGetsFullMarksOnEveryLab) {
-  const std::string sub = make_submission({"01", "02", "03", "04"});
+  const std::string sub = make_submission(all_labs());
   const double t0 = now_s();
   const Graded g = grade(sub, {});
   const double seconds = now_s() - t0;
   ASSERT_EQ(g.status, 0) << g.log;
   ASSERT_GT(g.report["max_score"].get<double>(), 0) << g.log;
-  for (const json& t : tests_of(g.report))
+  EXPECT_EQ(g.report["labs"].size(), all_labs().size());
+  for (const json& t : tests_of(g.report)) {
     EXPECT_EQ(t["status"], "passed") << "lab " << t["lab"] << " " << t["name"] << ": " << t["reason"];
+    // A test judged by its program's own outcome could be forged (grader/README.md).
+    if (t["group"] != "benchmark")
+      EXPECT_EQ(t["verdict"], "observations") << "lab " << t["lab"] << " " << t["name"]
+                                              << " sends no observations: its verdict can be forged";
+  }
   EXPECT_DOUBLE_EQ(g.report["score"].get<double>(), g.report["max_score"].get<double>()) << g.log;
   EXPECT_DOUBLE_EQ(g.gradescope["score"].get<double>(), g.report["score"].get<double>());
-  std::printf("grading labs 01-04 of the reference took %.1f s (framework cached)\n", seconds);
+  std::printf("grading every lab of the reference took %.1f s (framework cached)\n", seconds);
   RecordProperty("grading_seconds", std::to_string(seconds));
   remove_all(sub);
 }
@@ -276,7 +290,7 @@ TEST(Grader, TheDefaultSeedIsFixedPerReleaseSoTheSameFilesGetTheSameScore) {
 }
 
 TEST(Grader, TheReferenceGetsFullMarksForEachOfFiftySeeds) {
-  const std::string sub = make_submission({"01", "02", "03", "04"});
+  const std::string sub = make_submission(all_labs());
   const std::string out = make_temp_dir("gw-e2e-seeds-");
   const double t0 = now_s();
   const CommandResult r = run_command(grader_command() + " grade " + shell_quote(sub) + " -q --seeds 1-50 --json " +
@@ -287,6 +301,7 @@ TEST(Grader, TheReferenceGetsFullMarksForEachOfFiftySeeds) {
   ASSERT_EQ(all.size(), 50u);
   for (const json& report : all) {
     EXPECT_GT(report["max_score"].get<double>(), 0);
+    EXPECT_EQ(report["labs"].size(), all_labs().size());
     EXPECT_EQ(report["score"].get<double>(), report["max_score"].get<double>()) << "seed " << report["seed"];
     for (const json& t : tests_of(report))
       EXPECT_EQ(t["status"], "passed") << "seed " << report["seed"] << ": lab " << t["lab"] << " " << t["name"] << ": "
