@@ -152,8 +152,15 @@ TEST(HiddenSgdStep, NodeCountIsConstantAcrossManySteps) {
                                      labs::uniform({8, 3}, hidden::seed(901)), 0.05);
   const size_t built = g.size();
   for (int s = 0; s < 20; ++s)
-    (void)step.step(labs::uniform({6, 4}, hidden::seed(910 + s)),
-                    labs::uniform({6, 3}, hidden::seed(930 + s)));
+    observe::value("loss of a step",
+                   step.step(labs::uniform({6, 4}, hidden::seed(910 + s)),
+                             labs::uniform({6, 3}, hidden::seed(930 + s))),
+                   2e-7, 2e-5);
+  // The number of nodes added, not the graph's size: correct graphs differ in size.
+  observe::count("nodes added by 20 steps", static_cast<int64_t>(g.size()) - static_cast<int64_t>(built));
+  observe::count("grads", static_cast<int64_t>(step.grads.size()));
+  observe::count("new params", static_cast<int64_t>(step.new_params.size()));
+  observe::count("runs of the executor", step.executor ? step.executor->runs() : -1);
   EXPECT_EQ(g.size(), built) << "expected the graph to keep its " << built
                              << " nodes over 20 "
                                 "steps (built once, at build_sgd_step), got "

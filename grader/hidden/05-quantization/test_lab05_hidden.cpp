@@ -162,7 +162,12 @@ TEST(HiddenLinear, ConstantSlotsAreFiniteForEveryBitWidth) {
   SCOPED_TRACE(hidden::seed_note());
   std::mt19937_64 rng(hidden::seed(2));
   for (int bits = 2; bits <= 8; ++bits) {
-    const double c = uniform(1, rng, -5, 5)[0];
+    // c = ±(q_max − q_min)·k/256: S = |c|/(q_max − q_min) is exact in f32, so the round trip
+    // is exact for every seed, however a correct program rounds (this test is about constant
+    // slots; the rounding is the other tests' business).
+    const double k = static_cast<double>(std::uniform_int_distribution<int>(1, 255)(rng));
+    const double sign = std::uniform_int_distribution<int>(0, 1)(rng) ? 1.0 : -1.0;
+    const double c = sign * ((1 << bits) - 1) * k / 256.0;
     QuantScheme s;
     s.bits = bits;
     s.granularity = Granularity::per_channel;
@@ -179,6 +184,28 @@ TEST(HiddenLinear, ConstantSlotsAreFiniteForEveryBitWidth) {
     for (size_t i = 0; i < back.size(); ++i)
       EXPECT_NEAR(back[i], i % 2 ? 0.0 : c, 1e-5 * (1 + std::fabs(c))) << bits << " bits, element " << i;
   }
+}
+
+TEST(HiddenLinear, TheZeroPointIsClampedWhenTheScaleRoundsDown) {
+  SCOPED_TRACE(hidden::seed_note());
+  // r = {−n·2⁻¹⁴⁹, 0} with n ≈ 1.25–1.4·(q_max − q_min): S ≈ 1.3 smallest subnormals rounds
+  // down to one in f32, so q_min − r_min/S = q_min + n lies past q_max; only the clamp keeps
+  // Z a code.
+  QuantScheme s;
+  s.bits = static_cast<int>(hidden::draw_int(6, 2, 8));
+  const double qmin = -(1 << (s.bits - 1)), qmax = (1 << (s.bits - 1)) - 1;
+  const double n = std::round((qmax - qmin) * hidden::draw_real(7, 1.25, 1.4));
+  const double quantum = std::ldexp(1.0, -149);
+  const Tensor x = Tensor::from_values({2}, {-n * quantum, 0.0}, DType::f32);
+  const QuantParams p = compute_qparams(x, s);
+  observe::tensor("scale", p.scale, 0, 2e-6);
+  observe::tensor("zero point", p.zero_point);
+  EXPECT_EQ(p.zero_point.item(), qmax)
+      << s.bits << " bits, S = " << p.scale.item() << ": expected Z = q_max = " << qmax
+      << " (round(q_min − r_min/S) = " << qmin + n << " clamped to [q_min, q_max])";
+  const Tensor codes = quantize(x, p);
+  observe::tensor("codes", codes);
+  EXPECT_EQ(codes.to_doubles(), (std::vector<double>{qmin, qmax})) << s.bits << " bits";
 }
 
 TEST(HiddenKMeans, ConvergesOnSeparatedClustersAndKeepsEmptyCentroids) {

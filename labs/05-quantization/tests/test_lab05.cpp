@@ -172,6 +172,19 @@ TEST(EdgeCases, CodesSaturateAtBothEnds) {
   EXPECT_EQ(q, (std::vector<double>{-8, 7})) << "outside the range: clamp to [q_min, q_max]";
 }
 
+TEST(EdgeCases, TheZeroPointIsClampedWhenTheScaleRoundsDown) {
+  // r = {−332·2⁻¹⁴⁹, 0} in 8 bits: S = 332/255 ≈ 1.3 smallest subnormals rounds down to one in
+  // f32, and q_min − r_min/S = −128 + 332 = 204 is no code.
+  const Tensor x = Tensor::from_values({2}, {-332 * std::ldexp(1.0, -149), 0.0}, DType::f32);
+  const QuantParams p = compute_qparams(x, scheme(8, false));
+  observe_params("8-bit asymmetric", p);
+  EXPECT_EQ(p.zero_point.item(), 127.0)
+      << "Z = round(q_min − r_min/S) clamped to [q_min, q_max]: 204 becomes 127";
+  const Tensor codes = quantize(x, p);
+  observe::tensor("codes", codes);
+  EXPECT_EQ(codes.to_doubles(), (std::vector<double>{-128, 127}));
+}
+
 TEST(BadInput, BitsGroupSizeAxisAndNonFiniteValuesAreErrors) {
   const Tensor x = uniform({2, 3}, 5, -1, 1);
   // With good arguments the same x quantizes: the errors below are the arguments' fault.
