@@ -134,9 +134,10 @@ TEST(Grader, TheReferenceGetsFullMarksOnEveryLab) {
   for (const json& t : tests_of(g.report)) {
     EXPECT_EQ(t["status"], "passed") << "lab " << t["lab"] << " " << t["name"] << ": " << t["reason"];
     // A test judged by its program's own outcome could be forged (grader/README.md).
-    if (t["group"] != "benchmark")
+    if (t["group"] != "benchmark") {
       EXPECT_EQ(t["verdict"], "observations") << "lab " << t["lab"] << " " << t["name"]
                                               << " sends no observations: its verdict can be forged";
+    }
   }
   EXPECT_DOUBLE_EQ(g.report["score"].get<double>(), g.report["max_score"].get<double>()) << g.log;
   EXPECT_DOUBLE_EQ(g.gradescope["score"].get<double>(), g.report["score"].get<double>());
@@ -433,19 +434,28 @@ TEST_P(Fixture, FailsOnlyTheTestsItShouldWithAClearReason) {
                                         " -q --seeds " + expect["every_seed"].get<std::string>() + " --json " + out + "/all.json");
     ASSERT_EQ(r.status, 0) << r.output;
     const json all = json::parse(read_text(out + "/all.json"));
-    // For every seed: exactly the tests of failed_exactly fail, and one of them is hidden. A
-    // test that catches the bug for some seeds only would make grades depend on the seed.
-    std::set<std::string> want;
-    int hidden = 0;
-    for (const auto& n : expect["failed_exactly"]) {
-      want.insert(n.get<std::string>());
-      hidden += n.get<std::string>().rfind("hidden:", 0) == 0;
+    // For every seed: the tests of failed_exactly fail, and nothing else. The only exception
+    // is "caught_for_some_seeds": hidden tests aimed at another bug that catch this one too,
+    // but only where the drawn inputs show it; each seed must still fail a hidden test.
+    std::set<std::string> want, sometimes;
+    for (const auto& n : expect["failed_exactly"]) want.insert(n.get<std::string>());
+    for (const auto& n : expect.value("caught_for_some_seeds", json::array())) {
+      EXPECT_TRUE(want.count(n.get<std::string>())) << n << " is not in failed_exactly";
+      sometimes.insert(n.get<std::string>());
     }
-    EXPECT_GE(hidden, 1) << "no hidden test catches the planted bug";
     EXPECT_FALSE(all.empty());
-    for (const json& report : all)
-      EXPECT_EQ(failed_set(report), want) << "seed " << report["seed"] << ": the planted bug must cost the same tests "
-                                          << "for every seed";
+    for (const json& report : all) {
+      const std::set<std::string> got = failed_set(report);
+      int hidden = 0;
+      for (const std::string& t : got) {
+        EXPECT_TRUE(want.count(t)) << "seed " << report["seed"] << ": " << t << " failed, but the bug is not its business";
+        hidden += t.rfind("hidden:", 0) == 0;
+      }
+      for (const std::string& t : want) {
+        if (!sometimes.count(t)) EXPECT_TRUE(got.count(t)) << "seed " << report["seed"] << ": " << t << " missed the bug";
+      }
+      EXPECT_GE(hidden, 1) << "seed " << report["seed"] << ": no hidden test catches the planted bug";
+    }
     remove_all(out);
   }
   std::printf("%s: %zu tests failed, graded in %.1f s\n", GetParam().c_str(), failed.size(), seconds);

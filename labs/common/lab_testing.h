@@ -7,7 +7,8 @@
 // tests) still builds the public tests.
 //
 // Graded, every check here also sends what it checked to the grader's judge (observe.h):
-// the value the student's code computed, never the check's verdict. Run by hand, the
+// the value the student's code computed, never the check's verdict, and never more than the
+// check asserts (what passes the check by hand must match in grading). Run by hand, the
 // observations do nothing and the checks decide alone, with the same messages.
 #pragma once
 
@@ -113,11 +114,12 @@ inline Node* straight_line_program(Node* w1, Node* w2) {
 }
 
 /// Expects |a − b| ≤ atol + rtol·|b| for every element; on failure names `what`, the first
-/// element that is off, both values and the shapes. Graded, `a` is observed with twice the
-/// tolerances: two answers that each pass this check may differ by that much.
+/// element that is off, both values and the shapes. Graded, `a` is observed in f64 (the check
+/// ignores the dtype) with twice the tolerances: two answers that each pass this check may
+/// differ by that much.
 inline ::testing::AssertionResult close(const std::string& what, const Tensor& a, const Tensor& b,
                                         double atol = 1e-6, double rtol = 1e-6) {
-  observe::tensor(what, a, 2 * atol, 2 * rtol);
+  observe::tensor(what, a.defined() ? a.astype(DType::f64) : a, 2 * atol, 2 * rtol);
   if (!a.defined()) return ::testing::AssertionFailure() << what << ": got an undefined tensor";
   if (a.shape() != b.shape())
     return ::testing::AssertionFailure()
@@ -133,10 +135,13 @@ inline ::testing::AssertionResult close(const std::string& what, const Tensor& a
 }
 
 /// Expects |a − expected| ≤ tol for a one-element tensor, explaining `why` on failure.
-/// Graded, `a` is observed within 2·tol (see close).
+/// Graded, its one element is observed within 2·tol (see close; the shape is not checked).
 inline ::testing::AssertionResult near(const std::string& what, const Tensor& a, double expected,
                                        double tol, const std::string& why = "") {
-  observe::tensor(what, a, 2 * tol);
+  if (a.defined() && a.numel() == 1)
+    observe::value(what, a.item(), 2 * tol);
+  else
+    observe::flag(what + ": one element", false);
   if (!a.defined()) return ::testing::AssertionFailure() << what << ": got an undefined tensor";
   if (a.numel() != 1)
     return ::testing::AssertionFailure()

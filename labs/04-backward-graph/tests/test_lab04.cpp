@@ -37,13 +37,11 @@ TEST(Gradients, AreNodesAppendedToTheSameGraph) {
   const std::vector<Node*> grads = gradients(l.y, {l.x1});
   observe::count("adjoint nodes", static_cast<int64_t>(grads.size()));
   ASSERT_EQ(grads.size(), 1u);
+  observe::flag("an adjoint node", grads[0] != nullptr);
   ASSERT_NE(grads[0], nullptr);
   observe::flag("in the forward graph", grads[0]->graph == &g);
   observe::flag("nodes were added", g.size() > before);
   observe::text("shape of the adjoint", shape_str(grads[0]->shape));
-  if (grads[0]->graph == &g)
-    observe::tensor("v̄1 at (2, 5)",
-                    eval(grads[0], {{l.x1, scalar_tensor(2)}, {l.x2, scalar_tensor(5)}}), 2e-9);
   EXPECT_EQ(grads[0]->graph, &g) << "the backward graph is appended to the forward graph";
   EXPECT_GT(g.size(), before) << "building the gradient adds nodes; nothing is computed yet";
   EXPECT_EQ(grads[0]->shape, l.x1->shape) << "an adjoint has its value's shape";
@@ -161,14 +159,9 @@ TEST(Gradients, EvaluateNothingWhileBuilding) {
   Graph g;
   labs::LectureGraph l = labs::lecture_graph(g);
   const int64_t before = global_evaluation_count();
-  const std::vector<Node*> grads = gradients(l.y, {l.x1, l.x2});
-  const int64_t evaluations = global_evaluation_count() - before;
-  observe::count("evaluations while building", evaluations);
-  observe::count("adjoint nodes", static_cast<int64_t>(grads.size()));
-  const Feeds at{{l.x1, scalar_tensor(2)}, {l.x2, scalar_tensor(5)}};
-  for (Node* grad : grads)
-    if (grad) observe::tensor("an adjoint at (2, 5)", eval(grad, at), 2e-9);
-  EXPECT_EQ(evaluations, 0)
+  (void)gradients(l.y, {l.x1, l.x2});
+  observe::count("evaluations while building", global_evaluation_count() - before);
+  EXPECT_EQ(global_evaluation_count(), before)
       << "gradients() only appends nodes; nothing runs until the caller evaluates them";
 }
 
@@ -222,9 +215,9 @@ struct SmallStep {
 
 TEST(SgdStep, AddsNoNodePerStep) {
   SmallStep t;
-  observe::value("loss of step 0", t.run(0), 2e-7, 2e-5);
+  (void)t.run(0);
   const size_t after_first = t.g.size();
-  for (int s = 1; s < 6; ++s) observe::value("loss of a later step", t.run(s), 2e-7, 2e-5);
+  for (int s = 1; s < 6; ++s) (void)t.run(s);
   // The number of nodes added, not the graph's size: correct graphs differ in size.
   observe::count("nodes added by steps 2 to 6",
                  static_cast<int64_t>(t.g.size()) - static_cast<int64_t>(after_first));
@@ -241,9 +234,7 @@ TEST(SgdStep, LossFallsOnAFixedBatch) {
   const double first = step.step(x, y);
   double last = first;
   for (int s = 0; s < 50; ++s) last = step.step(x, y);
-  observe::value("first loss", first, 2e-7, 2e-5);
-  observe::value("loss after 50 more steps", last, 1e-6, 1e-3);
-  observe::flag("the loss halved", last < 0.5 * first);
+  observe::flag("the loss at least halved", last < 0.5 * first);
   EXPECT_LT(last, 0.5 * first) << "50 SGD steps on one batch should at least halve the loss";
 }
 
@@ -262,7 +253,6 @@ TEST(SgdStep, BuildsInputsAndParametersOfTheRightShapes) {
   observe::value("learning rate", step.learning_rate);
   observe::count("grads", static_cast<int64_t>(step.grads.size()));
   observe::count("new params", static_cast<int64_t>(step.new_params.size()));
-  observe::tensor("w1's value", step.w1->value, 0);
   EXPECT_EQ(step.x->shape, (Shape{4, 3})) << "x is an Input (b, n_in)";
   EXPECT_EQ(step.y->shape, (Shape{4, 2})) << "y is an Input (b, n_out)";
   EXPECT_EQ(step.w1->op, Op::Parameter) << "w1 is a Parameter";
@@ -272,6 +262,9 @@ TEST(SgdStep, BuildsInputsAndParametersOfTheRightShapes) {
   EXPECT_EQ(step.grads.size(), 2u) << "grads = {w̄1, w̄2}";
   EXPECT_EQ(step.new_params.size(), 2u) << "new_params = {w1 − ηw̄1, w2 − ηw̄2}";
   step.w1->value.data<double>()[0] += 1.0;
+  observe::flag("the Parameter w1 owns its value",
+                step.w1->value.to_doubles()[0] != w1.to_doubles()[0] &&
+                    w1.to_doubles()[0] == labs::uniform({3, 5}, 1).to_doubles()[0]);
   EXPECT_NE(step.w1->value.to_doubles()[0], w1.to_doubles()[0])
       << "the parameters own clones of the initial values";
   EXPECT_EQ(w1.to_doubles()[0], labs::uniform({3, 5}, 1).to_doubles()[0])
@@ -301,11 +294,11 @@ TEST(SgdStep, RejectsWeightsOfMismatchedShapes) {
 
 TEST(SgdStep, MakesOneExecutorAndReusesItEveryStep) {
   SmallStep t;
-  observe::value("loss of step 0", t.run(0), 2e-7, 2e-5);
+  (void)t.run(0);
   observe::flag("an executor is kept", t.step.executor != nullptr);
   ASSERT_NE(t.step.executor, nullptr) << "the first step() makes the executor and keeps it";
   const Executor* first = t.step.executor.get();
-  for (int s = 1; s < 4; ++s) observe::value("loss of a later step", t.run(s), 2e-7, 2e-5);
+  for (int s = 1; s < 4; ++s) (void)t.run(s);
   observe::flag("the same executor", t.step.executor.get() == first);
   observe::count("runs of the executor", t.step.executor->runs());
   EXPECT_EQ(t.step.executor.get(), first) << "every step reuses the executor (planned once)";
