@@ -452,7 +452,8 @@ TEST_P(Fixture, FailsOnlyTheTestsItShouldWithAClearReason) {
         hidden += t.rfind("hidden:", 0) == 0;
       }
       for (const std::string& t : want) {
-        if (!sometimes.count(t)) EXPECT_TRUE(got.count(t)) << "seed " << report["seed"] << ": " << t << " missed the bug";
+        if (sometimes.count(t)) continue;
+        EXPECT_TRUE(got.count(t)) << "seed " << report["seed"] << ": " << t << " missed the planted bug";
       }
       EXPECT_GE(hidden, 1) << "seed " << report["seed"] << ": no hidden test catches the planted bug";
     }
