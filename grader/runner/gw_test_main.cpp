@@ -12,13 +12,15 @@
 // at R. Then R receives, one line each:
 //   S <Suite.Name>                              the test starts
 //   O <kind> <name> <payload>                   an observation (observe.h)
-//   E <Suite.Name> <pass|fail|skip> <ns>        the test ended: GoogleTest's own outcome and
-//                                               the nanoseconds of its body
+//   E <Suite.Name> <pass|fail|skip> <ns> <cpu>  the test ended: GoogleTest's own outcome, the
+//                                               wall-clock and the CPU nanoseconds of its body
 // Student code in the same process can write to R as well; that is why nothing on R is taken
 // on trust: a line only ever has to agree with the reference's run.
 // Without GW_GRADER_FDS (run by hand) it is a plain GoogleTest main.
 #include <gtest/gtest.h>
 #include <unistd.h>
+
+#include <time.h>
 
 #include <chrono>
 #include <cstdio>
@@ -31,6 +33,13 @@
 namespace {
 
 int g_record_fd = -1;
+
+// CPU time of the whole process (every thread), in nanoseconds.
+int64_t process_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 void write_record(const std::string& line) {
   static std::mutex mu;
@@ -50,13 +59,15 @@ class RecordListener : public ::testing::EmptyTestEventListener {
   void OnTestStart(const ::testing::TestInfo& info) override {
     write_record("S " + name(info));
     start_ = std::chrono::steady_clock::now();
+    start_cpu_ = process_cpu_ns();
   }
   void OnTestEnd(const ::testing::TestInfo& info) override {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                         std::chrono::steady_clock::now() - start_).count();
+    const int64_t cpu = process_cpu_ns() - start_cpu_;
     const ::testing::TestResult* r = info.result();
     const char* outcome = r->Skipped() ? "skip" : r->Passed() ? "pass" : "fail";
-    write_record("E " + name(info) + " " + outcome + " " + std::to_string(ns));
+    write_record("E " + name(info) + " " + outcome + " " + std::to_string(ns) + " " + std::to_string(cpu));
   }
 
  private:
@@ -64,6 +75,7 @@ class RecordListener : public ::testing::EmptyTestEventListener {
     return std::string(info.test_suite_name()) + "." + info.name();
   }
   std::chrono::steady_clock::time_point start_;
+  int64_t start_cpu_ = 0;
 };
 
 // Reads the handshake; returns false when the grader channel is absent.

@@ -132,6 +132,7 @@ TestStream parse_stream(const std::string& records, const std::string& test) {
         s.ended = true;
         s.outcome = w[2];
         if (w.size() >= 4) parse_double(w[3], &s.ns);
+        if (w.size() >= 5) parse_double(w[4], &s.cpu_ns);
       }
       break;  // the end of this test, or of some other one: either way the stream stops here
     }

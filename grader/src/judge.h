@@ -23,6 +23,7 @@ struct TestStream {
   bool ended = false;            ///< an "E <test> ..." line arrived after it
   std::string outcome;           ///< GoogleTest's own outcome in that run: pass | fail | skip
   double ns = 0;                 ///< the test body's duration as the program measured it
+  double cpu_ns = 0;             ///< the CPU time of the test body (every thread), likewise
   std::vector<Observation> observations;
 };
 
