@@ -482,12 +482,15 @@ std::vector<SubmissionResult> grade_submission_seeds(const std::string& input, c
               failure = (side == 0 ? "your code: " : "the reference: ") + probe.reason;
               break;
             }
-            // The program's own clock, bounded by the grader's: a faster claim than the
-            // process's whole life is impossible. CPU items compare CPU time, which other work
-            // on a shared machine does not stretch (wall time moved ±30% at a load of 6 on 2
-            // cores); GPU items compare wall time, since a kernel's time is not the CPU's.
-            const double ms = b->gpu ? std::min(run.stream.ns / 1e6, run.result.wall_s * 1e3)
-                                     : std::min(run.stream.cpu_ns / 1e6, run.result.cpu_s * 1e3);
+            // The program's own clock, bounded by the grader's: no claim beyond the process's
+            // whole life. CPU items compare CPU time, which other work on a shared machine does
+            // not stretch (wall time moved ±30% at a load of 6 on 2 cores); GPU items compare
+            // wall time, since a kernel's time is not the CPU's. (The kernel's CPU accounting of
+            // a short process can read 0, and threads can use more CPU than wall time: the
+            // larger of the two bounds a CPU claim.)
+            const double ms =
+                b->gpu ? std::min(run.stream.ns / 1e6, run.result.wall_s * 1e3)
+                       : std::min(run.stream.cpu_ns / 1e6, std::max(run.result.cpu_s, run.result.wall_s) * 1e3);
             (side == 0 ? mine : theirs).push_back(ms);
           }
         }
