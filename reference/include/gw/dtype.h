@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace gw {
@@ -29,14 +30,30 @@ struct bf16 {
   uint16_t bits;  ///< the raw pattern: 1 sign, 8 exponent, 7 mantissa bits
 };
 
-/// f32 -> f16 with round-to-nearest-even, overflow to inf, subnormals and NaN kept.
+/// f32 -> f16 bit pattern: round to nearest even; values past 65504 (after rounding) become
+/// ±inf; results below 2⁻¹⁴ are subnormal (steps of 2⁻²⁴) or ±0; NaN stays NaN, quiet, with
+/// its sign and the top 9 bits of its payload (as the F16C instruction vcvtps2ph does).
 uint16_t float_to_f16_bits(float x);
-/// f16 -> f32, exact.
+/// f16 bit pattern -> f32, exact for every pattern (subnormals included).
 float f16_bits_to_float(uint16_t h);
-/// f32 -> bf16 with round-to-nearest-even; NaN stays NaN.
+/// f32 -> bf16 bit pattern (the top 16 bits of the f32, rounded to nearest even); values
+/// that round past the largest bf16 become ±inf; NaN stays NaN, quiet, with its sign.
 uint16_t float_to_bf16_bits(float x);
-/// bf16 -> f32, exact.
+/// bf16 bit pattern -> f32, exact.
 float bf16_bits_to_float(uint16_t h);
+
+/// The bit pattern of an f32.
+inline uint32_t bits_of(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
+/// The f32 of a bit pattern.
+inline float float_of(uint32_t u) {
+  float x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
 
 /// Maps a C++ element type to its DType (used by Tensor::data<T>() to check).
 template <typename T> struct dtype_of;
