@@ -10,9 +10,13 @@
 // lecture's approximate formula.
 #include "gw/transformer_costs.h"
 
+#include "gw/error.h"
+
 namespace gw {
 
 LlamaForwardFlops llama_forward_flops(const LlamaShape& shape) {
+  GW_CHECK_AS(UsageError, shape.n > 0 && shape.h % shape.n == 0, "llama_forward_flops: width ",
+              shape.h, " does not split into ", shape.n, " heads");
   LlamaForwardFlops f;
   f.layers = shape.N;
   GW_TODO("lab 07: every row of LlamaForwardFlops for T = b·s tokens: qkv 3·T·h·(2h − 1); rope 2·3·T·h (q and k); scores b·n·s·s·(2d − 1); softmax 3·b·n·s²; pv b·n·s·d·(2s − 1); output T·h·(2h − 1); attention_residual T·h; gate_up 2·T·i·(2h − 1); silu 4·T·i; gate_product T·i; down T·h·(2i − 1); mlp_residual T·h; rms_norm T·(4h + 2); head T·v·(2h − 1); cross_entropy T·(3v + 1); loss_mean T", shape);

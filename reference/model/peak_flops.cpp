@@ -51,8 +51,8 @@ PeakFlops measure_cpu_peak(double seconds) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   double best = 0.0;
-  for (int call = 0; call < 3 || std::chrono::duration<double>(Clock::now() - start).count() < seconds;
-       ++call) {
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  for (int call = 0; call < 3 || elapsed() < seconds; ++call) {
     const auto t0 = Clock::now();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(),
                 n, 0.0f, c.data(), n);

@@ -78,7 +78,8 @@ Transformer make_transformer(Graph& graph, const ModelShape& shape, uint64_t see
     NameScope named(graph, scope);
     return make();
   };
-  t.tok_emb = in("embedding", [&] { return weight("tok_emb", {v, h}, init_std, ParamGroup::embedding); });
+  t.tok_emb = in("embedding",
+                 [&] { return weight("tok_emb", {v, h}, init_std, ParamGroup::embedding); });
   for (int64_t l = 0; l < shape.n_layer; ++l) {
     const std::string layer = "layer" + std::to_string(l);
     const std::string p = layer + ".";

@@ -18,12 +18,11 @@ namespace gw {
 
 CheckpointRewrite checkpoint_activations(const std::vector<RecomputeBlock>& blocks) {
   CheckpointRewrite rewrite;
-  for (const RecomputeBlock& block : blocks)
+  // BEGIN LAB 07: per block: its nodes = ancestors of output (walk inputs from output, not past input) that depend on input, minus input and output, in id order; copy each with graph.add_node(op, inputs mapped to copies, attrs) under graph.set_scope("recompute/" + its scope) (restore the scope); then in every node of the graph with phase_of == Phase::backward, replace each input that is a block node by its copy; count copies and replaced inputs
+  for (const RecomputeBlock& block : blocks) {
     GW_CHECK(block.input != nullptr && block.output != nullptr &&
                  block.input->graph == block.output->graph,
              "checkpoint_activations: a block needs an input and an output of one graph");
-  // BEGIN LAB 07: per block: its nodes = ancestors of output (walk inputs from output, not past input) that depend on input, minus input and output, in id order; copy each with graph.add_node(op, inputs mapped to copies, attrs) under graph.set_scope("recompute/" + its scope) (restore the scope); then in every node of the graph with phase_of == Phase::backward, replace each input that is a block node by its copy; count copies and replaced inputs
-  for (const RecomputeBlock& block : blocks) {
     Graph& graph = *block.input->graph;
     // Ancestors of the output, stopping at the input: the candidates.
     std::unordered_set<const Node*> above{block.output};

@@ -3,10 +3,7 @@
 // and summary.json report MFU against a measured CPU peak; the GPU datasheet table; gw-count's
 // table and JSON for cpu-tiny and Llama-2-7B, counted without allocating.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -95,31 +92,18 @@ TEST(PeakFlopsTable, KnowsTheCommonDatacenterGpus) {
 
 // ---- gw-count -----------------------------------------------------------------------------
 
-struct ProgramRun {
-  int status = -1;
-  std::string output;
-};
-ProgramRun run(const std::string& command) {
-  ProgramRun r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 512> chunk{};
-  size_t got;
-  while ((got = std::fread(chunk.data(), 1, chunk.size(), p)) > 0) r.output.append(chunk.data(), got);
-  const int raw = ::pclose(p);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-  return r;
-}
-
 class GwCount : public ::testing::Test {
  protected:
   void SetUp() override {
     count_ = testing::program_path("gw-count");
     if (!std::filesystem::exists(count_)) GTEST_SKIP() << "gw-count not built next to the test";
   }
-  nlohmann::json counted(const std::string& args, std::string* output = nullptr) {
+  // gw-count with `args` and --json: its exit status must be 0; the JSON it wrote.
+  nlohmann::json counted(std::vector<std::string> args, std::string* output = nullptr) {
     const std::string json = dir_.file("count.json");
-    const ProgramRun r = run(count_ + " " + args + " --json " + json);
+    args.insert(args.begin(), count_);
+    args.insert(args.end(), {"--json", json});
+    const testing::Ran r = testing::run_program(args);
     EXPECT_EQ(r.status, 0) << r.output;
     if (output) *output = r.output;
     std::ifstream f(json);
@@ -131,20 +115,21 @@ class GwCount : public ::testing::Test {
 
 TEST_F(GwCount, CpuTinyTableJsonAndTheAnalyticFormula) {
   std::string out;
-  const nlohmann::json j = counted("--preset cpu-tiny", &out);
-  for (const char* part : {"attention", "mlp", "norm", "head", "optimizer", "total", "forward FLOPs",
-                           "peak memory", "checkpointed"})
+  const nlohmann::json j = counted({"--preset", "cpu-tiny"}, &out);
+  for (const char* part : {"attention", "mlp", "norm", "head", "optimizer", "total",
+                           "forward FLOPs", "peak memory", "checkpointed"})
     EXPECT_NE(out.find(part), std::string::npos) << part << "\n" << out;
   const LlamaShape l{12, 64, 128, 4, 352, 65, 4};
   EXPECT_EQ(j["parameters"], llama_parameter_count(l));
   EXPECT_EQ(j["forward_flops"]["graph"].get<double>(), llama_forward_flops(l).total());
   EXPECT_LT(j["memory"]["checkpointed"]["activations"].get<double>(),
             j["memory"]["plain"]["activations"].get<double>() / 2);
-  EXPECT_EQ(j["memory"]["plain"]["optimizer_state"], 2 * j["memory"]["plain"]["weights"].get<int64_t>());
+  EXPECT_EQ(j["memory"]["plain"]["optimizer_state"],
+            2 * j["memory"]["plain"]["weights"].get<int64_t>());
 }
 
 TEST_F(GwCount, Llama2_7bInAFractionOfASecondWithTheLecturesNumbers) {
-  const nlohmann::json j = counted("--preset llama2-7b");
+  const nlohmann::json j = counted({"--preset", "llama2-7b"});
   EXPECT_NEAR(j["forward_flops"]["graph"].get<double>() / 1e12, 62.97, 0.005);
   EXPECT_NEAR(j["forward_flops"]["lecture"].get<double>() / 1e12, 62.97, 0.005);
   EXPECT_EQ(j["parameters"], 6738415616);
@@ -154,14 +139,16 @@ TEST_F(GwCount, Llama2_7bInAFractionOfASecondWithTheLecturesNumbers) {
 }
 
 TEST_F(GwCount, FlagsOverrideThePresetAndBadInputExitsWith2) {
-  const nlohmann::json j = counted("--preset gpt2-small --batch-size 2 --block-size 128 --vocab 50257");
+  const nlohmann::json j = counted({"--preset", "gpt2-small", "--batch-size", "2",
+                                    "--block-size", "128", "--vocab", "50257"});
   EXPECT_EQ(j["shape"]["b"], 2);
   EXPECT_EQ(j["shape"]["s"], 128);
   EXPECT_EQ(j["shape"]["v"], 50257);
   EXPECT_EQ(j["shape"]["N"], 12);
-  EXPECT_EQ(run(count_ + " --preset gpt5").status, 2);
-  EXPECT_EQ(run(count_ + " --n-head 3").status, 2) << "h 128 does not split into 3 heads";
-  EXPECT_EQ(run(count_ + " --vocab 0").status, 2);
+  EXPECT_EQ(testing::run_program({count_, "--preset", "gpt5"}).status, 2);
+  EXPECT_EQ(testing::run_program({count_, "--n-head", "3"}).status, 2)
+      << "h 128 does not split into 3 heads";
+  EXPECT_EQ(testing::run_program({count_, "--vocab", "0"}).status, 2);
 }
 
 }  // namespace

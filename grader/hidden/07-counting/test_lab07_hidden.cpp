@@ -255,7 +255,8 @@ TEST(HiddenLecture, FormulasOnRandomShapes) {
     EXPECT_NEAR(llama_activation_elements(l, true), N * h * b * s + block - h * b * s + head,
                 1e-9 * (N * block + head));
   }
-  EXPECT_DOUBLE_EQ(gpt_parameter_count(1024, 24, 50257), 12.0 * 1024 * 1024 * 24 + 2.0 * 1024 * 50257);
+  EXPECT_DOUBLE_EQ(gpt_parameter_count(1024, 24, 50257),
+                   12.0 * 1024 * 1024 * 24 + 2.0 * 1024 * 50257);
   EXPECT_DOUBLE_EQ(adam_training_bytes(7e9), 112e9);
   EXPECT_DOUBLE_EQ(mfu(1e9, 100, 4e11), 0.25);
   EXPECT_EQ(mfu(1e9, 100, 0), 0) << "no peak known: no MFU";
@@ -316,7 +317,9 @@ RandomGraph random_graph(Graph& g, uint64_t seed) {
   }
   Node* w = g.parameter("w", labs::uniform({cols, cols}, seed + 9, -0.1, 0.1, DType::f32));
   pool.push_back(add(add(pool[0], pool[1]), matmul(pool[2], w)));  // every leaf is read
-  auto pick = [&] { return pool[static_cast<size_t>(draw(rng, 0, static_cast<int64_t>(pool.size()) - 1))]; };
+  auto pick = [&] {
+    return pool[static_cast<size_t>(draw(rng, 0, static_cast<int64_t>(pool.size()) - 1))];
+  };
   const int steps = static_cast<int>(draw(rng, 15, 40));
   for (int k = 0; k < steps; ++k) {
     Node* a = pick();
@@ -325,7 +328,10 @@ RandomGraph random_graph(Graph& g, uint64_t seed) {
       case 0: n = matmul(a, w); break;
       case 1: n = add(a, pick()); break;
       case 2: n = tanh(a); break;
-      case 3: n = reshape(mul(a, pick()), {cols, rows}); n = reshape(exp(mul(n, 0.1)), {rows, cols}); break;
+      case 3:  // through a view and back
+        n = reshape(mul(a, pick()), {cols, rows});
+        n = reshape(exp(mul(n, 0.1)), {rows, cols});
+        break;
       case 4: n = add(a, broadcast_to(sum(a, {1}, true), a->shape)); break;
       case 5: {  // attention over (1, 1, rows, cols): a (rows, rows) workspace
         Node* q = reshape(a, {1, 1, rows, cols});
@@ -337,7 +343,8 @@ RandomGraph random_graph(Graph& g, uint64_t seed) {
     pool.push_back(n);
   }
   r.outputs = {add(sum(pool.back()), sum(pool[3]))};  // pool[3] reads every leaf
-  for (int k = 0; k < 2; ++k) r.outputs.push_back(pool[pool.size() - 1 - static_cast<size_t>(draw(rng, 1, 5))]);
+  for (int k = 0; k < 2; ++k)
+    r.outputs.push_back(pool[pool.size() - 1 - static_cast<size_t>(draw(rng, 1, 5))]);
   return r;
 }
 
@@ -412,7 +419,8 @@ TEST(HiddenCheckpointing, OnlyBackwardNodesReadTheCopies) {
   const ForwardPass f = model.forward(x, y);
   const size_t forward_nodes = g.size();
   std::vector<std::vector<Node*>> inputs_before;
-  for (size_t i = 0; i < forward_nodes; ++i) inputs_before.push_back(g.node(static_cast<int>(i))->inputs);
+  for (size_t i = 0; i < forward_nodes; ++i)
+    inputs_before.push_back(g.node(static_cast<int>(i))->inputs);
   CheckpointRewrite rewrite;
   model_gradients(model, f, true, &rewrite);
   EXPECT_GT(rewrite.cloned, 0);

@@ -30,7 +30,8 @@ double flops_of(const Node* n) { return n->def().flops(*n); }
 TEST(CostRules, MatmulIsMTimesHTimesTwoNMinusOne) {
   Graph g;
   Node* c = matmul(g.input("a", {3, 5}), g.input("b", {5, 7}));
-  EXPECT_EQ(flops_of(c), 3.0 * 7 * (2 * 5 - 1)) << "(3×5)·(5×7): 21 outputs of 5 products and 4 adds";
+  EXPECT_EQ(flops_of(c), 3.0 * 7 * (2 * 5 - 1))
+      << "(3×5)·(5×7): 21 outputs of 5 products and 4 adds";
   Node* t = matmul(g.input("at", {2, 5, 3}), g.input("bt", {2, 7, 5}), true, true);
   EXPECT_EQ(flops_of(t), 2.0 * 3 * 7 * 9) << "batched, both transposed: batch·m·h·(2n − 1)";
 }
@@ -292,9 +293,9 @@ TEST(Checkpointing, CutsTheMeasuredActivationMemoryAsTheLecturePredicts) {
   EXPECT_TRUE(within("measured activation memory with checkpointing", ckpt,
                      f32 * llama_activation_elements(l, true), 0.20))
       << "the kept block inputs, one block recomputed, and the backward pass's temporaries";
-  EXPECT_TRUE(within("measured saving against (N − 1)·(7h + 4i)·T", plain - ckpt,
-                     f32 * (llama_activation_elements(l, false) - llama_activation_elements(l, true)),
-                     0.10));
+  const double saving =
+      f32 * (llama_activation_elements(l, false) - llama_activation_elements(l, true));
+  EXPECT_TRUE(within("measured saving against (N − 1)·(7h + 4i)·T", plain - ckpt, saving, 0.10));
 }
 
 TEST(Checkpointing, RecomputesTheBlocksForwardPassOnce) {

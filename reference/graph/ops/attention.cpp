@@ -92,7 +92,8 @@ Node* jvp_attention(Node& o, const Tangents& t) {
 }  // namespace
 
 void define_attention_ops(OpRegistry& r) {
-  r.define(Op::Attention, "attention", 3).shape(attention_shape).workspace(attention_workspace).vjp(vjp_attention).jvp(jvp_attention);
+  r.define(Op::Attention, "attention", 3).shape(attention_shape).workspace(attention_workspace)
+      .vjp(vjp_attention).jvp(jvp_attention);
   // No second-order rules for the backward op.
   r.define(Op::AttentionBackward, "attention_backward", 4).shape(attention_backward_shape)
       .flops(attention_backward_flops).workspace(attention_backward_workspace);
