@@ -1,6 +1,6 @@
 // op_shapes.h — the sizes a kernel reads off a node, worked out once for the op family (its
 // FLOP count), the CPU kernels and the CUDA kernels: GEMM sizes of MatMul, head sizes of
-// attention, and the channel of an element for per-channel quantization.
+// attention, and the (S, Z) slot of an element for quantization.
 #pragma once
 
 #include <cmath>
@@ -46,22 +46,40 @@ inline AttentionShape attention_shape(const Node& node) {
   return a;
 }
 
-/// Maps element i of a tensor of `shape` to the index of its scale and zero point: its
-/// channel along `axis` when they are per channel (`per_channel`), else 0.
-struct ChannelMap {
-  int64_t inner = 1, channels = 1;
-  bool per_channel = false;
-  ChannelMap(const Shape& shape, bool per_channel_params, int64_t axis)
-      : per_channel(per_channel_params) {
-    if (!per_channel) return;
+/// Maps element i of a quantized tensor of `shape` to its (S, Z) slot: 0 per tensor (param
+/// shape ()), its index along `axis` per channel (param shape (shape[axis])), or its group's
+/// slot per group of `group_size` along `axis` (param shape: `shape` with shape[axis]
+/// replaced by ⌈shape[axis]/g⌉). Plain data, so CUDA kernels take it by value.
+struct QuantParamMap {
+  int mode = 0;  ///< 0 per tensor, 1 per channel, 2 per group
+  int64_t inner = 1, dim = 1, group = 1, groups = 1;
+  QuantParamMap(const Shape& shape, bool per_tensor, int64_t axis, int64_t group_size) {
+    if (per_tensor && group_size == 0) return;
     const size_t a = static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(shape.size()) : axis);
-    channels = shape[a];
-    for (size_t i = a + 1; i < shape.size(); ++i) inner *= shape[i];
+    dim = shape[a];
+    for (size_t k = a + 1; k < shape.size(); ++k) inner *= shape[k];
+    mode = group_size > 0 ? 2 : 1;
+    if (mode == 2) {
+      group = group_size;
+      groups = (dim + group - 1) / group;
+    }
   }
 #ifdef __CUDACC__
   __host__ __device__
 #endif
-  int64_t operator()(int64_t i) const { return per_channel ? (i / inner) % channels : 0; }
+  int64_t operator()(int64_t i) const {
+    if (mode == 0) return 0;
+    const int64_t j = (i / inner) % dim;
+    if (mode == 1) return j;
+    return ((i / (inner * dim)) * groups + j / group) * inner + i % inner;
+  }
 };
+
+/// The map of a Quantize or Dequantize node's input of `shape` whose parameter has
+/// `param_shape`.
+inline QuantParamMap quant_param_map(const Shape& shape, const Shape& param_shape,
+                                     const Attrs& attrs) {
+  return QuantParamMap(shape, param_shape.empty(), attrs.axis, attrs.group_size);
+}
 
 }  // namespace gw::kernels

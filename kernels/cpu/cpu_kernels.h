@@ -27,4 +27,10 @@ void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, c
 void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
                const double* b, double beta, double* c);
 
+/// True when int8_gemm runs oneDNN's int8 kernel: oneDNN is built in and the CPU has VNNI
+/// (without VNNI oneDNN's int8 sums saturate, so the plain loops run instead).
+bool int8_gemm_uses_vnni();
+/// c (m×n) i32 = a (m×k) i8 · b (k×n) i8, row-major, packed, exact (int8_gemm.cpp).
+void int8_gemm(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c);
+
 }  // namespace gw::cpu

@@ -1,4 +1,5 @@
-// quant.cpp — CPU kernels of Quantize, Dequantize and MatMulInt8.
+// quant.cpp — CPU kernels of Quantize, Dequantize, FakeQuantize (and its mask), MatMulInt8 and
+// QuantizedLinear.
 //
 // They implement lab 05's formulas directly: q = clamp(round(x/S) + Z) with rounding
 // half to even (as numpy and torch round), r = S(q − Z), and an int8 GEMM accumulated in
@@ -14,7 +15,8 @@
 namespace gw::cpu {
 namespace {
 
-using kernels::ChannelMap;
+using kernels::QuantParamMap;
+
 
 void check_scales(const Tensor& scale, const char* op) {
   const float* s = scale.data<float>();
@@ -29,8 +31,10 @@ void quantize_kernel(const KernelArgs& args) {
   const float* xs = x.data<float>();
   const float* scale = args.inputs[1].data<float>();
   const float* zero = args.inputs[2].data<float>();
-  const ChannelMap scale_of(x.shape(), args.inputs[1].dim() == 1, args.node.attrs.axis);
-  const ChannelMap zero_of(x.shape(), args.inputs[2].dim() == 1, args.node.attrs.axis);
+  const QuantParamMap scale_of =
+      kernels::quant_param_map(x.shape(), args.inputs[1].shape(), args.node.attrs);
+  const QuantParamMap zero_of =
+      kernels::quant_param_map(x.shape(), args.inputs[2].shape(), args.node.attrs);
   const int bits = static_cast<int>(args.node.attrs.bits);
   const float qmin = -static_cast<float>(1 << (bits - 1));
   const float qmax = static_cast<float>((1 << (bits - 1)) - 1);
@@ -47,14 +51,47 @@ void quantize_kernel(const KernelArgs& args) {
   }
 }
 
+// FakeQuantize (Mask = false): S·(q − Z) with q as quantize_kernel computes it; its mask
+// (Mask = true): 1 where the unclamped code lies in [q_min, q_max], else 0.
+template <bool Mask>
+void fake_quantize_kernel(const KernelArgs& args) {
+  const Tensor& x = args.inputs[0];
+  check_scales(args.inputs[1], args.node.def().name);
+  const float* xs = x.data<float>();
+  const float* scale = args.inputs[1].data<float>();
+  const float* zero = args.inputs[2].data<float>();
+  const QuantParamMap scale_of =
+      kernels::quant_param_map(x.shape(), args.inputs[1].shape(), args.node.attrs);
+  const QuantParamMap zero_of =
+      kernels::quant_param_map(x.shape(), args.inputs[2].shape(), args.node.attrs);
+  const int bits = static_cast<int>(args.node.attrs.bits);
+  const float qmin = -static_cast<float>(1 << (bits - 1));
+  const float qmax = static_cast<float>((1 << (bits - 1)) - 1);
+  float* y = args.output.data<float>();
+  const int64_t count = x.numel();
+#pragma omp parallel for schedule(static) if (count > 65536)
+  for (int64_t i = 0; i < count; ++i) {
+    const float s = scale[scale_of(i)], z = zero[zero_of(i)];
+    const float code = std::nearbyint(std::nearbyint(xs[i] / s) + z);
+    if constexpr (Mask) {
+      y[i] = code >= qmin && code <= qmax ? 1.0f : 0.0f;
+    } else {
+      const float q = code < qmin ? qmin : code > qmax ? qmax : code;
+      y[i] = s * (q - z);
+    }
+  }
+}
+
 template <typename T>
 void dequantize_typed(const KernelArgs& args) {
   const Tensor& qt = args.inputs[0];
   const int8_t* q = qt.data<int8_t>();
   const float* scale = args.inputs[1].data<float>();
   const float* zero = args.inputs[2].data<float>();
-  const ChannelMap scale_of(qt.shape(), args.inputs[1].dim() == 1, args.node.attrs.axis);
-  const ChannelMap zero_of(qt.shape(), args.inputs[2].dim() == 1, args.node.attrs.axis);
+  const QuantParamMap scale_of =
+      kernels::quant_param_map(qt.shape(), args.inputs[1].shape(), args.node.attrs);
+  const QuantParamMap zero_of =
+      kernels::quant_param_map(qt.shape(), args.inputs[2].shape(), args.node.attrs);
   T* r = args.output.data<T>();
   const int64_t count = qt.numel();
 #pragma omp parallel for schedule(static) if (count > 65536)
@@ -71,22 +108,46 @@ void dequantize_kernel(const KernelArgs& args) {
 // c (m, n) = a (m, k) · b (k, n) in i32. Row by row: each a[i][p] scales row p of b, so the
 // inner loop runs over contiguous n and vectorizes (i8 → i32 widening multiply-adds).
 void matmul_int8_kernel(const KernelArgs& args) {
-  const Tensor& ta = args.inputs[0];
-  const Tensor& tb = args.inputs[1];
-  const int64_t m = ta.size(0), k = ta.size(1), n = tb.size(1);
-  const int8_t* a = ta.data<int8_t>();
-  const int8_t* b = tb.data<int8_t>();
-  int32_t* c = args.output.data<int32_t>();
-#pragma omp parallel for schedule(static) if (m * n * k > 65536)
-  for (int64_t i = 0; i < m; ++i) {
-    int32_t* row = c + i * n;
-    for (int64_t j = 0; j < n; ++j) row[j] = 0;
-    for (int64_t p = 0; p < k; ++p) {
-      const int32_t aip = a[i * k + p];
-      const int8_t* brow = b + p * n;
-      for (int64_t j = 0; j < n; ++j) row[j] += aip * static_cast<int32_t>(brow[j]);
-    }
+  const Tensor& a = args.inputs[0];
+  const Tensor& b = args.inputs[1];
+  int8_gemm(a.size(0), b.size(1), a.size(1), a.data<int8_t>(), b.data<int8_t>(),
+            args.output.data<int32_t>());
+}
+
+// QuantizedLinear: each row r of x gets the scale s_r = max|x_r|/127 and the codes
+// round(x_r/s_r); then one int8 GEMM, and y = sum·s_r·s_w[j].
+void quantized_linear_kernel(const KernelArgs& args) {
+  const Tensor& x = args.inputs[0];
+  const int64_t k = args.inputs[1].size(0), n = args.inputs[1].size(1);
+  const int64_t rows = k > 0 ? x.numel() / k : 0;
+  const float* xs = x.data<float>();
+  const float* w_scale = args.inputs[2].data<float>();
+  thread_local std::vector<int8_t> codes;
+  thread_local std::vector<float> row_scale;
+  thread_local std::vector<int32_t> sums;
+  codes.resize(static_cast<size_t>(rows * k));
+  row_scale.resize(static_cast<size_t>(rows));
+  sums.resize(static_cast<size_t>(rows * n));
+  // Pointers, not the thread_local vectors, inside the parallel loop: each OpenMP thread
+  // would see its own (empty) thread_local copy.
+  int8_t* xq = codes.data();
+  float* xs_scale = row_scale.data();
+#pragma omp parallel for schedule(static) if (rows * k > 65536)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = xs + r * k;
+    float top = 0.0f;
+    for (int64_t p = 0; p < k; ++p) top = std::fmax(top, std::fabs(xr[p]));
+    const float s = top > 0.0f ? top / 127.0f : 1.0f;
+    xs_scale[r] = s;
+    for (int64_t p = 0; p < k; ++p) xq[r * k + p] = static_cast<int8_t>(std::nearbyint(xr[p] / s));
   }
+  int8_gemm(rows, n, k, xq, args.inputs[1].data<int8_t>(), sums.data());
+  const int32_t* acc = sums.data();
+  float* y = args.output.data<float>();
+#pragma omp parallel for schedule(static) if (rows * n > 65536)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < n; ++j)
+      y[r * n + j] = static_cast<float>(acc[r * n + j]) * xs_scale[r] * w_scale[j];
 }
 
 }  // namespace
@@ -94,7 +155,10 @@ void matmul_int8_kernel(const KernelArgs& args) {
 void define_quant_kernels(OpRegistry& r) {
   r.define(Op::Quantize).cpu(quantize_kernel);
   r.define(Op::Dequantize).cpu(dequantize_kernel);
+  r.define(Op::FakeQuantize).cpu(fake_quantize_kernel<false>);
+  r.define(Op::FakeQuantizeMask).cpu(fake_quantize_kernel<true>);
   r.define(Op::MatMulInt8).cpu(matmul_int8_kernel);
+  r.define(Op::QuantizedLinear).cpu(quantized_linear_kernel);
 }
 
 }  // namespace gw::cpu

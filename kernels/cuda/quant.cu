@@ -1,4 +1,5 @@
-// quant.cu — CUDA kernels of Quantize, Dequantize and MatMulInt8.
+// quant.cu — CUDA kernels of Quantize, Dequantize, FakeQuantize (and its mask), MatMulInt8 and
+// QuantizedLinear.
 //
 // Quantization follows lab 05's formulas as the CPU twin does (kernels/cpu/comm_quant.cpp):
 // q = clamp(round(x/S) + Z) with rounding half to even (rintf), r = S(q − Z), and an int8
@@ -12,11 +13,8 @@
 namespace gw::cuda {
 namespace {
 
-using kernels::ChannelMap;
+using kernels::QuantParamMap;
 
-ChannelMap channel_map(const Shape& shape, const Tensor& param, int64_t axis) {
-  return ChannelMap(shape, param.dim() == 1, axis);
-}
 
 __global__ void check_scales_kernel(const float* scale, int64_t n, DeviceErrorFlag* flag) {
   for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < n;
@@ -25,7 +23,7 @@ __global__ void check_scales_kernel(const float* scale, int64_t n, DeviceErrorFl
 }
 
 __global__ void quantize_kernel(const float* x, const float* scale, const float* zero, int8_t* q,
-                                int64_t n, ChannelMap scale_of, ChannelMap zero_of, float qmin,
+                                int64_t n, QuantParamMap scale_of, QuantParamMap zero_of, float qmin,
                                 float qmax) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
@@ -50,15 +48,15 @@ void quantize(const KernelArgs& args) {
   quantize_kernel<<<blocks_for(n), 256, 0, s>>>(
       static_cast<const float*>(x.raw()), static_cast<const float*>(scale.raw()),
       static_cast<const float*>(args.inputs[2].raw()), static_cast<int8_t*>(args.output.raw()), n,
-      channel_map(x.shape(), scale, args.node.attrs.axis),
-      channel_map(x.shape(), args.inputs[2], args.node.attrs.axis),
+      kernels::quant_param_map(x.shape(), scale.shape(), args.node.attrs),
+      kernels::quant_param_map(x.shape(), args.inputs[2].shape(), args.node.attrs),
       -static_cast<float>(1 << (bits - 1)), static_cast<float>((1 << (bits - 1)) - 1));
   CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 __global__ void dequantize_kernel(const int8_t* q, const float* scale, const float* zero, T* r,
-                                  int64_t n, ChannelMap scale_of, ChannelMap zero_of) {
+                                  int64_t n, QuantParamMap scale_of, QuantParamMap zero_of) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x)
     r[i] = static_cast<T>(scale[scale_of(i)]) *
@@ -69,8 +67,10 @@ void dequantize(const KernelArgs& args) {
   const Tensor& q = args.inputs[0];
   const int64_t n = q.numel();
   if (n == 0) return;
-  const ChannelMap so = channel_map(q.shape(), args.inputs[1], args.node.attrs.axis);
-  const ChannelMap zo = channel_map(q.shape(), args.inputs[2], args.node.attrs.axis);
+  const QuantParamMap so =
+      kernels::quant_param_map(q.shape(), args.inputs[1].shape(), args.node.attrs);
+  const QuantParamMap zo =
+      kernels::quant_param_map(q.shape(), args.inputs[2].shape(), args.node.attrs);
   const float* scale = static_cast<const float*>(args.inputs[1].raw());
   const float* zero = static_cast<const float*>(args.inputs[2].raw());
   const int8_t* codes = static_cast<const int8_t*>(q.raw());
@@ -80,6 +80,45 @@ void dequantize(const KernelArgs& args) {
   else
     dequantize_kernel<float><<<blocks_for(n), 256, 0, stream_of(args)>>>(
         codes, scale, zero, static_cast<float*>(args.output.raw()), n, so, zo);
+  CUDA_CHECK_LAUNCH();
+}
+
+// FakeQuantize (Mask = false): S·(q − Z); its mask (Mask = true): 1 where the unclamped code
+// lies in [q_min, q_max]. The CPU twin is kernels/cpu/quant.cpp's fake_quantize_kernel.
+template <bool Mask>
+__global__ void fake_quantize_kernel(const float* x, const float* scale, const float* zero,
+                                     float* y, int64_t n, QuantParamMap scale_of,
+                                     QuantParamMap zero_of, float qmin, float qmax) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const float s = scale[scale_of(i)], z = zero[zero_of(i)];
+    const float code = rintf(rintf(x[i] / s) + z);
+    if (Mask) {
+      y[i] = code >= qmin && code <= qmax ? 1.0f : 0.0f;
+    } else {
+      const float q = code < qmin ? qmin : code > qmax ? qmax : code;
+      y[i] = s * (q - z);
+    }
+  }
+}
+
+template <bool Mask>
+void fake_quantize(const KernelArgs& args) {
+  const Tensor& x = args.inputs[0];
+  const Tensor& scale = args.inputs[1];
+  const cudaStream_t s = stream_of(args);
+  check_scales_kernel<<<blocks_for(scale.numel()), 256, 0, s>>>(
+      static_cast<const float*>(scale.raw()), scale.numel(), error_flag());
+  CUDA_CHECK_LAUNCH();
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  const int bits = static_cast<int>(args.node.attrs.bits);
+  fake_quantize_kernel<Mask><<<blocks_for(n), 256, 0, s>>>(
+      static_cast<const float*>(x.raw()), static_cast<const float*>(scale.raw()),
+      static_cast<const float*>(args.inputs[2].raw()), static_cast<float*>(args.output.raw()), n,
+      kernels::quant_param_map(x.shape(), scale.shape(), args.node.attrs),
+      kernels::quant_param_map(x.shape(), args.inputs[2].shape(), args.node.attrs),
+      -static_cast<float>(1 << (bits - 1)), static_cast<float>((1 << (bits - 1)) - 1));
   CUDA_CHECK_LAUNCH();
 }
 
@@ -104,16 +143,63 @@ __global__ void matmul_int8_kernel(const int8_t* a, const int8_t* b, int32_t* c,
   if (row < m && col < n) c[row * n + col] = acc;
 }
 
-void matmul_int8(const KernelArgs& args) {
-  const Tensor& a = args.inputs[0];
-  const Tensor& b = args.inputs[1];
-  const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+// c (m, n) i32 = a (m, k) i8 · b (k, n) i8 on `stream`.
+void int8_gemm(const int8_t* a, const int8_t* b, int32_t* c, int64_t m, int64_t n, int64_t k,
+               cudaStream_t stream) {
   if (m * n == 0) return;
   const dim3 grid(static_cast<unsigned>((n + kTile - 1) / kTile),
                   static_cast<unsigned>((m + kTile - 1) / kTile));
-  matmul_int8_kernel<<<grid, dim3(kTile, kTile), 0, stream_of(args)>>>(
-      static_cast<const int8_t*>(a.raw()), static_cast<const int8_t*>(b.raw()),
-      static_cast<int32_t*>(args.output.raw()), m, n, k);
+  matmul_int8_kernel<<<grid, dim3(kTile, kTile), 0, stream>>>(a, b, c, m, n, k);
+  CUDA_CHECK_LAUNCH();
+}
+
+void matmul_int8(const KernelArgs& args) {
+  const Tensor& a = args.inputs[0];
+  const Tensor& b = args.inputs[1];
+  int8_gemm(static_cast<const int8_t*>(a.raw()), static_cast<const int8_t*>(b.raw()),
+            static_cast<int32_t*>(args.output.raw()), a.size(0), b.size(1), a.size(1),
+            stream_of(args));
+}
+
+// QuantizedLinear, as on the CPU: per row of x a scale max|x|/127 and int8 codes (one block
+// per row), the int8 GEMM, then y = sum·s_row·s_col.
+__global__ void quantize_rows_kernel(const float* x, int8_t* codes, float* row_scale, int64_t k) {
+  __shared__ float shared[32];
+  const float* xr = x + blockIdx.x * k;
+  float top = 0.0f;
+  for (int64_t p = threadIdx.x; p < k; p += blockDim.x) top = fmaxf(top, fabsf(xr[p]));
+  top = block_max(top, shared);
+  const float scale = top > 0.0f ? top / 127.0f : 1.0f;
+  if (threadIdx.x == 0) row_scale[blockIdx.x] = scale;
+  for (int64_t p = threadIdx.x; p < k; p += blockDim.x)
+    codes[blockIdx.x * k + p] = static_cast<int8_t>(rintf(xr[p] / scale));
+}
+__global__ void scale_sums_kernel(const int32_t* sums, const float* row_scale,
+                                  const float* col_scale, float* y, int64_t rows, int64_t n) {
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < rows * n;
+       e += int64_t(gridDim.x) * blockDim.x)
+    y[e] = static_cast<float>(sums[e]) * row_scale[e / n] * col_scale[e % n];
+}
+
+void quantized_linear(const KernelArgs& args) {
+  const int64_t k = args.inputs[1].size(0), n = args.inputs[1].size(1);
+  const int64_t rows = k > 0 ? args.inputs[0].numel() / k : 0;
+  if (rows * n == 0) return;
+  const cudaStream_t stream = stream_of(args);
+  const size_t codes_bytes = (static_cast<size_t>(rows * k) + 255) / 256 * 256;
+  const size_t scales_bytes = (static_cast<size_t>(rows) * sizeof(float) + 255) / 256 * 256;
+  char* work = static_cast<char*>(
+      scratch(codes_bytes + scales_bytes + static_cast<size_t>(rows * n) * sizeof(int32_t)));
+  int8_t* codes = reinterpret_cast<int8_t*>(work);
+  float* row_scale = reinterpret_cast<float*>(work + codes_bytes);
+  int32_t* sums = reinterpret_cast<int32_t*>(work + codes_bytes + scales_bytes);
+  quantize_rows_kernel<<<static_cast<unsigned>(rows), 256, 0, stream>>>(
+      static_cast<const float*>(args.inputs[0].raw()), codes, row_scale, k);
+  CUDA_CHECK_LAUNCH();
+  int8_gemm(codes, static_cast<const int8_t*>(args.inputs[1].raw()), sums, rows, n, k, stream);
+  scale_sums_kernel<<<blocks_for(rows * n), 256, 0, stream>>>(
+      sums, row_scale, static_cast<const float*>(args.inputs[2].raw()),
+      static_cast<float*>(args.output.raw()), rows, n);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -122,7 +208,10 @@ void matmul_int8(const KernelArgs& args) {
 void define_quant_kernels(OpRegistry& r) {
   r.define(Op::Quantize).cuda(quantize);
   r.define(Op::Dequantize).cuda(dequantize);
+  r.define(Op::FakeQuantize).cuda(fake_quantize<false>);
+  r.define(Op::FakeQuantizeMask).cuda(fake_quantize<true>);
   r.define(Op::MatMulInt8).cuda(matmul_int8);
+  r.define(Op::QuantizedLinear).cuda(quantized_linear);
 }
 
 }  // namespace gw::cuda

@@ -28,7 +28,7 @@ GradcheckReport gradcheck(const ScalarFunction& f, const std::vector<Tensor>& an
   GW_CHECK(analytic_gradients.size() == inputs.size(), "gradcheck: ", analytic_gradients.size(),
            " analytic gradients for ", inputs.size(), " inputs");
   GradcheckReport report;
-  GW_TODO("lab 01: one InputCheck per input: a missing or misshapen gradient fails it outright (errors +inf); else compare g with ĝ element by element (max abs and rel errors with the kRelativeErrorTiny guard, NaN-safe failing indices, passed); the report keeps options.max_listed", f, analytic_gradients, inputs, options);
+  GW_TODO("lab 01: one InputCheck per input: a missing or misshapen gradient fails it outright (errors +inf); else compare g with ĝ element by element (max abs and rel errors with the kRelativeErrorTiny guard; a NaN on either side fails its element and makes both maxima NaN; passed); the report keeps options.max_listed", f, analytic_gradients, inputs, options);
   return report;
 }
 

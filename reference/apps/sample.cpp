@@ -23,6 +23,7 @@
 #include "gw/checkpoint.h"
 #include "gw/error.h"
 #include "gw/executor.h"
+#include "gw/passes.h"
 #include "gw/rng.h"
 #include "gw/trainer.h"
 
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
     }
     gw::Node* ids = graph.input("ids", {1, s}, gw::DType::i32);
     gw::Node* logits = model.logits(ids);  // (s, v)
+    gw::fuse_int8_linear(graph);  // a quantized int8 model runs its products as int8 GEMMs
     gw::Executor exec(graph, {logits});
     gw::Tensor feed = gw::Tensor::zeros({1, s}, gw::DType::i32);
     struct sigaction sa {};

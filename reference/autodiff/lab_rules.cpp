@@ -1,5 +1,6 @@
 // lab_rules.cpp — puts the rules that the labs' students write into the op table: lab 02's
-// JVP rules (jvp_rules.cpp) and lab 03's VJP rules (vjp_rules.cpp). Every other rule is
+// JVP rules (jvp_rules.cpp), lab 03's VJP rules (vjp_rules.cpp) and lab 05's straight-through
+// estimator (reference/passes/fake_quant.cpp). Every other rule is
 // declared with its op family (reference/graph/ops/). The table registers these after the
 // families and the kernels, and refuses a rule that a family also defines.
 #include "gw/op_table.h"
@@ -41,6 +42,10 @@ Adjoints vjp_log_softmax(Node& y, Node* g);
 Adjoints vjp_softmax_cross_entropy(Node& y, Node* g);
 }  // namespace lab03
 
+namespace lab05 {
+Adjoints vjp_fake_quantize(Node& y, Node* g);
+}  // namespace lab05
+
 void define_lab02_jvp_rules(OpRegistry& r) {
   r.define(Op::Exp).jvp(lab02::jvp_exp);
   r.define(Op::Log).jvp(lab02::jvp_log);
@@ -73,6 +78,10 @@ void define_lab03_vjp_rules(OpRegistry& r) {
   r.define(Op::Softmax).vjp(lab03::vjp_softmax);
   r.define(Op::LogSoftmax).vjp(lab03::vjp_log_softmax);
   r.define(Op::SoftmaxCrossEntropy).vjp(lab03::vjp_softmax_cross_entropy);
+}
+
+void define_lab05_vjp_rules(OpRegistry& r) {
+  r.define(Op::FakeQuantize).vjp(lab05::vjp_fake_quantize);
 }
 
 }  // namespace gw

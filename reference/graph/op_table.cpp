@@ -66,6 +66,7 @@ Table build() {
   define_cuda_kernels(r);
   define_lab02_jvp_rules(r);
   define_lab03_vjp_rules(r);
+  define_lab05_vjp_rules(r);
   define_lab07_cost_rules(r);
   for (size_t i = 0; i < t.size(); ++i) {
     OpDef& d = t[i];

@@ -56,6 +56,9 @@ void visit_fields(Config& c, F&& f) {
   f("resume", c.resume, "checkpoint to resume from");
   f("plot", c.plot, "write loss.png with gnuplot when it is installed");
   f("save_checkpoint", c.save_checkpoint, "write out_dir/ckpt.bin");
+  f("qat", c.qat,
+    "int8-channel or int4-g32: train with fake-quantized matmul weights, then write "
+    "out_dir/quantized.bin (empty = off)");
 }
 
 // The interval of each number field. The bounds keep every value meaningful and finite in
@@ -179,6 +182,8 @@ void TrainConfig::validate() const {
                   ": must be ", field.range_text());
     }
   });
+  GW_CHECK_AS(UsageError, qat.empty() || qat == "int8-channel" || qat == "int4-g32",
+              "--qat ", qat, ": must be int8-channel or int4-g32 (or empty for none)");
   GW_CHECK_AS(UsageError, device == "cpu" || device == "auto" || device.rfind("cuda", 0) == 0,
               "config: device must be cpu, cuda[:N] or auto, got '", device, "'");
   GW_CHECK_AS(UsageError, !out_dir.empty(), "config: out_dir must not be empty");

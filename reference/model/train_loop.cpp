@@ -25,6 +25,7 @@
 
 #include "gw/error.h"
 #include "gw/peak_flops.h"
+#include "gw/quantized_model.h"
 #include "gw/trainer.h"
 #include "gw/transformer_costs.h"
 #include "model/run_files.h"
@@ -357,6 +358,15 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
   sum.stop_signal = trainer.step() < end ? signals.received() : 0;
   if (cfg.save_checkpoint && (good.path != ckpt_path || good.step != trainer.step())) save();
   if (cfg.save_checkpoint) log << "checkpoint: " << ckpt_path << " (step " << trainer.step() << ")\n";
+  if (!cfg.qat.empty() && !signals.received()) {  // QAT's product: the quantized model
+    const WeightScheme scheme = weight_scheme_from_name(cfg.qat);
+    const std::vector<QuantizedWeight> q =
+        quantize_model_weights(quantizable_weights(trainer.model()), scheme);
+    const std::string path = cfg.out_dir + "/quantized.bin";
+    write_checkpoint(path, quantized_checkpoint(trainer.checkpoint(), trainer.model(), scheme, q,
+                                                {{"qat_steps", trainer.step() - first}}));
+    log << "quantized (--qat " << cfg.qat << "): " << path << '\n';
+  }
   finish(sum.stop_signal ? "interrupted" : "completed");
   if (sum.stop_signal) {
     log << "interrupted by " << run::signal_name(sum.stop_signal) << " after step " << trainer.step();

@@ -17,6 +17,8 @@
 #include "gw/cost_model.h"
 #include "gw/error.h"
 #include "gw/ops.h"
+#include "gw/passes.h"
+#include "gw/quantized_model.h"
 #include "gw/trainer.h"
 #include "gw/training_step.h"
 #include "model/test_hooks.h"
@@ -207,13 +209,17 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data)
                             config_.seed, config_.init_std);
   x_ = graph_->input("x", {b, s}, DType::i32);
   y_ = graph_->input("y", {b, s}, DType::i32);
-  const ForwardPass forward = model_.forward(x_, y_);
+  Transformer model = model_;  // with --qat, its matmul weights are fake-quantized
+  if (!config_.qat.empty())
+    qat_ = std::make_unique<FakeQuantizedWeights>(
+        fake_quantize_weights(model, weight_scheme_from_name(config_.qat)));
+  const ForwardPass forward = model.forward(x_, y_);
   loss_ = forward.loss;
   std::vector<Node*> weights;
   for (const ModelParameter& p : model_.params) weights.push_back(p.node);
   // With --checkpoint-activations the backward pass recomputes each block from its input.
   const std::vector<Node*> grads =
-      model_gradients(model_, forward, config_.checkpoint_activations);
+      model_gradients(model, forward, config_.checkpoint_activations);
 
   AdamWOptions o;
   o.beta1 = config_.beta1, o.beta2 = config_.beta2, o.eps = config_.adam_eps;
@@ -345,7 +351,10 @@ double Trainer::eval_split(const std::vector<Batch>& batches) {
 }
 
 Feeds Trainer::batch_feeds(const Batch& b) const {
-  return {{x_, b.x.to(graph_->device())}, {y_, b.y.to(graph_->device())}};
+  Feeds feeds = qat_ ? qat_->feeds() : Feeds{};
+  feeds[x_] = b.x.to(graph_->device());
+  feeds[y_] = b.y.to(graph_->device());
+  return feeds;
 }
 
 Tensor Trainer::hyper_feed() const {
@@ -447,6 +456,10 @@ void Trainer::restore(const Checkpoint& ckpt) {
 TrainConfig checkpoint_config(const Checkpoint& ckpt) { return saved_config(ckpt); }
 
 Transformer load_model(Graph& graph, const Checkpoint& ckpt, CharTokenizer* tokenizer) {
+  if (is_quantized_checkpoint(ckpt)) {  // gw-quantize's output: the model runs on its codes
+    if (tokenizer) *tokenizer = saved_tokenizer(ckpt);
+    return load_quantized_model(graph, ckpt);
+  }
   check_format(ckpt);
   const TrainConfig c = saved_config(ckpt);
   const CharTokenizer tok = saved_tokenizer(ckpt);

@@ -1,5 +1,5 @@
 // test_lab01_gradcheck.cpp — lab 01: central differences, gradcheck and the ε study
-// (LABS.md, lab 01).
+// (handouts/lab01-gradcheck.md).
 #include <cmath>
 
 #include "autodiff_testing.h"

@@ -1,5 +1,5 @@
 // test_lab02_forward.cpp — lab 02: dual numbers, jvp over the graph, Jacobians by n JVPs
-// (LABS.md, lab 02).
+// (handouts/lab02-forward-mode.md).
 #include <cmath>
 
 #include "autodiff_testing.h"

@@ -1,5 +1,5 @@
 // test_lab03_backprop.cpp — lab 03: iterative topological order and Caffe-style backprop
-// (LABS.md, lab 03).
+// (handouts/lab03-reverse-mode.md).
 #include <unordered_map>
 
 #include "autodiff_testing.h"

@@ -1,5 +1,5 @@
 // test_lab04_gradients.cpp — lab 04: the backward graph, its reuse, grad of grad and the
-// lecture's SGD step graph (LABS.md, lab 04).
+// lecture's SGD step graph (handouts/lab04-backward-graph.md).
 #include <cmath>
 
 #include "autodiff_testing.h"

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,8 +47,13 @@ struct OpCase {
   std::function<Node*(CaseLeaves&)> build;   ///< builds the op on random leaves
   double eps = 1e-6;                         ///< central-difference step of the f64 checks
   double atol = 1e-6;                        ///< absolute tolerance of the f64 checks
-  bool differentiable = true;                ///< false: the op has no rules to check
+  /// false: the rules are not the numerical derivative (a straight-through estimator), so
+  /// only their agreement is checked and the CUDA twin compares the forward alone.
+  bool differentiable = true;
 };
+
+/// GoogleTest prints a case by its name.
+inline void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
 
 /// Every registered case, in registration order.
 inline std::vector<OpCase>& registered_op_cases() {

@@ -370,6 +370,11 @@ TEST(CudaQuant, QuantizeDequantizeAndInt8MatMulMatchCpu) {
   const Tensor a8 = random_tensor({37, 70}, DType::f64, 4, -128, 127).astype(DType::i8);
   const Tensor b8 = random_tensor({70, 29}, DType::f64, 5, -128, 127).astype(DType::i8);
   EXPECT_TRUE(cuda_matches_cpu(Op::MatMulInt8, {a8, b8}, {}, {0, 0}));
+  // quantized_linear: the same row codes on both sides; only the final f32 rescale may round
+  // differently.
+  const Tensor xl = random_tensor({2, 9, 70}, DType::f32, 6, -3, 3);
+  const Tensor w_scale = random_tensor({29}, DType::f32, 7, 0.001, 0.02);
+  EXPECT_TRUE(cuda_matches_cpu(Op::QuantizedLinear, {xl, b8, w_scale}, {}, {1e-5, 1e-5}));
 }
 
 TEST(CudaQuant, NonPositiveScaleThrows) {

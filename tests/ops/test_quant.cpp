@@ -10,12 +10,29 @@
 
 #include "gw/ops.h"
 #include "nn_testing.h"
+#include "op_cases.h"
 #include "testing.h"
 
 using namespace gw;
 using namespace gw::testing;
 
 namespace {
+
+// Fake quantization of an f64 case value: through f32 (the op's dtype) and back. Its gradient
+// is the straight-through estimator, not the staircase's true (zero) derivative, so the
+// numerical checks skip it; the rules' agreement and the CUDA twin still apply.
+Node* fake_quantized(CaseLeaves& p, bool mask) {
+  Node* x = cast(p({4, 6}, -1.0, 1.0), DType::f32);
+  Node* scale = p.graph.constant(Tensor::full({6}, 0.05, DType::f32));
+  Node* zero = p.graph.constant(Tensor::full({6}, 3.0, DType::f32));
+  Node* y = mask ? fake_quantize_mask(x, scale, zero, 5, 1) : fake_quantize(x, scale, zero, 5, 1);
+  return cast(y, p.dtype);
+}
+const OpCases kQuantCases({
+    OpCase{"fake_quantize", [](CaseLeaves& p) { return fake_quantized(p, false); }, 1e-6, 1e-6,
+           /*differentiable=*/false},
+    OpCase{"fake_quantize_mask", [](CaseLeaves& p) { return fake_quantized(p, true); }},
+});
 
 // The lecture's 4×4 weight matrix (lab 05).
 const std::vector<double> kLectureW = {2.09, -0.98, 1.48, 0.09,  0.05, -0.14, -1.08, 2.12,
@@ -145,4 +162,24 @@ TEST(MatMulInt8, ShapeAndDtypeErrors) {
   EXPECT_THROW(matmul_int8(g.input("a", {2, 3}, DType::i8), g.input("b", {4, 2}, DType::i8)),
                ShapeError);
   EXPECT_THROW(matmul_int8(g.input("c", {2, 3}), g.input("d", {3, 2}, DType::i8)), DTypeError);
+}
+
+// The integer products count as lab 07 counts a float matmul, m·n·(2k − 1); the elementwise
+// quantization ops count their arithmetic per element.
+TEST(QuantOps, FlopCountsFollowTheExactMatmulConvention) {
+  Graph g;
+  Node* c = matmul_int8(g.input("a", {3, 5}, DType::i8), g.input("b", {5, 7}, DType::i8));
+  EXPECT_EQ(c->def().flops(*c), 3.0 * 7 * (2 * 5 - 1));
+  Node* x = g.input("x", {2, 4, 5});
+  Node* y = quantized_linear(x, g.input("q", {5, 7}, DType::i8), g.input("s", {7}));
+  EXPECT_EQ(y->def().flops(*y), 8.0 * 7 * (2 * 5 - 1) + 4.0 * 40 + 2.0 * 56)
+      << "the GEMM, x's per-row quantization (abs, max, divides, rounding), the rescale";
+  Node* s = g.input("scale", {});
+  Node* z = g.input("zero", {});
+  Node* fq = fake_quantize(x, s, z, 8, 0);
+  EXPECT_EQ(fq->def().flops(*fq), 6.0 * 40) << "divide, round, add Z, clamp, subtract, scale";
+  Node* q = quantize(x, s, z, 8, 0);
+  EXPECT_EQ(q->def().flops(*q), 4.0 * 40);
+  Node* r = dequantize(q, s, z, 0);
+  EXPECT_EQ(r->def().flops(*r), 2.0 * 40);
 }

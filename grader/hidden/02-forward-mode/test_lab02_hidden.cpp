@@ -1,6 +1,8 @@
 // test_lab02_hidden.cpp — hidden tests of lab 02: dual numbers on random points, jvp() of
-// many ops and of composed graphs against central differences, and the Jacobian by exactly
-// n forward passes (counting graph evaluations). Inputs come from GW_HIDDEN_SEED.
+// many ops and of composed graphs against central differences, add and mul rules with a
+// nullptr tangent, an op without a JVP rule (an error, not a zero), and the Jacobian by
+// exactly n forward passes (counting graph evaluations), also of ℝⁿ → ℝ. Inputs come from
+// GW_HIDDEN_SEED.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -17,11 +19,6 @@
 namespace gw {
 namespace {
 
-double uniform_at(uint64_t salt, double lo, double hi) {
-  std::mt19937_64 rng(hidden::seed(salt));
-  return std::uniform_real_distribution<double>(lo, hi)(rng);
-}
-
 TEST(HiddenDual, ComposedProgramsMatchCentralDifferences) {
   SCOPED_TRACE(hidden::seed_note());
   // g(a) = tanh(a)·sqrt(a² + 1) / (2 + cos(a)) − log(a + 3)·exp(−a/4) + pow(a, 3)
@@ -34,11 +31,12 @@ TEST(HiddenDual, ComposedProgramsMatchCentralDifferences) {
            std::log(a + 3) * std::exp(-a / 4) + std::pow(a, 3.0);
   };
   for (uint64_t k = 0; k < 5; ++k) {
-    const double a = uniform_at(k, 0.1, 2.0);
+    const double a = hidden::draw_real(k, 0.1, 2.0);
     const Dual r = dual(Dual{a, 1.0});
     const double fd = (plain(a + 1e-6) - plain(a - 1e-6)) / 2e-6;
-    EXPECT_NEAR(r.value, plain(a), 1e-12) << "at a = " << a;
-    EXPECT_NEAR(r.tangent, fd, 1e-6 * (1 + std::abs(fd))) << "at a = " << a;
+    EXPECT_NEAR(r.value, plain(a), 1e-12) << "value of the composed program at a = " << a;
+    EXPECT_NEAR(r.tangent, fd, 1e-6 * (1 + std::abs(fd)))
+        << "tangent of the composed program at a = " << a << " against a central difference";
   }
 }
 
@@ -53,14 +51,14 @@ void expect_jvp_matches(const std::string& what, const Shape& shape,
   Node* r = g.constant(labs::uniform(y->shape, hidden::seed(salt + 1)));
   Node* probe = sum(mul(y, r));
   const Feeds at{{x, labs::uniform(shape, hidden::seed(salt), lo, hi)}};
+  const Tensor direction = labs::uniform(shape, hidden::seed(salt + 2));
+  const double expected = labs::directional_derivative(probe, {x}, {direction}, at);
   Feeds feeds = at;
-  feeds[xd] = labs::uniform(shape, hidden::seed(salt + 2));
-  const std::vector<double> grad = labs::oracle_gradient(probe, x, at).to_doubles();
-  const std::vector<double> dir = feeds[xd].to_doubles();
-  double expected = 0;
-  for (size_t i = 0; i < grad.size(); ++i) expected += grad[i] * dir[i];
+  feeds[xd] = direction;
   Node* tangent = jvp(y, {x}, {xd});
-  ASSERT_EQ(tangent->shape, y->shape) << what << ": the tangent has the value's shape";
+  ASSERT_EQ(tangent->shape, y->shape)
+      << what << ": expected a tangent of the value's shape " << shape_str(y->shape) << ", got "
+      << shape_str(tangent->shape);
   EXPECT_TRUE(labs::near(what + " tangent", eval(sum(mul(tangent, r)), feeds), expected,
                          1e-6 * (1 + std::abs(expected))));
 }
@@ -68,43 +66,72 @@ void expect_jvp_matches(const std::string& what, const Shape& shape,
 TEST(HiddenJvp, UnaryOps) {
   SCOPED_TRACE(hidden::seed_note());
   const Shape s{3, 4};
-  expect_jvp_matches("exp", s, [](Node* x) { return exp(x); }, 1);
-  expect_jvp_matches("log", s, [](Node* x) { return log(x); }, 2, 0.5, 2.0);
-  expect_jvp_matches("sin", s, [](Node* x) { return sin(x); }, 3, -3, 3);
-  expect_jvp_matches("relu", s, [](Node* x) { return relu(x); }, 4);
-  expect_jvp_matches("neg", s, [](Node* x) { return neg(x); }, 5);
-  expect_jvp_matches("cos", s, [](Node* x) { return cos(x); }, 6);
-  expect_jvp_matches("tanh", s, [](Node* x) { return tanh(x); }, 7);
-  expect_jvp_matches("sigmoid", s, [](Node* x) { return sigmoid(x); }, 8);
-  expect_jvp_matches("sqrt", s, [](Node* x) { return sqrt(x); }, 9, 0.5, 2.0);
+  expect_jvp_matches(
+      "exp", s, [](Node* x) { return exp(x); }, 1);
+  expect_jvp_matches(
+      "log", s, [](Node* x) { return log(x); }, 2, 0.5, 2.0);
+  expect_jvp_matches(
+      "sin", s, [](Node* x) { return sin(x); }, 3, -3, 3);
+  expect_jvp_matches(
+      "relu", s, [](Node* x) { return relu(x); }, 4);
+  expect_jvp_matches(
+      "neg", s, [](Node* x) { return neg(x); }, 5);
+  expect_jvp_matches(
+      "cos", s, [](Node* x) { return cos(x); }, 6);
+  expect_jvp_matches(
+      "tanh", s, [](Node* x) { return tanh(x); }, 7);
+  expect_jvp_matches(
+      "sigmoid", s, [](Node* x) { return sigmoid(x); }, 8);
+  expect_jvp_matches(
+      "sqrt", s, [](Node* x) { return sqrt(x); }, 9, 0.5, 2.0);
 }
 
 TEST(HiddenJvp, BinaryOpsWithSharedOperands) {
   SCOPED_TRACE(hidden::seed_note());
   const Shape s{2, 5};
-  expect_jvp_matches("x·x", s, [](Node* x) { return mul(x, x); }, 20);
-  expect_jvp_matches("x + exp(x)", s, [](Node* x) { return add(x, exp(x)); }, 21);
-  expect_jvp_matches("sin(x)·(x + 2)", s, [](Node* x) { return mul(sin(x), add(x, 2.0)); }, 22);
-  expect_jvp_matches("x / (x² + 1)", s, [](Node* x) { return div(x, add(mul(x, x), 1.0)); }, 23);
+  expect_jvp_matches(
+      "x·x", s, [](Node* x) { return mul(x, x); }, 20);
+  expect_jvp_matches(
+      "x + exp(x)", s, [](Node* x) { return add(x, exp(x)); }, 21);
+  expect_jvp_matches(
+      "sin(x)·(x + 2)", s, [](Node* x) { return mul(sin(x), add(x, 2.0)); }, 22);
+  expect_jvp_matches(
+      "x / (x² + 1)", s, [](Node* x) { return div(x, add(mul(x, x), 1.0)); }, 23);
 }
 
 TEST(HiddenJvp, ReductionsAndShapes) {
   SCOPED_TRACE(hidden::seed_note());
-  expect_jvp_matches("sum axis 1", {2, 3, 4}, [](Node* x) { return sum(exp(x), {1}); }, 30);
-  expect_jvp_matches("sum keepdims", {2, 3, 4}, [](Node* x) { return sum(x, {0, 2}, true); }, 31);
-  expect_jvp_matches("sum all", {2, 3}, [](Node* x) { return sum(sin(x)); }, 32);
-  expect_jvp_matches("broadcast add", {3, 1},
-                     [](Node* x) { return mul(add(x, sin(broadcast_to(x, {2, 3, 4}))), x); }, 33);
+  expect_jvp_matches(
+      "sum axis 1", {2, 3, 4}, [](Node* x) { return sum(exp(x), {1}); }, 30);
+  expect_jvp_matches(
+      "sum keepdims", {2, 3, 4},
+      [](Node* x) {
+        return sum(x, {0, 2}, true);
+      },
+      31);
+  expect_jvp_matches(
+      "sum all", {2, 3}, [](Node* x) { return sum(sin(x)); }, 32);
+  expect_jvp_matches(
+      "broadcast add", {3, 1},
+      [](Node* x) {
+        return mul(add(x, sin(broadcast_to(x, {2, 3, 4}))), x);
+      },
+      33);
 }
 
 TEST(HiddenJvp, MatMulVariants) {
   SCOPED_TRACE(hidden::seed_note());
-  expect_jvp_matches("x·xᵀ", {3, 4}, [](Node* x) { return matmul(x, x, false, true); }, 40);
-  expect_jvp_matches("xᵀ·x", {3, 4}, [](Node* x) { return matmul(x, x, true, false); }, 41);
-  expect_jvp_matches("batched x·W", {2, 3, 4}, [](Node* x) {
-    Node* w = x->graph->constant(labs::uniform({4, 5}, hidden::seed(42)));
-    return matmul(exp(x), w);
-  }, 43);
+  expect_jvp_matches(
+      "x·xᵀ", {3, 4}, [](Node* x) { return matmul(x, x, false, true); }, 40);
+  expect_jvp_matches(
+      "xᵀ·x", {3, 4}, [](Node* x) { return matmul(x, x, true, false); }, 41);
+  expect_jvp_matches(
+      "batched x·W", {2, 3, 4},
+      [](Node* x) {
+        Node* w = x->graph->constant(labs::uniform({4, 5}, hidden::seed(42)));
+        return matmul(exp(x), w);
+      },
+      43);
 }
 
 TEST(HiddenJvp, SeveralInputsWithSomeTangentsOnly) {
@@ -122,12 +149,7 @@ TEST(HiddenJvp, SeveralInputsWithSomeTangentsOnly) {
   Feeds feeds = at;
   feeds[ad] = labs::uniform({3, 4}, hidden::seed(53));
   feeds[cd] = labs::uniform({4, 2}, hidden::seed(54));
-  double expected = 0;
-  for (auto [in, dot] : {std::pair{a, ad}, std::pair{c, cd}}) {
-    const std::vector<double> grad = labs::oracle_gradient(y, in, at).to_doubles();
-    const std::vector<double> dir = feeds[dot].to_doubles();
-    for (size_t i = 0; i < grad.size(); ++i) expected += grad[i] * dir[i];
-  }
+  const double expected = labs::directional_derivative(y, {a, c}, {feeds[ad], feeds[cd]}, at);
   EXPECT_TRUE(labs::near("ẏ with b held fixed", eval(jvp(y, {a, c}, {ad, cd}), feeds), expected,
                          1e-6 * (1 + std::abs(expected)),
                          "b is not among the inputs: its tangent is zero"));
@@ -135,9 +157,7 @@ TEST(HiddenJvp, SeveralInputsWithSomeTangentsOnly) {
 
 TEST(HiddenJacobianForward, TakesExactlyNPassesAndMatches) {
   SCOPED_TRACE(hidden::seed_note());
-  std::mt19937_64 rng(hidden::seed(60));
-  const int64_t n = std::uniform_int_distribution<int64_t>(2, 7)(rng);
-  const int64_t k = std::uniform_int_distribution<int64_t>(1, 4)(rng);
+  const int64_t n = hidden::draw_int(60, 2, 7), k = hidden::draw_int(63, 1, 4);
   Graph g;
   Node* x = g.input("x", {1, n}, DType::f64);
   Node* w = g.constant(labs::uniform({n, k}, hidden::seed(61)));
@@ -148,13 +168,15 @@ TEST(HiddenJacobianForward, TakesExactlyNPassesAndMatches) {
   int64_t passes = -1;
   const Tensor jac = jacobian_forward(out, x, at, &passes);
   const int64_t evals = global_evaluation_count() - evals_before;
-  EXPECT_EQ(passes, n) << "one forward pass per input element";
+  EXPECT_EQ(passes, n) << "expected one run of the tangent graph per input element (n = " << n
+                       << "), got " << passes;
   // Built once, run n times: at most n evaluations of every node of the graph.
   EXPECT_LE(evals, n * static_cast<int64_t>(g.size()))
       << "the tangent graph is built once and run n = " << n << " times (graph of " << g.size()
       << " nodes, " << nodes_before << " before jvp)";
-  EXPECT_GE(evals, n) << "each pass evaluates the tangent graph";
-  ASSERT_EQ(jac.shape(), (Shape{k, n}));
+  EXPECT_GE(evals, n) << "expected at least one evaluation per pass (n = " << n << "), got "
+                      << evals;
+  ASSERT_EQ(jac.shape(), (Shape{k, n})) << "expected the Jacobian's shape (k, n)";
   std::vector<double> expected;
   for (int64_t i = 0; i < k; ++i) {
     const std::vector<double> row =
@@ -163,6 +185,70 @@ TEST(HiddenJacobianForward, TakesExactlyNPassesAndMatches) {
   }
   EXPECT_TRUE(labs::close("forward-mode Jacobian", jac,
                           Tensor::from_values({k, n}, expected, DType::f64), 1e-6, 1e-6));
+}
+
+// A shape of rank 1 to 3 with dimensions 1 to 4.
+Shape random_shape(uint64_t salt) {
+  return hidden::draw_shape(salt,
+                            std::vector<std::pair<int64_t, int64_t>>(
+                                static_cast<size_t>(hidden::draw_int(salt + 1, 1, 3)), {1, 4}));
+}
+
+TEST(HiddenJvpRule, AddAndMulWithOneTangentNullptrOnRandomShapes) {
+  SCOPED_TRACE(hidden::seed_note());
+  const Shape s = random_shape(70);
+  Graph g;
+  Node* a = g.input("a", s, DType::f64);
+  Node* b = g.input("b", s, DType::f64);
+  const Feeds at{{a, labs::uniform(s, hidden::seed(71))}, {b, labs::uniform(s, hidden::seed(72))}};
+  struct Case {
+    Node* y;
+    Node* moving;
+    const char* rule;
+  };
+  const std::vector<Case> cases = {{add(a, b), a, "add with ḃ = nullptr: ẏ = ȧ"},
+                                   {add(a, b), b, "add with ȧ = nullptr: ẏ = ḃ"},
+                                   {mul(a, b), a, "mul with ḃ = nullptr: ẏ = ȧ·b"},
+                                   {mul(a, b), b, "mul with ȧ = nullptr: ẏ = a·ḃ"}};
+  for (const Case& c : cases) {
+    const ::testing::AssertionResult result = labs::in_child("a nullptr tangent is zero", [&] {
+      return labs::jvp_rule_matches(c.y, at, {c.moving}, hidden::seed(73), c.rule);
+    });
+    EXPECT_TRUE(result) << "shape " << shape_str(s);
+  }
+}
+
+TEST(HiddenJvp, OpWithoutARuleIsAnErrorNamingIt) {
+  SCOPED_TRACE(hidden::seed_note());
+  Shape s = random_shape(80);
+  s.push_back(2);  // rms_norm_backward_weight reduces every axis but the last
+  Graph g;
+  Node* x = g.input("x", s, DType::f64);
+  Node* xd = g.input("x_dot", s, DType::f64);
+  Node* y_bar = g.constant(labs::uniform(s, hidden::seed(81)));
+  Node* y = sum(mul(rms_norm_backward_weight(exp(x), y_bar), 2.0));
+  const ::testing::AssertionResult result =
+      labs::in_child("check that the op has a JVP rule before calling it", [&] {
+        return labs::throws([&] { jvp(y, {x}, {xd}); }, "rms_norm_backward_weight",
+                            "expected a gw::Error naming the op without a JVP rule");
+      });
+  EXPECT_TRUE(result);
+}
+
+TEST(HiddenJacobianForward, GradientOfRnToRTakesExactlyNPasses) {
+  SCOPED_TRACE(hidden::seed_note());
+  const int64_t n = hidden::draw_int(90, 2, 12);
+  Graph g;
+  Node* x = g.input("x", {n}, DType::f64);
+  Node* f = sum(mul(sin(x), g.constant(labs::uniform({n}, hidden::seed(91)))));
+  const Feeds at{{x, labs::uniform({n}, hidden::seed(92), -2, 2)}};
+  int64_t passes = -1;
+  const Tensor jac = jacobian_forward(f, x, at, &passes);
+  EXPECT_EQ(passes, n) << "expected n = " << n << " runs of the tangent graph for ℝⁿ → ℝ, got "
+                       << passes;
+  ASSERT_EQ(jac.shape(), (Shape{1, n})) << "expected the Jacobian's shape (1, n)";
+  EXPECT_TRUE(labs::close("gradient of Σ sin(x)∘c by forward mode", jac.reshaped({n}),
+                          labs::oracle_gradient(f, x, at), 1e-6, 1e-6));
 }
 
 }  // namespace

@@ -7,7 +7,12 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <random>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "gw/shape.h"
 
 namespace gw::hidden {
 
@@ -31,6 +36,27 @@ inline uint64_t seed(uint64_t salt = 0) {
 inline std::string seed_note() {
   const char* env = std::getenv("GW_HIDDEN_SEED");
   return std::string("GW_HIDDEN_SEED=") + (env ? env : "unset (default 20261122)");
+}
+
+/// An integer uniform in [lo, hi], drawn from the stream of `salt`.
+inline int64_t draw_int(uint64_t salt, int64_t lo, int64_t hi) {
+  std::mt19937_64 rng(seed(salt));
+  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+}
+
+/// A real uniform in [lo, hi), drawn from the stream of `salt`.
+inline double draw_real(uint64_t salt, double lo, double hi) {
+  std::mt19937_64 rng(seed(salt));
+  return std::uniform_real_distribution<double>(lo, hi)(rng);
+}
+
+/// A shape with one dimension per {lo, hi} range, each uniform in it, from `salt`.
+inline Shape draw_shape(uint64_t salt, const std::vector<std::pair<int64_t, int64_t>>& ranges) {
+  std::mt19937_64 rng(seed(salt));
+  Shape s;
+  for (const auto& [lo, hi] : ranges)
+    s.push_back(std::uniform_int_distribution<int64_t>(lo, hi)(rng));
+  return s;
 }
 
 }  // namespace gw::hidden

@@ -1,7 +1,9 @@
 // test_lab02.cpp — public tests of lab 02 (forward-mode autodiff): the lecture's tangent
 // trace with dual numbers and with jvp() on the graph, the straight-line program
-// f(1.5, 0.5) = 39.45998…, JVPs of tensor ops against central differences, and the Jacobian
-// by n forward passes. The oracle is the tests' own central difference, not your lab 01.
+// f(1.5, 0.5) = 39.45998…, each of your JVP rules (also with a nullptr tangent) against
+// central differences, jvp()'s errors (an op without a rule, a misshapen tangent), and the
+// Jacobian by n forward passes, counted. The oracle is the tests' own central difference, not
+// your lab 01.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,7 +13,6 @@
 
 #include "gw/autodiff.h"
 #include "gw/dual.h"
-#include "gw/op_table.h"
 #include "lab_testing.h"
 
 namespace gw {
@@ -105,7 +106,9 @@ struct LectureJvp {
   Node* t1 = g.input("x1_dot", {}, DType::f64);
   Node* t2 = g.input("x2_dot", {}, DType::f64);
   Feeds feeds(double d1, double d2) {
-    return {{l.x1, scalar_tensor(2)}, {l.x2, scalar_tensor(5)}, {t1, scalar_tensor(d1)},
+    return {{l.x1, scalar_tensor(2)},
+            {l.x2, scalar_tensor(5)},
+            {t1, scalar_tensor(d1)},
             {t2, scalar_tensor(d2)}};
   }
   Tensor tangent_of(Node* v, double d1, double d2) {
@@ -157,19 +160,15 @@ TEST(Jvp, TensorGraphWithMatmulBroadcastAndSumMatchesCentralDifferences) {
   Node* xd = g.input("x_dot", {2, 3}, DType::f64);
   Node* wd = g.input("W_dot", {3, 4}, DType::f64);
   Node* bd = g.input("b_dot", {4}, DType::f64);
-  const Feeds at{{x, labs::uniform({2, 3}, 1)}, {w, labs::uniform({3, 4}, 2)},
-                 {b, labs::uniform({4}, 3)}};
+  const Feeds at{
+      {x, labs::uniform({2, 3}, 1)}, {w, labs::uniform({3, 4}, 2)}, {b, labs::uniform({4}, 3)}};
   Feeds feeds = at;
   feeds[xd] = labs::uniform({2, 3}, 4);
   feeds[wd] = labs::uniform({3, 4}, 5);
   feeds[bd] = labs::uniform({4}, 6);
   // ẏ = Σ_inputs ⟨∂y/∂input, input_dot⟩
-  double expected = 0;
-  for (auto [in, dot] : {std::pair{x, xd}, std::pair{w, wd}, std::pair{b, bd}}) {
-    const std::vector<double> grad = labs::oracle_gradient(y, in, at).to_doubles();
-    const std::vector<double> dir = feeds[dot].to_doubles();
-    for (size_t i = 0; i < grad.size(); ++i) expected += grad[i] * dir[i];
-  }
+  const double expected =
+      labs::directional_derivative(y, {x, w, b}, {feeds[xd], feeds[wd], feeds[bd]}, at);
   EXPECT_TRUE(near("ẏ of Σ exp(xW + b)", eval(jvp(y, {x, w, b}, {xd, wd, bd}), feeds), expected,
                    1e-6, "matmul: ẋW + xẆ; the broadcast of b carries ḃ to every row"));
 }
@@ -180,82 +179,94 @@ TEST(Jvp, OutputThatDoesNotDependOnTheInputsHasZeroTangent) {
   Node* c = g.input("c", {3}, DType::f64);
   Node* xd = g.input("x_dot", {3}, DType::f64);
   Node* y = exp(c);
-  const Tensor t = eval(jvp(y, {x}, {xd}), {{c, labs::uniform({3}, 1)},
-                                             {xd, labs::uniform({3}, 2)}});
-  EXPECT_TRUE(labs::close("tangent of exp(c) with respect to x", t,
-                          Tensor::zeros({3}, DType::f64)))
+  const Tensor t =
+      eval(jvp(y, {x}, {xd}), {{c, labs::uniform({3}, 1)}, {xd, labs::uniform({3}, 2)}});
+  EXPECT_TRUE(labs::close("tangent of exp(c) with respect to x", t, Tensor::zeros({3}, DType::f64)))
       << "a node that does not depend on any input has tangent zero";
 }
 
-// Applies `node`'s JVP rule to random input tangents and compares the result with the
-// directional derivative Σₖ ⟨∂(Σ node ∘ r)/∂inputₖ, ẋₖ⟩ for a random r, from central
-// differences.
-void expect_rule_matches(Node* node, const Feeds& at) {
-  Graph& g = *node->graph;
-  const OpDef& def = node->def();
-  ASSERT_NE(def.jvp, nullptr) << def.name << " has no JVP rule registered";
-  std::vector<Node*> tangents;
-  Feeds feeds = at;
-  for (size_t k = 0; k < node->inputs.size(); ++k) {
-    Node* in = node->inputs[k];
-    tangents.push_back(g.input(in->name + "_dot", in->shape, in->dtype));
-    feeds[tangents.back()] = labs::uniform(in->shape, 50 + k);
-  }
-  Node* r = g.constant(labs::uniform(node->shape, 77));
-  Node* probe = sum(mul(node, r));
-  double expected = 0;
-  for (size_t k = 0; k < node->inputs.size(); ++k) {
-    const std::vector<double> grad =
-        labs::oracle_gradient(probe, node->inputs[k], at).to_doubles();
-    const std::vector<double> dir = feeds[tangents[k]].to_doubles();
-    for (size_t i = 0; i < grad.size(); ++i) expected += grad[i] * dir[i];
-  }
-  Node* tangent = def.jvp(*node, tangents);
-  ASSERT_NE(tangent, nullptr) << def.name << ": the tangent of a node whose inputs move";
-  ASSERT_EQ(tangent->shape, node->shape) << def.name << ": a tangent has its value's shape";
-  EXPECT_TRUE(near(std::string(def.name) + " JVP (projected on a random r)",
-                   eval(sum(mul(tangent, r)), feeds), expected, 1e-6));
-}
+// The rule checks: each rule applied to random tangents, compared with the tests' own
+// central differences (labs::jvp_rule_matches); the name says the rule and its formula.
 
 TEST(JvpRule, Exp) {
   Graph g;
   Node* x = g.input("x", {2, 3}, DType::f64);
-  expect_rule_matches(exp(x), {{x, labs::uniform({2, 3}, 1)}});
+  EXPECT_TRUE(labs::jvp_rule_matches(exp(x), {{x, labs::uniform({2, 3}, 1)}}, {x}, 50,
+                                     "exp: ẏ = exp(x)·ẋ = y·ẋ"));
 }
 
 TEST(JvpRule, Log) {
   Graph g;
   Node* x = g.input("x", {2, 3}, DType::f64);
-  expect_rule_matches(log(x), {{x, labs::uniform({2, 3}, 1, 0.5, 2)}});
+  EXPECT_TRUE(labs::jvp_rule_matches(log(x), {{x, labs::uniform({2, 3}, 1, 0.5, 2)}}, {x}, 50,
+                                     "log: ẏ = ẋ / x"));
 }
 
 TEST(JvpRule, Sin) {
   Graph g;
   Node* x = g.input("x", {2, 3}, DType::f64);
-  expect_rule_matches(sin(x), {{x, labs::uniform({2, 3}, 1, -3, 3)}});
+  EXPECT_TRUE(labs::jvp_rule_matches(sin(x), {{x, labs::uniform({2, 3}, 1, -3, 3)}}, {x}, 50,
+                                     "sin: ẏ = cos(x)·ẋ"));
 }
 
 TEST(JvpRule, Relu) {
   Graph g;
   Node* x = g.input("x", {2, 3}, DType::f64);
-  expect_rule_matches(relu(x), {{x, labs::uniform({2, 3}, 2)}});
+  EXPECT_TRUE(labs::jvp_rule_matches(relu(x), {{x, labs::uniform({2, 3}, 2)}}, {x}, 50,
+                                     "relu: ẏ = ẋ where x > 0, else 0"));
 }
 
-TEST(JvpRule, AddAndMul) {
+// a, b (2, 3) fed with random values.
+struct TwoInputs {
   Graph g;
   Node* a = g.input("a", {2, 3}, DType::f64);
   Node* b = g.input("b", {2, 3}, DType::f64);
-  const Feeds at{{a, labs::uniform({2, 3}, 1)}, {b, labs::uniform({2, 3}, 2)}};
-  expect_rule_matches(add(a, b), at);
-  expect_rule_matches(mul(a, b), at);
+  Feeds at{{a, labs::uniform({2, 3}, 1)}, {b, labs::uniform({2, 3}, 2)}};
+};
+
+TEST(JvpRule, AddAndMul) {
+  TwoInputs t;
+  EXPECT_TRUE(labs::jvp_rule_matches(add(t.a, t.b), t.at, {t.a, t.b}, 50, "add: ẏ = ȧ + ḃ"));
+  EXPECT_TRUE(labs::jvp_rule_matches(mul(t.a, t.b), t.at, {t.a, t.b}, 50,
+                                     "mul: ẏ = ȧ·b + a·ḃ (product rule)"));
+}
+
+// A nullptr tangent is zero: the rule gets one when an operand does not depend on the inputs.
+const char* const kNullTangent =
+    "a tangent may be nullptr, which means zero: build no op on it (add_terms adds two terms "
+    "that may be nullptr)";
+
+TEST(JvpRule, AddWithOneTangentNullptr) {
+  TwoInputs t;
+  const ::testing::AssertionResult result = labs::in_child(kNullTangent, [&] {
+    ::testing::AssertionResult r =
+        labs::jvp_rule_matches(add(t.a, t.b), t.at, {t.a}, 50, "add with ḃ = nullptr: ẏ = ȧ");
+    return r ? labs::jvp_rule_matches(add(t.a, t.b), t.at, {t.b}, 50, "add with ȧ = nullptr: ẏ = ḃ")
+             : r;
+  });
+  EXPECT_TRUE(result);
+}
+
+TEST(JvpRule, MulWithOneTangentNullptr) {
+  TwoInputs t;
+  const ::testing::AssertionResult result = labs::in_child(kNullTangent, [&] {
+    ::testing::AssertionResult r =
+        labs::jvp_rule_matches(mul(t.a, t.b), t.at, {t.a}, 50, "mul with ḃ = nullptr: ẏ = ȧ·b");
+    return r ? labs::jvp_rule_matches(mul(t.a, t.b), t.at, {t.b}, 50,
+                                      "mul with ȧ = nullptr: ẏ = a·ḃ")
+             : r;
+  });
+  EXPECT_TRUE(result);
 }
 
 TEST(JvpRule, SumAlongAxes) {
   Graph g;
   Node* x = g.input("x", {2, 3, 4}, DType::f64);
   const Feeds at{{x, labs::uniform({2, 3, 4}, 1)}};
-  expect_rule_matches(sum(x, {1}), at);
-  expect_rule_matches(sum(x, {0, 2}, true), at);
+  EXPECT_TRUE(
+      labs::jvp_rule_matches(sum(x, {1}), at, {x}, 50, "sum over axis 1: ẏ = the same sum of ẋ"));
+  EXPECT_TRUE(labs::jvp_rule_matches(sum(x, {0, 2}, true), at, {x}, 50,
+                                     "sum over axes 0, 2 with keepdims: ẏ = the same sum of ẋ"));
 }
 
 TEST(JvpRule, MatMulWithAndWithoutTransposeFlags) {
@@ -263,10 +274,51 @@ TEST(JvpRule, MatMulWithAndWithoutTransposeFlags) {
   Node* a = g.input("a", {3, 4}, DType::f64);
   Node* b = g.input("b", {4, 2}, DType::f64);
   Node* bt = g.input("bt", {2, 4}, DType::f64);
-  const Feeds at{{a, labs::uniform({3, 4}, 1)}, {b, labs::uniform({4, 2}, 2)},
-                 {bt, labs::uniform({2, 4}, 3)}};
-  expect_rule_matches(matmul(a, b), at);
-  expect_rule_matches(matmul(a, bt, false, true), at);
+  const Feeds at{
+      {a, labs::uniform({3, 4}, 1)}, {b, labs::uniform({4, 2}, 2)}, {bt, labs::uniform({2, 4}, 3)}};
+  EXPECT_TRUE(labs::jvp_rule_matches(matmul(a, b), at, {a, b}, 50, "matmul: Ċ = Ȧ·B + A·Ḃ"));
+  EXPECT_TRUE(labs::jvp_rule_matches(matmul(a, bt, false, true), at, {a, bt}, 50,
+                                     "matmul with transpose_b: Ċ = Ȧ·Bᵀ + A·Ḃᵀ"));
+  EXPECT_TRUE(
+      labs::jvp_rule_matches(matmul(a, b), at, {b}, 50, "matmul with Ȧ = nullptr: Ċ = A·Ḃ"));
+}
+
+TEST(Jvp, OpWithoutAJvpRuleIsAnErrorNotAZeroTangent) {
+  Graph g;
+  Node* x = g.input("x", {2, 3}, DType::f64);
+  Node* xd = g.input("x_dot", {2, 3}, DType::f64);
+  Node* y = labs::op_without_rules(x);  // rms_norm_backward_input has no JVP rule
+  const ::testing::AssertionResult result =
+      labs::in_child("check node->def().jvp before calling it", [&] {
+        return labs::throws([&] { jvp(y, {x}, {xd}); }, "rms_norm_backward_input",
+                            "an op on the path without a JVP rule is an error naming the op; "
+                            "treating it as a zero tangent hides a missing rule");
+      });
+  EXPECT_TRUE(result);
+}
+
+TEST(Jvp, RejectsAMissingOrMisshapenTangent) {
+  Graph g;
+  Node* x = g.input("x", {2, 3}, DType::f64);
+  Node* wrong = g.input("wrong", {1, 3}, DType::f64);  // would broadcast silently
+  Node* y = exp(x);
+  EXPECT_TRUE(labs::throws<ShapeError>([&] { jvp(y, {x}, {wrong}); }, "(1, 3)",
+                                       "a tangent has its input's shape: expected a "
+                                       "gw::ShapeError naming the tangent's shape"));
+  EXPECT_TRUE(
+      labs::throws([&] { jvp(y, {x}, {nullptr}); }, "null", "a null tangent is a gw::Error"));
+}
+
+TEST(Jvp, InputsLeftOutOfTheListHaveZeroTangent) {
+  // y = Σ (a·b + a): only a moves, so ẏ = Σ ȧ·(b + 1); b's tangent is zero (nullptr).
+  TwoInputs t;
+  Node* y = sum(add(mul(t.a, t.b), t.a));
+  Node* ad = t.g.input("a_dot", {2, 3}, DType::f64);
+  Feeds feeds = t.at;
+  feeds[ad] = labs::uniform({2, 3}, 9);
+  const double expected = labs::directional_derivative(y, {t.a}, {feeds[ad]}, t.at);
+  EXPECT_TRUE(near("ẏ with only a moving", eval(jvp(y, {t.a}, {ad}), feeds), expected, 1e-6,
+                   "b is not among the inputs: its tangent is nullptr, which mul must accept"));
 }
 
 TEST(JacobianForward, MatchesCentralDifferencesAndTakesNPasses) {
@@ -279,16 +331,40 @@ TEST(JacobianForward, MatchesCentralDifferencesAndTakesNPasses) {
   int64_t passes = 0;
   const Tensor jac = jacobian_forward(out, x, at, &passes);
   ASSERT_EQ(jac.shape(), (Shape{2, 3})) << "(numel(output), numel(input))";
-  EXPECT_EQ(passes, 3) << "forward mode needs one pass per input element: n = 3";
+  EXPECT_EQ(passes, 3) << "forward mode needs one pass per input element, n = 3: run the "
+                          "executor made in jacobian_forward once per eⱼ (passes counts its runs)";
   std::vector<double> expected;
   for (int64_t i = 0; i < 2; ++i) {
-    const std::vector<double> row = labs::oracle_gradient(slice(out, 0, i, i + 1), x, at)
-                                        .to_doubles();
+    const std::vector<double> row =
+        labs::oracle_gradient(slice(out, 0, i, i + 1), x, at).to_doubles();
     expected.insert(expected.end(), row.begin(), row.end());
   }
   EXPECT_TRUE(labs::close("Jacobian of sin(x) W", jac,
                           Tensor::from_values({2, 3}, expected, DType::f64), 1e-6, 1e-6))
       << "column j is the output tangent for the one-hot input tangent eⱼ";
+}
+
+TEST(JacobianForward, GradientOfAnRnToRFunctionTakesNPasses) {
+  // f(x) = Σ exp(x) ∘ c for x (6): ℝ⁶ → ℝ, a loss-like function of six inputs.
+  const int64_t n = 6;
+  Graph g;
+  Node* x = g.input("x", {n}, DType::f64);
+  Node* f = sum(mul(exp(x), g.constant(labs::uniform({n}, 3))));
+  const Feeds at{{x, labs::uniform({n}, 4)}};
+  const int64_t before = global_evaluation_count();
+  int64_t passes = 0;
+  const Tensor jac = jacobian_forward(f, x, at, &passes);
+  const int64_t evaluations = global_evaluation_count() - before;
+  EXPECT_EQ(passes, n) << "forward mode gets ∂f/∂x one input direction at a time: n = 6 runs "
+                          "of the tangent graph for the 6 elements of x, where reverse mode "
+                          "gets the whole gradient of a scalar in one (jacobian_reverse, once "
+                          "your lab 04 works)";
+  EXPECT_GE(evaluations, n) << "each of the n passes evaluates the tangent graph";
+  EXPECT_LE(evaluations, n * static_cast<int64_t>(g.size()))
+      << "the tangent graph is built once and run n times: at most n evaluations of each node";
+  ASSERT_EQ(jac.shape(), (Shape{1, n})) << "(numel(output), numel(input))";
+  EXPECT_TRUE(labs::close("∂f/∂x by forward mode", jac.reshaped({n}),
+                          labs::oracle_gradient(f, x, at), 1e-6, 1e-6));
 }
 
 }  // namespace

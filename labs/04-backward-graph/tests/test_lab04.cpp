@@ -1,7 +1,10 @@
 // test_lab04.cpp — public tests of lab 04 (backward graph construction): gradients() on the
-// lecture's examples, reuse of the gradient graph for new inputs, grad of grad, and the
-// training-step graph L = MSE(w2·ReLU(w1·x), y) against a hand-made reference. The oracle is
-// the tests' own central difference and plain C++ loops, not your earlier labs.
+// lecture's examples, reuse of the gradient graph for new inputs, grad of grad, its errors
+// (an op without a rule, a rule that returns the wrong shape), the nodes it may skip, a
+// 10⁵-node chain on a 256 KiB stack (no recursion), and the training-step graph
+// L = MSE(w2·ReLU(w1·x), y) against a hand-made reference, with its shape check and its one
+// executor. The oracle is the tests' own central difference and plain C++ loops, not your
+// earlier labs.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -71,16 +74,18 @@ TEST(Gradients, MatchCentralDifferencesOnATensorGraph) {
   Node* v = g.input("V", {5, 6}, DType::f64);
   Node* t = g.input("t", {4}, DType::i32);
   Node* loss = sum(softmax_cross_entropy(matmul(relu(add(matmul(x, w), b)), v), t));
-  const Feeds at{{x, labs::uniform({4, 3}, 1)}, {w, labs::uniform({3, 5}, 2)},
-                 {b, labs::uniform({5}, 3)}, {v, labs::uniform({5, 6}, 4)},
+  const Feeds at{{x, labs::uniform({4, 3}, 1)},
+                 {w, labs::uniform({3, 5}, 2)},
+                 {b, labs::uniform({5}, 3)},
+                 {v, labs::uniform({5, 6}, 4)},
                  {t, Tensor::from_values({4}, {0, 5, 2, 2}, DType::i32)}};
   const std::vector<Node*> grads = gradients(loss, {x, w, b, v});
   ASSERT_EQ(grads.size(), 4u);
   const std::vector<Tensor> values = eval(grads, at);
   for (size_t i = 0; i < 4; ++i) {
     Node* in = std::vector<Node*>{x, w, b, v}[i];
-    EXPECT_TRUE(labs::close("∂L/∂" + in->name, values[i], labs::oracle_gradient(loss, in, at),
-                            1e-6, 1e-6));
+    EXPECT_TRUE(
+        labs::close("∂L/∂" + in->name, values[i], labs::oracle_gradient(loss, in, at), 1e-6, 1e-6));
   }
 }
 
@@ -117,6 +122,58 @@ TEST(Gradients, NonScalarOutputIsSeededWithOnes) {
   EXPECT_TRUE(labs::close("∂Σsin(x)/∂x", eval(gradients(y, {x}).at(0), at), eval(cos(x), at)));
 }
 
+// gradients(y, {x}) as the error tests call it.
+void by_gradients(Node* y, Node* x, const Feeds&) { (void)gradients(y, {x}); }
+
+TEST(Gradients, OpWithoutAVjpRuleIsAnError) {
+  EXPECT_TRUE(labs::rejects_op_without_vjp(by_gradients, {2, 3}, 8));
+}
+
+TEST(Gradients, AppliesRulesOnlyOnPathsFromWrt) {
+  // c feeds an op without a VJP rule; x does not: ∂y/∂x needs no rule of c's branch.
+  Graph g;
+  Node* x = g.input("x", {2, 3}, DType::f64);
+  Node* c = g.input("c", {2, 3}, DType::f64);
+  Node* y = add(sum(exp(x)), labs::op_without_rules(c));
+  const Feeds at{{x, labs::uniform({2, 3}, 1)}, {c, labs::uniform({2, 3}, 2)}};
+  const ::testing::AssertionResult result =
+      labs::in_child("skip the nodes that depending_on(order, wrt) does not hold", [&] {
+        const std::vector<Node*> grads = gradients(y, {x});
+        if (grads.size() != 1) return ::testing::AssertionFailure() << "expected one adjoint node";
+        return labs::close("∂y/∂x", eval(grads[0], at), eval(exp(x), at));
+      });
+  EXPECT_TRUE(result);
+}
+
+TEST(Gradients, RuleThatReturnsTheWrongShapeIsAShapeError) {
+  EXPECT_TRUE(labs::rejects_wrong_shape_rule(
+      by_gradients, Op::Exp, [](Node* x) { return exp(x); }, {2, 3}, 9));
+}
+
+TEST(Gradients, EvaluateNothingWhileBuilding) {
+  Graph g;
+  labs::LectureGraph l = labs::lecture_graph(g);
+  const int64_t before = global_evaluation_count();
+  (void)gradients(l.y, {l.x1, l.x2});
+  EXPECT_EQ(global_evaluation_count(), before)
+      << "gradients() only appends nodes; nothing runs until the caller evaluates them";
+}
+
+TEST(Gradients, ChainOf100000NodesOnASmallStack) {
+  Graph g;
+  Node* x = g.input("x", {}, DType::f64);
+  Node* v = labs::long_chain(x, 100000, 1.0);
+  const ::testing::AssertionResult result = labs::on_small_stack(
+      "a recursive walk (a function or a lambda calling itself) overflows a small stack on a "
+      "chain of 10⁵ nodes: use an explicit stack",
+      [&] {
+        Node* grad = gradients(v, {x}).at(0);
+        return near("∂/∂x of the chain (·1, +1e-6, ·1, …)", eval(grad, {{x, scalar_tensor(0.3)}}),
+                    1.0, 1e-12);
+      });
+  EXPECT_TRUE(result);
+}
+
 TEST(SgdStep, LossesAndWeightsMatchAHandMadeReferenceOverSeveralSteps) {
   const int64_t b = 4, n_in = 3, h = 5, n_out = 2;
   const double lr = 0.1;
@@ -138,29 +195,88 @@ TEST(SgdStep, LossesAndWeightsMatchAHandMadeReferenceOverSeveralSteps) {
                           Tensor::from_values({h, n_out}, ref.w2, DType::f64), 1e-5, 1e-4));
 }
 
-TEST(SgdStep, AddsNoNodePerStep) {
-  const int64_t b = 4, n_in = 3, h = 5, n_out = 2;
+// A step graph of b = 4, n_in = 3, h = 5, n_out = 2, and its steps on fresh data.
+struct SmallStep {
+  static constexpr int64_t b = 4, n_in = 3, h = 5, n_out = 2;
   Graph g;
-  SgdStepGraph step = build_sgd_step(g, b, labs::uniform({n_in, h}, 1),
-                                     labs::uniform({h, n_out}, 2), 0.05);
-  (void)step.step(labs::uniform({b, n_in}, 3), labs::uniform({b, n_out}, 4));
-  const size_t after_first = g.size();
-  for (int s = 0; s < 5; ++s)
-    (void)step.step(labs::uniform({b, n_in}, 5 + s), labs::uniform({b, n_out}, 15 + s));
-  EXPECT_EQ(g.size(), after_first) << "the step graph is built once; every step only feeds new "
-                                      "x and y and runs it again";
+  SgdStepGraph step =
+      build_sgd_step(g, b, labs::uniform({n_in, h}, 1), labs::uniform({h, n_out}, 2), 0.05);
+  double run(int s) {
+    return step.step(labs::uniform({b, n_in}, 3 + s), labs::uniform({b, n_out}, 15 + s));
+  }
+};
+
+TEST(SgdStep, AddsNoNodePerStep) {
+  SmallStep t;
+  (void)t.run(0);
+  const size_t after_first = t.g.size();
+  for (int s = 1; s < 6; ++s) (void)t.run(s);
+  EXPECT_EQ(t.g.size(), after_first) << "the step graph is built once; every step only feeds "
+                                        "new x and y and runs it again";
 }
 
 TEST(SgdStep, LossFallsOnAFixedBatch) {
   const int64_t b = 8, n_in = 3, h = 16, n_out = 2;
   Graph g;
-  SgdStepGraph step = build_sgd_step(g, b, labs::uniform({n_in, h}, 1),
-                                     labs::uniform({h, n_out}, 2), 0.1);
+  SgdStepGraph step =
+      build_sgd_step(g, b, labs::uniform({n_in, h}, 1), labs::uniform({h, n_out}, 2), 0.1);
   const Tensor x = labs::uniform({b, n_in}, 3), y = labs::uniform({b, n_out}, 4);
   const double first = step.step(x, y);
   double last = first;
   for (int s = 0; s < 50; ++s) last = step.step(x, y);
   EXPECT_LT(last, 0.5 * first) << "50 SGD steps on one batch should at least halve the loss";
+}
+
+TEST(SgdStep, BuildsInputsAndParametersOfTheRightShapes) {
+  const Tensor w1 = labs::uniform({3, 5}, 1), w2 = labs::uniform({5, 2}, 2);
+  Graph g;
+  SgdStepGraph step = build_sgd_step(g, 4, w1, w2, 0.25);
+  ASSERT_TRUE(step.graph == &g && step.x && step.y && step.w1 && step.w2 && step.loss)
+      << "build_sgd_step fills every field of the SgdStepGraph";
+  EXPECT_EQ(step.x->shape, (Shape{4, 3})) << "x is an Input (b, n_in)";
+  EXPECT_EQ(step.y->shape, (Shape{4, 2})) << "y is an Input (b, n_out)";
+  EXPECT_EQ(step.w1->op, Op::Parameter) << "w1 is a Parameter";
+  EXPECT_EQ(step.w2->op, Op::Parameter) << "w2 is a Parameter";
+  EXPECT_TRUE(step.loss->shape.empty()) << "the loss is a scalar";
+  EXPECT_EQ(step.learning_rate, 0.25);
+  EXPECT_EQ(step.grads.size(), 2u) << "grads = {w̄1, w̄2}";
+  EXPECT_EQ(step.new_params.size(), 2u) << "new_params = {w1 − ηw̄1, w2 − ηw̄2}";
+  step.w1->value.data<double>()[0] += 1.0;
+  EXPECT_NE(step.w1->value.to_doubles()[0], w1.to_doubles()[0])
+      << "the parameters own clones of the initial values";
+  EXPECT_EQ(w1.to_doubles()[0], labs::uniform({3, 5}, 1).to_doubles()[0])
+      << "the Parameter w1 shares memory with the caller's initial tensor: clone it";
+}
+
+TEST(SgdStep, RejectsWeightsOfMismatchedShapes) {
+  const ::testing::AssertionResult result =
+      labs::in_child("check that both weights are 2-D and agree on h first", [] {
+        Graph g;
+        ::testing::AssertionResult r = labs::throws<ShapeError>(
+            [&] {
+              build_sgd_step(g, 4, labs::uniform({3, 5}, 1), labs::uniform({4, 2}, 2), 0.1);
+            },
+            "(3, 5)",
+            "w1 (n_in, h) = (3, 5) and w2 (h, n_out) = (4, 2) disagree on h: check "
+            "first, with a gw::ShapeError naming both shapes");
+        if (!r) return r;
+        return labs::throws<ShapeError>(
+            [&] {
+              build_sgd_step(g, 4, labs::uniform({15}, 1), labs::uniform({5, 2}, 2), 0.1);
+            },
+            "(15)", "w1 must be 2-D (n_in, h): a gw::ShapeError naming its shape");
+      });
+  EXPECT_TRUE(result);
+}
+
+TEST(SgdStep, MakesOneExecutorAndReusesItEveryStep) {
+  SmallStep t;
+  (void)t.run(0);
+  ASSERT_NE(t.step.executor, nullptr) << "the first step() makes the executor and keeps it";
+  const Executor* first = t.step.executor.get();
+  for (int s = 1; s < 4; ++s) (void)t.run(s);
+  EXPECT_EQ(t.step.executor.get(), first) << "every step reuses the executor (planned once)";
+  EXPECT_EQ(t.step.executor->runs(), 4) << "one run per step";
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ enum class Op : uint16_t {
   // distributed
   AllReduce,
   // quantization
-  Quantize, Dequantize, MatMulInt8,
+  Quantize, Dequantize, FakeQuantize, FakeQuantizeMask, MatMulInt8, QuantizedLinear,
   kCount  ///< number of ops (not an op)
 };
 
@@ -72,7 +72,7 @@ struct Attrs {
   std::vector<int64_t> perm;   ///< Permute: output axis i is input axis perm[i]
   Shape shape;                 ///< Reshape, Broadcast: the target shape
   double c = 0.0;              ///< AddScalar, MulScalar, PowScalar: the constant c
-  int64_t axis = 0;            ///< Slice, Concat: the axis; Quantize, Dequantize: the channel axis
+  int64_t axis = 0;            ///< Slice, Concat: the axis; Quantize, Dequantize, FakeQuantize*: the channel or group axis
   int64_t start = 0;           ///< Slice: first index along axis
   int64_t end = 0;             ///< Slice: one past the last index along axis
   bool transpose_a = false;    ///< MatMul: use Aᵀ
@@ -87,7 +87,8 @@ struct Attrs {
   double scale = 0.0;          ///< Attention, AttentionBackward: score scale (0: 1/sqrt(d))
   AdamWAttrs adamw;            ///< AdamW
   bool average = true;         ///< AllReduce: divide the sum by the number of ranks
-  int64_t bits = 8;            ///< Quantize: N of the signed range [−2^(N−1), 2^(N−1) − 1]
+  int64_t bits = 8;            ///< Quantize, FakeQuantize*: N of the signed range [−2^(N−1), 2^(N−1) − 1]
+  int64_t group_size = 0;      ///< Quantize, Dequantize, FakeQuantize*: elements per group along axis (0: none)
   bool trainable = false;      ///< Parameter: gradients() differentiates it by default
 };
 

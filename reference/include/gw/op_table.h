@@ -155,9 +155,10 @@ void define_quant_ops(OpRegistry& r);        // quant.cpp
 // The backends.
 void define_cpu_kernels(OpRegistry& r);      // kernels/cpu/register.cpp
 void define_cuda_kernels(OpRegistry& r);     // kernels/cuda/register.cu (nothing without CUDA)
-// The rules the labs' students write (reference/autodiff/).
-void define_lab02_jvp_rules(OpRegistry& r);  // jvp_rules.cpp
-void define_lab03_vjp_rules(OpRegistry& r);  // vjp_rules.cpp
+// The rules the labs' students write (registered by reference/autodiff/lab_rules.cpp).
+void define_lab02_jvp_rules(OpRegistry& r);  // lab_rules.cpp (rules in jvp_rules.cpp)
+void define_lab03_vjp_rules(OpRegistry& r);  // lab_rules.cpp (rules in vjp_rules.cpp)
+void define_lab05_vjp_rules(OpRegistry& r);  // lab_rules.cpp (rule in passes/fake_quant.cpp)
 // The FLOP and byte rules lab 07's students write (reference/passes/cost_rules.cpp).
 void define_lab07_cost_rules(OpRegistry& r); // reference/passes/register_cost_rules.cpp
 

@@ -122,12 +122,30 @@ Node* adamw(Node* param, Node* grad, Node* m, Node* v, Node* scalars, double bet
 Node* all_reduce(Node* x, bool average = true);
 
 // ---- quantization ----------------------------------------------------------------------
-/// q = clamp(round(x / S) + Z, −2^(bits−1), 2^(bits−1) − 1) as i8. scale and zero_point are
-/// f32, shape {} (per tensor) or (x.shape[axis]) (per channel).
-Node* quantize(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis = 0);
-/// r = S (q − Z) as f32, with the same scale conventions as quantize.
-Node* dequantize(Node* q, Node* scale, Node* zero_point, int64_t axis = 0);
+/// q = clamp(round(x / S) + Z, −2^(bits−1), 2^(bits−1) − 1) as i8, rounding half to even.
+/// scale and zero_point are f32 of shape () per tensor, (x.shape[axis]) per channel, or, with
+/// group_size = g > 0, x's shape with x.shape[axis] replaced by ⌈x.shape[axis]/g⌉ (one pair per
+/// run of g elements along axis; gw/quantize.h).
+Node* quantize(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis = 0,
+               int64_t group_size = 0);
+/// r = S (q − Z) as f32, with the same conventions as quantize.
+Node* dequantize(Node* q, Node* scale, Node* zero_point, int64_t axis = 0,
+                 int64_t group_size = 0);
+/// Fake quantization, for quantization-aware training: S·(q − Z) with q the codes quantize()
+/// would give, as f32 of x's shape (the same conventions). Its VJP is the straight-through
+/// estimator: the gradient passes where x is inside the representable range, else 0.
+Node* fake_quantize(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis = 0,
+                    int64_t group_size = 0);
+/// 1 where x lies inside fake_quantize's representable range (its code is not clamped),
+/// 0 elsewhere, as f32 of x's shape.
+Node* fake_quantize_mask(Node* x, Node* scale, Node* zero_point, int bits, int64_t axis = 0,
+                         int64_t group_size = 0);
 /// Integer matmul: a i8 (m, k), b i8 (k, n) -> i32 (m, n), accumulated in i32.
 Node* matmul_int8(Node* a, Node* b);
+/// x·W with W stored as int8 codes q (k, n) and one scale per output channel s (n) (symmetric:
+/// W = q·s): each row of x (..., k) is quantized on the fly to int8 with its own scale
+/// max|x_row|/127, the product runs as an int8 GEMM with int32 sums, and y = sum·s_row·s_col
+/// in f32 (..., n). Made by the fuse_int8_linear pass (gw/passes.h).
+Node* quantized_linear(Node* x, Node* codes, Node* scale);
 
 }  // namespace gw

@@ -60,6 +60,9 @@ struct TrainConfig {
   std::string resume;               ///< checkpoint to continue from; empty = fresh start
   bool plot = true;                 ///< write loss.png with gnuplot (when installed)
   bool save_checkpoint = true;      ///< write out_dir/ckpt.bin at the end (and intervals)
+  std::string qat;                  ///< "", int8-channel or int4-g32: quantization-aware
+                                    ///< training (fake-quantized matmul weights), then
+                                    ///< out_dir/quantized.bin at the end
 
   /// SwiGLU width actually used (mlp_hidden, or the 8h/3 default).
   int64_t mlp_width() const;

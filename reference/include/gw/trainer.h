@@ -29,6 +29,7 @@
 #include "gw/model.h"
 #include "gw/op_profile.h"
 #include "gw/optim.h"
+#include "gw/quantized_model.h"
 #include "gw/train_config.h"
 
 namespace gw {
@@ -131,6 +132,7 @@ class Trainer {
   std::vector<Node*> grad_inputs_;   // grad_accum = 1: the update's Inputs, fed g
   std::vector<size_t> grad_slot_;    // weight k's gradient is output grad_slot_[k] of its executor
   std::unique_ptr<Executor> grad_exec_, micro_exec_, norm_exec_, update_exec_, eval_exec_;
+  std::unique_ptr<FakeQuantizedWeights> qat_;  // --qat: the weights' S and Z feeds
   std::unique_ptr<BatchSampler> train_sampler_;
   std::vector<Batch> eval_train_, eval_val_;
   int64_t step_ = 0;
@@ -189,7 +191,9 @@ ModelShape model_shape(const TrainConfig& config, int64_t vocab_size);
 /// The config saved in a trainer checkpoint (gw::IoError when it is malformed).
 TrainConfig checkpoint_config(const Checkpoint& ckpt);
 
-/// Rebuilds a model for inference from a checkpoint into `graph` (weights copied in).
+/// Rebuilds a model for inference from a checkpoint into `graph` (weights copied in). A
+/// quantized checkpoint (gw-quantize's) gives a model that computes with its codes
+/// (load_quantized_model of gw/quantized_model.h).
 Transformer load_model(Graph& graph, const Checkpoint& ckpt, CharTokenizer* tokenizer);
 
 }  // namespace gw

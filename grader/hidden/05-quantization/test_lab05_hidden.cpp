@@ -1,0 +1,249 @@
+// test_lab05_hidden.cpp — hidden tests of lab 05: quantization parameters and codes against an
+// independent oracle on random shapes, bits 2–8, every granularity with odd group sizes and
+// axes; constant tensors; saturation; exact int8 outputs of requantized integer matmuls on
+// random data against an int64 oracle; k-means convergence and empty clusters; the timed
+// naive integer matmul. Inputs come from GW_HIDDEN_SEED (grader/hidden/common/hidden.h).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "gw/error.h"
+#include "gw/quantize.h"
+#include "hidden.h"
+
+namespace gw {
+namespace {
+
+std::vector<double> uniform(size_t n, std::mt19937_64& rng, double lo, double hi) {
+  std::uniform_real_distribution<double> u(lo, hi);
+  std::vector<double> v(n);
+  for (double& x : v) x = static_cast<float>(u(rng));  // values an f32 tensor holds exactly
+  return v;
+}
+
+// The oracle's slot of element i, written independently of QuantParams::index_of.
+int64_t slot_of(const Shape& shape, const QuantScheme& s, int64_t i) {
+  if (s.granularity == Granularity::per_tensor) return 0;
+  std::vector<int64_t> idx(shape.size());
+  for (size_t k = shape.size(); k-- > 0;) {
+    idx[k] = i % shape[k];
+    i /= shape[k];
+  }
+  const size_t a = static_cast<size_t>(s.axis);
+  if (s.granularity == Granularity::per_channel) return idx[a];
+  Shape ps = shape;
+  ps[a] = (shape[a] + s.group_size - 1) / s.group_size;
+  idx[a] /= s.group_size;
+  int64_t at = 0;
+  for (size_t k = 0; k < ps.size(); ++k) at = at * ps[k] + idx[k];
+  return at;
+}
+
+struct OracleParams {
+  std::vector<double> scale, zero;
+};
+
+OracleParams oracle_params(const std::vector<double>& r, const Shape& shape, const QuantScheme& s,
+                           int64_t slots) {
+  std::vector<double> lo(slots, 0.0), hi(slots, 0.0);  // the range includes 0
+  for (size_t i = 0; i < r.size(); ++i) {
+    const int64_t k = slot_of(shape, s, static_cast<int64_t>(i));
+    lo[k] = std::min(lo[k], r[i]);
+    hi[k] = std::max(hi[k], r[i]);
+  }
+  const double qmin = -(1 << (s.bits - 1)), qmax = (1 << (s.bits - 1)) - 1;
+  OracleParams p;
+  for (int64_t k = 0; k < slots; ++k) {
+    double scale = s.symmetric ? std::max(-lo[k], hi[k]) / qmax : (hi[k] - lo[k]) / (qmax - qmin);
+    if (!(scale > 0)) scale = 1.0;
+    const float sf = static_cast<float>(scale);
+    const double z = s.symmetric ? 0.0 : std::clamp(std::nearbyint(qmin - lo[k] / sf), qmin, qmax);
+    p.scale.push_back(sf);
+    p.zero.push_back(z);
+  }
+  return p;
+}
+
+QuantScheme random_scheme(std::mt19937_64& rng, const Shape& shape) {
+  QuantScheme s;
+  s.bits = std::uniform_int_distribution<int>(2, 8)(rng);
+  s.symmetric = std::uniform_int_distribution<int>(0, 1)(rng) == 1;
+  const int g = std::uniform_int_distribution<int>(0, 2)(rng);
+  s.granularity = g == 0 ? Granularity::per_tensor : g == 1 ? Granularity::per_channel
+                                                            : Granularity::per_group;
+  s.axis = std::uniform_int_distribution<int64_t>(0, static_cast<int64_t>(shape.size()) - 1)(rng);
+  s.group_size = std::uniform_int_distribution<int64_t>(1, 7)(rng);  // odd sizes, partial groups
+  return s;
+}
+
+TEST(HiddenLinear, ParamsAndCodesMatchAnOracleOnRandomShapesBitsAndGranularities) {
+  SCOPED_TRACE(hidden::seed_note());
+  std::mt19937_64 rng(hidden::seed(1));
+  for (int round = 0; round < 40; ++round) {
+    Shape shape;
+    const int rank = std::uniform_int_distribution<int>(1, 3)(rng);
+    for (int k = 0; k < rank; ++k) shape.push_back(std::uniform_int_distribution<int64_t>(1, 9)(rng));
+    const QuantScheme s = random_scheme(rng, shape);
+    const std::vector<double> r = uniform(static_cast<size_t>(numel(shape)), rng, -3.0, 2.0);
+    const Tensor x = Tensor::from_values(shape, r, DType::f32);
+    const QuantParams p = compute_qparams(x, s);
+    const OracleParams o = oracle_params(r, shape, s, p.scale.numel());
+    const std::vector<double> scale = p.scale.to_doubles(), zero = p.zero_point.to_doubles();
+    ASSERT_EQ(scale.size(), o.scale.size()) << "param shape " << shape_str(p.scale.shape());
+    for (size_t k = 0; k < scale.size(); ++k) {
+      ASSERT_NEAR(scale[k], o.scale[k], 1e-6 * o.scale[k]) << "scale of slot " << k << " for "
+                                                           << shape_str(shape) << ", " << s.bits << " bits";
+      ASSERT_EQ(zero[k], o.zero[k]) << "zero point of slot " << k << " for " << shape_str(shape);
+    }
+    const std::vector<double> q = quantize(x, p).to_doubles();
+    const double qmin = -(1 << (s.bits - 1)), qmax = (1 << (s.bits - 1)) - 1;
+    for (size_t i = 0; i < r.size(); ++i) {
+      const int64_t k = slot_of(shape, s, static_cast<int64_t>(i));
+      const float ratio = static_cast<float>(r[i]) / static_cast<float>(o.scale[k]);
+      const double want = std::clamp(std::nearbyint(ratio) + o.zero[k], qmin, qmax);
+      ASSERT_EQ(q[i], want) << "code of element " << i << " (r = " << r[i] << ")";
+    }
+  }
+}
+
+TEST(HiddenLinear, RoundingIsHalfToEvenNotTruncationNorHalfUp) {
+  QuantScheme s;
+  s.bits = 8;
+  s.symmetric = true;
+  QuantParams p = QuantParams::zeros({4}, s);  // S = 1, Z = 0
+  const Tensor x = Tensor::from_values({4}, {2.5, -2.5, 3.5, 1.7}, DType::f32);
+  EXPECT_EQ(quantize(x, p).to_doubles(), (std::vector<double>{2, -2, 4, 2}))
+      << "half to even: 2.5 → 2, −2.5 → −2, 3.5 → 4; 1.7 → 2";
+}
+
+TEST(HiddenLinear, TheRangeIncludesZeroSoAllPositiveValuesKeepTheirTop) {
+  // All positive, far from 0: the range is [0, 101], Z = q_min, and 101 is the top code.
+  const Tensor x = Tensor::from_values({3}, {100.0, 100.5, 101.0}, DType::f32);
+  QuantScheme s;
+  s.bits = 4;
+  const QuantParams p = compute_qparams(x, s);
+  EXPECT_EQ(p.zero_point.item(), -8.0) << "r_min widened to 0: Z = round(q_min − 0/S) = −8";
+  EXPECT_NEAR(p.scale.item(), 101.0 / 15.0, 1e-5) << "S = (101 − 0)/(7 − (−8))";
+  EXPECT_EQ(quantize(x, p).to_doubles().back(), 7.0) << "the maximum maps to q_max";
+}
+
+TEST(HiddenLinear, ConstantSlotsAreFiniteForEveryBitWidth) {
+  SCOPED_TRACE(hidden::seed_note());
+  std::mt19937_64 rng(hidden::seed(2));
+  for (int bits = 2; bits <= 8; ++bits) {
+    const double c = uniform(1, rng, -5, 5)[0];
+    QuantScheme s;
+    s.bits = bits;
+    s.granularity = Granularity::per_channel;
+    s.axis = 1;
+    const Tensor x = Tensor::from_values({3, 2}, {c, 0, c, 0, c, 0}, DType::f32);
+    const QuantParams p = compute_qparams(x, s);
+    for (double v : p.scale.to_doubles()) ASSERT_TRUE(std::isfinite(v) && v > 0) << bits << " bits";
+    const std::vector<double> back = dequantize(quantize(x, p), p).to_doubles();
+    for (size_t i = 0; i < back.size(); ++i)
+      EXPECT_NEAR(back[i], i % 2 ? 0.0 : c, 1e-5 * (1 + std::fabs(c))) << bits << " bits, element " << i;
+  }
+}
+
+TEST(HiddenKMeans, ConvergesOnSeparatedClustersAndKeepsEmptyCentroids) {
+  SCOPED_TRACE(hidden::seed_note());
+  std::mt19937_64 rng(hidden::seed(3));
+  std::vector<double> v;
+  const double centers[] = {-4.0, 0.5, 6.0};
+  for (double c : centers)
+    for (double d : uniform(20, rng, -0.2, 0.2)) v.push_back(static_cast<float>(c + d));
+  const KMeansQuant k = kmeans_quantize(Tensor::from_values({60}, v, DType::f32), 2, 25);
+  const std::vector<double> book = k.codebook.to_doubles();
+  // Three clusters, four centroids: each cluster's mean is a centroid, one centroid is empty.
+  for (int c = 0; c < 3; ++c) {
+    double mean = 0;
+    for (int i = 0; i < 20; ++i) mean += v[static_cast<size_t>(c * 20 + i)];
+    mean /= 20;
+    bool found = false;
+    for (double b : book) found = found || std::fabs(b - mean) < 1e-4;
+    EXPECT_TRUE(found) << "cluster around " << centers[c] << " has mean " << mean
+                       << " but no centroid there";
+  }
+  const std::vector<double> idx = k.indices.to_doubles();
+  for (int c = 0; c < 3; ++c)
+    for (int i = 1; i < 20; ++i)
+      EXPECT_EQ(idx[static_cast<size_t>(c * 20 + i)], idx[static_cast<size_t>(c * 20)])
+          << "a cluster's elements share one index";
+}
+
+int8_t oracle_requantize(int64_t acc, FixedPointMultiplier m, int32_t z_y) {
+  auto round_shift = [](int64_t v, int s) {
+    if (s == 0) return v;
+    const int64_t half = int64_t{1} << (s - 1);
+    return v >= 0 ? (v + half) >> s : -((-v + half) >> s);
+  };
+  const int64_t y = round_shift(round_shift(acc * m.m0, 31), m.shift) + z_y;
+  return static_cast<int8_t>(std::max<int64_t>(-128, std::min<int64_t>(127, y)));
+}
+
+TEST(HiddenIntegerMatmul, ExactInt8OutputsOnRandomDataAgainstAnInt64Oracle) {
+  SCOPED_TRACE(hidden::seed_note());
+  std::mt19937_64 rng(hidden::seed(4));
+  std::uniform_int_distribution<int> code(-128, 127), zero(-20, 20);
+  for (int round = 0; round < 20; ++round) {
+    const int64_t m = std::uniform_int_distribution<int64_t>(1, 9)(rng);
+    const int64_t k = std::uniform_int_distribution<int64_t>(1, 40)(rng);
+    const int64_t n = std::uniform_int_distribution<int64_t>(1, 9)(rng);
+    std::vector<double> w(m * k), x(k * n);
+    for (double& v : w) v = code(rng);
+    for (double& v : x) v = code(rng);
+    const int32_t z_w = zero(rng), z_x = zero(rng), z_y = zero(rng);
+    const double M = std::uniform_real_distribution<double>(1e-5, 0.05)(rng);
+    const FixedPointMultiplier mult = quantize_multiplier(M);
+    ASSERT_NEAR(mult.m0 * std::ldexp(1.0, -31 - mult.shift), M, M * 1e-9) << "M = " << M;
+    const std::vector<double> got =
+        integer_matmul(Tensor::from_values({m, k}, w, DType::i8), z_w,
+                       Tensor::from_values({k, n}, x, DType::i8), z_x, mult, z_y).to_doubles();
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        int64_t acc = 0;
+        for (int64_t p = 0; p < k; ++p) acc += (int64_t(w[i * k + p]) - z_w) * (int64_t(x[p * n + j]) - z_x);
+        ASSERT_EQ(got[static_cast<size_t>(i * n + j)], oracle_requantize(acc, mult, z_y))
+            << "y[" << i << "][" << j << "] of (" << m << "×" << k << ")·(" << k << "×" << n
+            << ") with Z_W " << z_w << ", Z_X " << z_x << ", Z_Y " << z_y << ", M " << M;
+      }
+  }
+}
+
+TEST(HiddenBadInput, ErrorsForEveryBadArgument) {
+  const Tensor x = Tensor::from_values({2, 2}, {0, 1, 2, 3}, DType::f32);
+  QuantScheme s;
+  s.bits = 0;
+  EXPECT_THROW(compute_qparams(x, s), Error) << "bits 0";
+  s.bits = 4;
+  s.granularity = Granularity::per_group;
+  s.group_size = -3;
+  EXPECT_THROW(compute_qparams(x, s), Error) << "group size −3";
+  s.group_size = 2;
+  s.axis = -3;
+  EXPECT_THROW(compute_qparams(x, s), Error) << "axis −3 of a 2-D tensor";
+  EXPECT_THROW(kmeans_quantize(Tensor::from_values({2}, {0, NAN}, DType::f32), 2, 3), Error);
+  EXPECT_THROW(integer_matmul(Tensor::zeros({2, 3}, DType::i8), 0, Tensor::zeros({2, 3}, DType::i8),
+                              0, quantize_multiplier(0.5), 0),
+               Error);
+}
+
+// Timed by the grader against the reference's same naive function.
+TEST(HiddenPerf, IntegerMatmulOf128x512By512x128) {
+  std::mt19937_64 rng(hidden::seed(5));
+  std::uniform_int_distribution<int> code(-128, 127);
+  std::vector<double> w(128 * 512), x(512 * 128);
+  for (double& v : w) v = code(rng);
+  for (double& v : x) v = code(rng);
+  const Tensor tw = Tensor::from_values({128, 512}, w, DType::i8);
+  const Tensor tx = Tensor::from_values({512, 128}, x, DType::i8);
+  const FixedPointMultiplier m = quantize_multiplier(1e-4);
+  for (int rep = 0; rep < 3; ++rep) EXPECT_EQ(integer_matmul(tw, 1, tx, -2, m, 0).numel(), 128 * 128);
+}
+
+}  // namespace
+}  // namespace gw
