@@ -7,11 +7,15 @@
 //   gw-count --preset cpu-tiny
 //   gw-count --preset llama2-7b --json llama2-7b.json
 //   gw-count --preset gpt2-small --batch-size 1 --block-size 256 --vocab 50257
+//   gw-count --preset cpu-tiny --measure     also run the step: predicted against measured
 //
 // Exit status: 0 printed, 2 usage error, 1 any other error.
-#include <chrono>
+#include <time.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -134,6 +138,70 @@ gw::TrainConfig count_preset(const std::string& name, int64_t* vocab) {
   return gw::preset_config(name);
 }
 
+// CPU seconds of this thread: the count's own time, however loaded the machine is.
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// --measure: runs the step (plain and checkpointed) with the allocator watching and prints
+// the predicted peak beside the measured one, and the measured activation memory beside the
+// lecture's formula. Refuses a step that would not fit in this machine's memory.
+nlohmann::json measure(const gw::ModelShape& shape, const gw::LlamaShape& l, int64_t predicted) {
+  const double physical =
+      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  GW_CHECK_AS(gw::UsageError, predicted < 0.7 * physical, "--measure: the step needs ",
+              si(static_cast<double>(predicted)), "B (predicted) and this machine has ",
+              si(physical), "B; use a smaller --batch-size or --block-size");
+  gw::TrainingStepOptions options;
+  options.batch = l.b;
+  options.sequence = l.s;
+  nlohmann::json j;
+  std::printf("measured: one step run on this CPU with the allocator counting every byte\n");
+  std::printf("%-14s %16s %16s %10s\n", "peak (bytes)", "predicted", "measured", "ratio");
+  std::vector<gw::Tensor> grads[2];
+  for (bool checkpoint : {false, true}) {
+    options.checkpoint_activations = checkpoint;
+    gw::MeasuredStep run = gw::measure_training_step(shape, options);
+    const double want = static_cast<double>(run.predicted.total());
+    const double got = static_cast<double>(run.measured_peak);
+    const char* name = checkpoint ? "checkpointed" : "plain";
+    std::printf("%-14s %16lld %16lld %10.4f\n", name, static_cast<long long>(want),
+                static_cast<long long>(got), got / want);
+    j["peak"][name] = {{"predicted", run.predicted.total()}, {"measured", run.measured_peak}};
+    grads[checkpoint] = std::move(run.grads);
+  }
+  bool same = grads[0].size() == grads[1].size();
+  for (size_t k = 0; same && k < grads[0].size(); ++k)
+    same = grads[0][k].numel() == grads[1][k].numel() &&
+           std::memcmp(grads[0][k].data<float>(), grads[1][k].data<float>(),
+                       static_cast<size_t>(grads[0][k].numel()) * sizeof(float)) == 0;
+  std::printf("gradients with and without checkpointing: %s\n",
+              same ? "bit-identical" : "DIFFERENT");
+  j["gradients_identical"] = same;
+  // The backward pass's activations, gradients consumed as they are made.
+  double act[2];
+  for (bool checkpoint : {false, true}) {
+    options.checkpoint_activations = checkpoint;
+    act[checkpoint] = static_cast<double>(gw::measure_activation_memory(shape, options));
+  }
+  const double f32 = 4;
+  const double formula[2] = {f32 * gw::llama_activation_elements(l, false),
+                             f32 * gw::llama_activation_elements(l, true)};
+  std::printf("%-14s %16s %16s %10s\n", "activations", "formula", "measured", "ratio");
+  const char* names[3] = {"plain", "checkpointed", "saving"};
+  const double rows[3][2] = {{formula[0], act[0]},
+                             {formula[1], act[1]},
+                             {formula[0] - formula[1], act[0] - act[1]}};
+  for (int r = 0; r < 3; ++r) {
+    std::printf("%-14s %16.0f %16.0f %10.4f\n", names[r], rows[r][0], rows[r][1],
+                rows[r][1] / rows[r][0]);
+    j["activations"][names[r]] = {{"formula", rows[r][0]}, {"measured", rows[r][1]}};
+  }
+  return j;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -158,6 +226,11 @@ int main(int argc, char** argv) {
                  "vocabulary v (default: 65, tinyshakespeare's characters; llama2-7b: 32000)")
       ->check(gw::app::integer_in(1, 10000000));
   app.add_option("--json", json_path, "also write everything as JSON to this file");
+  bool run_it = false;
+  app.add_flag("--measure", run_it,
+               "also run the step on this CPU (allocating the model) and print the predicted "
+               "peak memory beside the allocator's measured one, with and without "
+               "checkpointing");
   return gw::app::run(app, "gw-count", argc, argv, [&] {
     int64_t preset_vocab = 65;
     gw::TrainConfig c = count_preset(preset, &preset_vocab);
@@ -174,11 +247,10 @@ int main(int argc, char** argv) {
     const gw::LlamaShape letters{b, s, shape.n_embd, shape.n_head, shape.mlp_hidden,
                                  shape.vocab_size, shape.n_layer};
 
-    const auto start = std::chrono::steady_clock::now();
+    const double start = thread_cpu_seconds();
     const Counted plain = count_step(shape, b, s, false);
     const Counted ckpt = count_step(shape, b, s, true);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = thread_cpu_seconds() - start;
 
     const double forward = plain.cost.phase(Phase::forward).flops;
     const double training = plain.cost.phase(Phase::forward).flops +
@@ -210,7 +282,10 @@ int main(int argc, char** argv) {
                 static_cast<long long>(ckpt.rewrite.cloned), si(recompute).c_str(),
                 100 * recompute / plain.cost.total().flops,
                 si(static_cast<double>(plain.memory.total() - ckpt.memory.total())).c_str());
-    std::printf("counted in %.3f s (both graphs, shapes only: nothing allocated)\n", seconds);
+    std::printf("counted in %.3f s of CPU time (both graphs, shapes only: nothing allocated)\n",
+                seconds);
+    nlohmann::json measured;
+    if (run_it) measured = measure(shape, letters, plain.memory.total());
 
     if (!json_path.empty()) {
       nlohmann::json j;
@@ -237,6 +312,7 @@ int main(int argc, char** argv) {
       j["checkpointing"] = {{"recomputed_nodes", ckpt.rewrite.cloned},
                             {"recompute_flops", recompute}};
       j["seconds"] = seconds;
+      if (run_it) j["measured"] = measured;
       std::ofstream out(json_path);
       GW_CHECK_AS(gw::IoError, out.good(), "cannot write ", json_path);
       out << j.dump(2) << '\n';

@@ -4,8 +4,6 @@
 // prediction against the allocator's measurement, and activation checkpointing.
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -218,12 +216,11 @@ TEST(ShapesOnly, CountsLlama2_7bQuicklyWithoutAllocating) {
   const LlamaShape l = LlamaShape::llama2_7b();
   const ModelShape shape = labs::model_of(l.N, l.n, l.h, l.i, l.v, l.s);
   MemoryProbe probe;
-  const auto start = std::chrono::steady_clock::now();
+  const double start = labs::thread_cpu_seconds();
   const CountedStep c(shape, l.b, l.s);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = labs::thread_cpu_seconds() - start;  // CPU time: load does not count
   EXPECT_LT(probe.peak_extra_bytes(), 1 << 20) << "no tensor of the model is made";
-  EXPECT_LT(seconds, 2.0) << "a few thousand nodes: counting them takes a fraction of a second";
+  EXPECT_LT(seconds, 1.0) << "a few thousand nodes: counting them takes a fraction of a second";
   EXPECT_NEAR(c.cost.phase(Phase::forward).flops / 1e12, 62.97, 0.005);
 }
 
@@ -270,15 +267,9 @@ TEST(Checkpointing, GradientsAreBitIdentical) {
   const labs::MeasuredStep plain = measure_training_step(cpu_tiny(), 12, 64, false);
   const labs::MeasuredStep ckpt = measure_training_step(cpu_tiny(), 12, 64, true);
   EXPECT_GT(ckpt.rewrite.cloned, 0);
-  ASSERT_EQ(plain.grads.size(), ckpt.grads.size());
   EXPECT_EQ(plain.loss, ckpt.loss);
-  for (size_t k = 0; k < plain.grads.size(); ++k) {
-    ASSERT_EQ(plain.grads[k].size(), ckpt.grads[k].size());
-    EXPECT_EQ(std::memcmp(plain.grads[k].data(), ckpt.grads[k].data(),
-                          plain.grads[k].size() * sizeof(float)),
-              0)
-        << "gradient " << k << " differs: the recomputed copies must compute the same values";
-  }
+  EXPECT_TRUE(labs::bit_identical(plain.grads, ckpt.grads))
+      << "the recomputed copies must compute the same values";
 }
 
 TEST(Checkpointing, CutsTheMeasuredActivationMemoryAsTheLecturePredicts) {

@@ -109,9 +109,11 @@ void cross_entropy_backward_shape(Node& node) {
   node.shape = node.inputs[0]->shape;
   node.dtype = node.inputs[0]->dtype;
 }
-// (softmax(l) − onehot)·ḡ: 3 per logit, as the softmax it recomputes.
+// (softmax(l) − onehot)·ḡ per row of v logits: the softmax it recomputes (3 per logit, as
+// the forward counts it), 1 to subtract the target's one-hot, v scalings by the row's ḡ.
 double cross_entropy_backward_flops(const Node& node) {
-  return 3.0 * numel(node.inputs[0]->shape);
+  const Shape& logits = node.inputs[0]->shape;
+  return static_cast<double>(logits[0]) * (4.0 * static_cast<double>(logits[1]) + 1.0);
 }
 
 // ---- RMSNorm: x (..., h), weight (h) ------------------------------------------------------

@@ -12,9 +12,12 @@
 #include <vector>
 
 #include "gw/checkpointing.h"
+#include "gw/cost_model.h"
 #include "gw/graph.h"
+#include "gw/memory_estimate.h"
 #include "gw/model.h"
 #include "gw/optim.h"
+#include "gw/tensor.h"
 
 namespace gw {
 
@@ -50,6 +53,35 @@ struct TrainingStep {
 /// nothing).
 TrainingStep build_training_step(Graph& graph, const ModelShape& shape,
                                  const TrainingStepOptions& options);
+
+/// One training step run once on the CPU with the allocator watching (gw/allocator.h): the
+/// prediction of lab 07 beside what the run took.
+struct MeasuredStep {
+  MemoryEstimate predicted;         ///< predict_memory on the step's schedule, before the run
+  int64_t measured_peak = 0;        ///< the allocator's peak, from before the graph was built
+  int64_t measured_persistent = 0;  ///< bytes held once the graph and the feeds were made
+  double loss = 0;                  ///< the step's loss
+  CostReport cost;                  ///< count_costs of the schedule
+  CheckpointRewrite rewrite;        ///< what checkpointing changed
+  std::vector<Tensor> grads;        ///< every weight's gradient, in model.params order
+
+  /// Bytes of the run itself (values and workspace), as measured: peak − persistent.
+  int64_t measured_values() const { return measured_peak - measured_persistent; }
+};
+
+/// Builds one training step of `shape` (forward, backward, AdamW), predicts its memory, and
+/// runs it once on random token ids drawn from `data_seed`, measuring the allocator's peak.
+/// Everything the run allocates counts, so run nothing else meanwhile.
+MeasuredStep measure_training_step(const ModelShape& shape, const TrainingStepOptions& options,
+                                   uint64_t data_seed = 7);
+
+/// The activation memory of a forward and backward pass, measured: the allocator's peak above
+/// the weights and the batch during a run in which each weight's gradient is reduced to a
+/// number as soon as it is made (as an optimizer that steps each weight during the backward
+/// pass would), so that gradients do not pile up and the peak is what the backward pass keeps
+/// of the forward one. Weights from `options.seed`, token ids from `data_seed`.
+int64_t measure_activation_memory(const ModelShape& shape, const TrainingStepOptions& options,
+                                  uint64_t data_seed = 7);
 
 /// `nodes` in reverse order: gradients and updates listed last layer first make the
 /// executor's schedule run the backward pass block by block (see TrainingStep::outputs).
