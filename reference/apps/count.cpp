@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -145,15 +146,21 @@ double thread_cpu_seconds() {
   return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
-// --measure: runs the step (plain and checkpointed) with the allocator watching and prints
-// the predicted peak beside the measured one, and the measured activation memory beside the
-// lecture's formula. Refuses a step that would not fit in this machine's memory.
-nlohmann::json measure(const gw::ModelShape& shape, const gw::LlamaShape& l, int64_t predicted) {
+// --measure allocates the model: refuse, before printing anything, a step whose predicted
+// peak would not fit in this machine's memory.
+void check_fits(int64_t predicted) {
   const double physical =
       static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
-  GW_CHECK_AS(gw::UsageError, predicted < 0.7 * physical, "--measure: the step needs ",
-              si(static_cast<double>(predicted)), "B (predicted) and this machine has ",
-              si(physical), "B; use a smaller --batch-size or --block-size");
+  GW_CHECK_AS(gw::UsageError, static_cast<double>(predicted) < 0.7 * physical,
+              "--measure: the step needs ", si(static_cast<double>(predicted)),
+              "B (predicted) and this machine has ", si(physical),
+              "B; use a smaller --batch-size or --block-size");
+}
+
+// --measure: runs the step (plain and checkpointed) with the allocator watching and prints
+// the predicted peak beside the measured one, and the measured activation memory beside the
+// lecture's formula.
+nlohmann::json measure(const gw::ModelShape& shape, const gw::LlamaShape& l) {
   gw::TrainingStepOptions options;
   options.batch = l.b;
   options.sequence = l.s;
@@ -251,6 +258,7 @@ int main(int argc, char** argv) {
     const Counted plain = count_step(shape, b, s, false);
     const Counted ckpt = count_step(shape, b, s, true);
     const double seconds = thread_cpu_seconds() - start;
+    if (run_it) check_fits(std::max(plain.memory.total(), ckpt.memory.total()));
 
     const double forward = plain.cost.phase(Phase::forward).flops;
     const double training = plain.cost.phase(Phase::forward).flops +
@@ -285,7 +293,7 @@ int main(int argc, char** argv) {
     std::printf("counted in %.3f s of CPU time (both graphs, shapes only: nothing allocated)\n",
                 seconds);
     nlohmann::json measured;
-    if (run_it) measured = measure(shape, letters, plain.memory.total());
+    if (run_it) measured = measure(shape, letters);
 
     if (!json_path.empty()) {
       nlohmann::json j;
