@@ -325,6 +325,8 @@ std::vector<SubmissionResult> grade_submission_seeds(const std::string& input, c
     lr.build_status = bins.status;
     lr.build_message = bins.message;
     lr.build_seconds = bins.seconds;
+    lr.objects_compiled = bins.objects_compiled;
+    lr.objects_reused = bins.objects_reused;
     for (TestResult& t : lr.tests) {
       if (bins.status == "ok") continue;
       t.status = "failed";

@@ -257,6 +257,23 @@ TEST(Grader, ABatchFolderGivesOneCsvRowPerSubmission) {
   remove_all(csv);
 }
 
+TEST(Grader, AnObjectIsReusedOnlyForByteIdenticalInputs) {
+  const std::string sub = make_submission({"01"});
+  (void)grade(sub, {"01"});  // compiles, or finds it compiled by an earlier test
+  Graded g = grade(sub, {"01"});
+  ASSERT_EQ(g.status, 0) << g.log;
+  EXPECT_EQ(g.report["labs"][0]["objects_compiled"], 0) << "the same file compiled twice";
+  EXPECT_EQ(g.report["labs"][0]["objects_reused"], 1);
+  // One more comment (a new one each run, so that no earlier run cached it): compiled again.
+  write_text(sub + "/gradcheck.cpp", read_text(sub + "/gradcheck.cpp") + "\n// " + random_token(8) + "\n");
+  g = grade(sub, {"01"});
+  ASSERT_EQ(g.status, 0) << g.log;
+  EXPECT_EQ(g.report["labs"][0]["objects_compiled"], 1) << "a changed file must be compiled";
+  EXPECT_EQ(g.report["labs"][0]["objects_reused"], 0);
+  EXPECT_DOUBLE_EQ(g.report["score"].get<double>(), g.report["max_score"].get<double>());
+  remove_all(sub);
+}
+
 TEST(Grader, ASubmissionFolderGivenWithATrailingSlashKeepsItsName) {
   const std::string sub = make_submission({"01"});
   const Graded g = grade(sub + "/", {"01"});
