@@ -75,6 +75,12 @@ struct QuantParamMap {
   }
 };
 
+/// QuantizedLinear's activation codes are 7-bit, in [−63, 63] (scale max|x_row|/63): x86
+/// CPUs without VNNI multiply u8 by s8 in int16 pairs that saturate above 32767, and codes
+/// shifted by +64 into [1, 127] keep every pair sum exact (2·127·127 < 32767). CPU and GPU
+/// use the same codes, so they compute the same function.
+constexpr int kQuantizedLinearXMax = 63;
+
 /// The map of a Quantize or Dequantize node's input of `shape` whose parameter has
 /// `param_shape`.
 inline QuantParamMap quant_param_map(const Shape& shape, const Shape& param_shape,

@@ -32,5 +32,8 @@ void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, 
 bool int8_gemm_uses_vnni();
 /// c (m×n) i32 = a (m×k) i8 · b (k×n) i8, row-major, packed, exact (int8_gemm.cpp).
 void int8_gemm(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c);
+/// c (m×n) i32 = a (m×k) u8 · b (k×n) i8 for a in [0, 127] (QuantizedLinear's 7-bit
+/// activations shifted by 64): exact through oneDNN's u8·s8 GEMM on any x86 CPU, VNNI or not.
+void u7s8_gemm(int64_t m, int64_t n, int64_t k, const uint8_t* a, const int8_t* b, int32_t* c);
 
 }  // namespace gw::cpu

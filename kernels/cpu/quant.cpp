@@ -105,8 +105,7 @@ void dequantize_kernel(const KernelArgs& args) {
   dequantize_typed<float>(args);
 }
 
-// c (m, n) = a (m, k) · b (k, n) in i32. Row by row: each a[i][p] scales row p of b, so the
-// inner loop runs over contiguous n and vectorizes (i8 → i32 widening multiply-adds).
+// c (m, n) = a (m, k) · b (k, n) in i32, exactly (int8_gemm.cpp).
 void matmul_int8_kernel(const KernelArgs& args) {
   const Tensor& a = args.inputs[0];
   const Tensor& b = args.inputs[1];
@@ -114,40 +113,58 @@ void matmul_int8_kernel(const KernelArgs& args) {
             args.output.data<int32_t>());
 }
 
-// QuantizedLinear: each row r of x gets the scale s_r = max|x_r|/127 and the codes
-// round(x_r/s_r); then one int8 GEMM, and y = sum·s_r·s_w[j].
+// QuantizedLinear: each row r of x gets the scale s_r = max|x_r|/63 and the 7-bit codes
+// q = round(x_r/s_r) in [−63, 63] (kQuantizedLinearXMax), stored as u = q + 64 in [1, 127] for
+// the u8·s8 GEMM; then Σ_p q·w = Σ_p u·w − 64·Σ_p w (the weight's column sums), and
+// y = that·s_r·s_w[j].
 void quantized_linear_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t k = args.inputs[1].size(0), n = args.inputs[1].size(1);
   const int64_t rows = k > 0 ? x.numel() / k : 0;
   const float* xs = x.data<float>();
+  const int8_t* w = args.inputs[1].data<int8_t>();
   const float* w_scale = args.inputs[2].data<float>();
-  thread_local std::vector<int8_t> codes;
+  thread_local std::vector<uint8_t> codes;
   thread_local std::vector<float> row_scale;
-  thread_local std::vector<int32_t> sums;
+  thread_local std::vector<int32_t> sums, col_sum;
   codes.resize(static_cast<size_t>(rows * k));
   row_scale.resize(static_cast<size_t>(rows));
   sums.resize(static_cast<size_t>(rows * n));
-  // Pointers, not the thread_local vectors, inside the parallel loop: each OpenMP thread
+  col_sum.assign(static_cast<size_t>(n), 0);
+  // Pointers, not the thread_local vectors, inside the parallel loops: each OpenMP thread
   // would see its own (empty) thread_local copy.
-  int8_t* xq = codes.data();
+  uint8_t* xu = codes.data();
   float* xs_scale = row_scale.data();
+  int32_t* wsum = col_sum.data();
+  constexpr float kMax = static_cast<float>(kernels::kQuantizedLinearXMax);
+  // Round half to even without a libm call: adding and subtracting 1.5·2^23 rounds a float of
+  // magnitude < 2^22 to an integer in the default rounding mode, and it vectorizes.
+  constexpr float kRound = 12582912.0f;
 #pragma omp parallel for schedule(static) if (rows * k > 65536)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = xs + r * k;
     float top = 0.0f;
-    for (int64_t p = 0; p < k; ++p) top = std::fmax(top, std::fabs(xr[p]));
-    const float s = top > 0.0f ? top / 127.0f : 1.0f;
+    for (int64_t p = 0; p < k; ++p) {  // not std::fmax: a libm call without -ffinite-math
+      const float a = std::fabs(xr[p]);
+      top = a > top ? a : top;
+    }
+    const float s = top > 0.0f ? top / kMax : 1.0f;
     xs_scale[r] = s;
-    for (int64_t p = 0; p < k; ++p) xq[r * k + p] = static_cast<int8_t>(std::nearbyint(xr[p] / s));
+    uint8_t* ur = xu + r * k;
+    for (int64_t p = 0; p < k; ++p) {
+      const float rounded = (xr[p] / s + kRound) - kRound;  // not folded: no -ffast-math
+      ur[p] = static_cast<uint8_t>(static_cast<int>(rounded) + 64);
+    }
   }
-  int8_gemm(rows, n, k, xq, args.inputs[1].data<int8_t>(), sums.data());
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t j = 0; j < n; ++j) wsum[j] += w[p * n + j];
+  u7s8_gemm(rows, n, k, xu, w, sums.data());
   const int32_t* acc = sums.data();
   float* y = args.output.data<float>();
 #pragma omp parallel for schedule(static) if (rows * n > 65536)
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < n; ++j)
-      y[r * n + j] = static_cast<float>(acc[r * n + j]) * xs_scale[r] * w_scale[j];
+      y[r * n + j] = static_cast<float>(acc[r * n + j] - 64 * wsum[j]) * xs_scale[r] * w_scale[j];
 }
 
 }  // namespace

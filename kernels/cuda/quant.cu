@@ -161,15 +161,15 @@ void matmul_int8(const KernelArgs& args) {
             stream_of(args));
 }
 
-// QuantizedLinear, as on the CPU: per row of x a scale max|x|/127 and int8 codes (one block
-// per row), the int8 GEMM, then y = sum·s_row·s_col.
+// QuantizedLinear, as on the CPU: per row of x a scale max|x|/63 and 7-bit codes
+// (kQuantizedLinearXMax; one block per row), the int8 GEMM, then y = sum·s_row·s_col.
 __global__ void quantize_rows_kernel(const float* x, int8_t* codes, float* row_scale, int64_t k) {
   __shared__ float shared[32];
   const float* xr = x + blockIdx.x * k;
   float top = 0.0f;
   for (int64_t p = threadIdx.x; p < k; p += blockDim.x) top = fmaxf(top, fabsf(xr[p]));
   top = block_max(top, shared);
-  const float scale = top > 0.0f ? top / 127.0f : 1.0f;
+  const float scale = top > 0.0f ? top / static_cast<float>(kernels::kQuantizedLinearXMax) : 1.0f;
   if (threadIdx.x == 0) row_scale[blockIdx.x] = scale;
   for (int64_t p = threadIdx.x; p < k; p += blockDim.x)
     codes[blockIdx.x * k + p] = static_cast<int8_t>(rintf(xr[p] / scale));

@@ -18,11 +18,11 @@ namespace gw {
 FixedPointMultiplier quantize_multiplier(double multiplier) {
   GW_CHECK(multiplier > 0.0 && multiplier < 1.0, "quantize_multiplier: M = ", multiplier,
            " must be in (0, 1)");
-  GW_TODO("lab 05: write M = m·2^e with m in [0.5, 1) (std::frexp); M0 = round(m·2^31) (if that reaches 2^31, halve it and raise e); shift = −e", multiplier);
+  GW_TODO("lab 05: write M = m·2^e with m in [0.5, 1) (std::frexp); M0 = round(m·2^31), ties away from zero (std::llround); if that reaches 2^31, halve it and raise e, except when e is already 0 (M within 2^−32 of 1): then M0 = 2^31 − 1; shift = −e", multiplier);
 }
 
 int8_t requantize(int32_t acc, FixedPointMultiplier multiplier, int32_t z_y) {
-  GW_TODO("lab 05: in int64: high = acc·M0 / 2^31 rounded to nearest, ties away from zero; then high / 2^shift rounded the same way; + z_y; saturate to [−128, 127]", acc, multiplier, z_y);
+  GW_TODO("lab 05: in int64: high = acc·M0 / 2^31 rounded to nearest, ties away from zero; then high / 2^shift rounded the same way (|high| < 2^31, so a shift of 32 or more gives 0: never shift an int64 by 63 or more); + z_y; saturate to [−128, 127]", acc, multiplier, z_y);
 }
 
 Tensor integer_matmul(const Tensor& q_w, int32_t z_w, const Tensor& q_x, int32_t z_x,

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
               << std::setprecision(4) << "  val loss: " << before << " -> " << after << " ("
               << std::showpos << after - before << std::noshowpos << " nats)\n"
               << "  run from the file" << (scheme == gw::WeightScheme::int8_channel
-                                                ? " (int8 GEMMs, activations quantized per row)"
+                                                ? " (int8 GEMMs, 7-bit activations per row)"
                                                 : "") << ": val loss " << as_run << " ("
               << std::showpos << as_run - before << std::noshowpos << " nats)\n"
               << "  wrote " << out << '\n';

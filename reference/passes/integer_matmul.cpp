@@ -16,11 +16,12 @@ namespace gw {
 FixedPointMultiplier quantize_multiplier(double multiplier) {
   GW_CHECK(multiplier > 0.0 && multiplier < 1.0, "quantize_multiplier: M = ", multiplier,
            " must be in (0, 1)");
-  // BEGIN LAB 05: write M = m·2^e with m in [0.5, 1) (std::frexp); M0 = round(m·2^31) (if that reaches 2^31, halve it and raise e); shift = −e
+  // BEGIN LAB 05: write M = m·2^e with m in [0.5, 1) (std::frexp); M0 = round(m·2^31), ties away from zero (std::llround); if that reaches 2^31, halve it and raise e, except when e is already 0 (M within 2^−32 of 1): then M0 = 2^31 − 1; shift = −e
   int exponent = 0;
   const double mantissa = std::frexp(multiplier, &exponent);  // M = mantissa · 2^exponent
   int64_t m0 = std::llround(mantissa * 2147483648.0);
   if (m0 == (int64_t{1} << 31)) {
+    if (exponent == 0) return {std::numeric_limits<int32_t>::max(), 0};  // shift stays ≥ 0
     m0 /= 2;
     ++exponent;
   }
@@ -29,9 +30,10 @@ FixedPointMultiplier quantize_multiplier(double multiplier) {
 }
 
 int8_t requantize(int32_t acc, FixedPointMultiplier multiplier, int32_t z_y) {
-  // BEGIN LAB 05: in int64: high = acc·M0 / 2^31 rounded to nearest, ties away from zero; then high / 2^shift rounded the same way; + z_y; saturate to [−128, 127]
+  // BEGIN LAB 05: in int64: high = acc·M0 / 2^31 rounded to nearest, ties away from zero; then high / 2^shift rounded the same way (|high| < 2^31, so a shift of 32 or more gives 0: never shift an int64 by 63 or more); + z_y; saturate to [−128, 127]
   auto rounding_shift = [](int64_t v, int s) -> int64_t {  // v / 2^s, ties away from zero
     if (s == 0) return v;
+    if (s >= 62) return 0;  // |v| < 2^62 here, so v / 2^s rounds to 0
     const int64_t half = int64_t{1} << (s - 1);
     return v >= 0 ? (v + half) >> s : -((-v + half) >> s);
   };

@@ -1,5 +1,5 @@
 // test_int8_linear.cpp — the int8 fast path of quantized models: quantized_linear quantizes
-// each row of x to int8 (scale max|x_r|/127), runs one exact int8 GEMM and rescales; the
+// each row of x to 7-bit codes (scale max|x_r|/63), runs one exact int8 GEMM and rescales; the
 // fuse_int8_linear pass rewrites matmul(x, dequantize(q, S, 0)) into it and nothing else.
 #include <gtest/gtest.h>
 
@@ -58,7 +58,7 @@ TEST(QuantizedLinear, EqualsRowQuantizedXTimesTheCodesRescaled) {
   for (int64_t r = 0; r < b * s; ++r) {
     float top = 0;
     for (int64_t p = 0; p < k; ++p) top = std::fmax(top, std::fabs(xs[r * k + p]));
-    const float sr = top / 127.0f;
+    const float sr = top / 63.0f;
     for (int64_t j = 0; j < n; ++j) {
       int64_t acc = 0;
       for (int64_t p = 0; p < k; ++p)
@@ -68,6 +68,25 @@ TEST(QuantizedLinear, EqualsRowQuantizedXTimesTheCodesRescaled) {
       EXPECT_NEAR(got[r * n + j], want, 1e-5 * (1 + std::fabs(want))) << r << "," << j;
     }
   }
+}
+
+TEST(QuantizedLinear, ExtremeCodesStayExact) {
+  // Every x code ±63 and every weight code ±127 with the same signs: each int16 pair sum of a
+  // u8·s8 GEMM is at its largest, and the result must still be exact.
+  const int64_t m = 4, k = 256, n = 8;
+  std::vector<double> xv(static_cast<size_t>(m * k)), qv(static_cast<size_t>(k * n));
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t p = 0; p < k; ++p) xv[r * k + p] = (p % 3 == 0) ? -2.0 : 2.0;
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t j = 0; j < n; ++j) qv[p * n + j] = (p % 3 == 0) ? -127 : 127;
+  Graph g;
+  Node* y = quantized_linear(g.constant(Tensor::from_values({m, k}, xv, DType::f32)),
+                             g.constant(Tensor::from_values({k, n}, qv, DType::i8)),
+                             g.constant(Tensor::full({n}, 1.0, DType::f32)));
+  Executor ex(g, {y});
+  // Σ_p 63·127 over k terms, times s_x = 2/63 and s_w = 1: 2·127·k.
+  // (f32 rounding of s_x only; one saturated pair would be off by thousands)
+  for (double v : ex.run({})[0].to_doubles()) EXPECT_NEAR(v, 2.0 * 127 * k, 1e-6 * 2 * 127 * k);
 }
 
 TEST(QuantizedLinear, ZeroRowsGiveZeroAndBadOperandsAreErrors) {
@@ -99,8 +118,8 @@ TEST(FuseInt8Linear, RewritesSymmetricPerChannelInt8AndKeepsTheResult) {
   EXPECT_EQ(y->inputs[0]->op, Op::QuantizedLinear);
   Executor after(g, {y});
   const std::vector<double> got = after.run({{in, x}})[0].to_doubles();
-  // Only x's rounding differs: |Δ| ≤ Σ_p |x_p|/254 · |W_pj| ≤ k/254 · max|W|.
-  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], k / 254.0) << i;
+  // Only x's rounding differs: |Δ| ≤ Σ_p s_x/2 · |W_pj| ≤ k · (1/63)/2 · max|W|.
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], k / 126.0) << i;
   EXPECT_EQ(fuse_int8_linear(g), 0);  // nothing left to fuse
 }
 

@@ -2,8 +2,10 @@
 // independent oracle on random shapes, bits 2–8, every granularity with odd group sizes and
 // axes; constant tensors; saturation; exact int8 outputs of requantized integer matmuls on
 // random data against an int64 oracle; k-means convergence and empty clusters; the timed
-// naive integer matmul. Inputs come from GW_HIDDEN_SEED (grader/hidden/common/hidden.h).
-// Each check also sends what it checked to the grader's judge (labs/common/observe.h).
+// naive integer matmul; the straight-through gradient of fake quantization through lab 04's
+// gradients() on random shapes, bits and granularities. Inputs come from GW_HIDDEN_SEED
+// (grader/hidden/common/hidden.h). Each check also sends what it checked to the grader's judge
+// (labs/common/observe.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,7 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "gw/autodiff.h"
 #include "gw/error.h"
+#include "gw/executor.h"
+#include "gw/ops.h"
 #include "gw/quantize.h"
 #include "hidden.h"
 #include "observe.h"
@@ -240,13 +245,35 @@ TEST(HiddenKMeans, ConvergesOnSeparatedClustersAndKeepsEmptyCentroids) {
 }
 
 int8_t oracle_requantize(int64_t acc, FixedPointMultiplier m, int32_t z_y) {
-  auto round_shift = [](int64_t v, int s) {
+  auto round_shift = [](int64_t v, int s) -> int64_t {
     if (s == 0) return v;
+    if (s >= 62) return 0;
     const int64_t half = int64_t{1} << (s - 1);
     return v >= 0 ? (v + half) >> s : -((-v + half) >> s);
   };
   const int64_t y = round_shift(round_shift(acc * m.m0, 31), m.shift) + z_y;
   return static_cast<int8_t>(std::max<int64_t>(-128, std::min<int64_t>(127, y)));
+}
+
+TEST(HiddenIntegerMatmul, MultipliersNearOneAndTinyOnesStayWellDefined) {
+  // M within 2^−32 of 1: M0 would round to 2^31; the shift must stay ≥ 0.
+  const FixedPointMultiplier near_one = quantize_multiplier(1.0 - std::ldexp(1.0, -40));
+  observe::count("M0 near 1", near_one.m0);
+  observe::count("shift near 1", near_one.shift);
+  observe::count("requantized 100 near 1", requantize(100, near_one, 3));
+  EXPECT_EQ(near_one.m0, std::numeric_limits<int32_t>::max());
+  EXPECT_EQ(near_one.shift, 0);
+  EXPECT_EQ(requantize(100, near_one, 3), 103);
+  // M = 1e−20: a shift of about 66, more bits than an int64 has; every product rounds to 0.
+  const FixedPointMultiplier tiny = quantize_multiplier(1e-20);
+  observe::flag("M0 of 1e−20 ≥ 2^30", tiny.m0 >= 1 << 30);
+  observe::count("shift of 1e−20", tiny.shift);
+  EXPECT_GE(tiny.m0, 1 << 30);
+  EXPECT_EQ(tiny.shift, 66);
+  for (int32_t acc : {std::numeric_limits<int32_t>::max(), -7, std::numeric_limits<int32_t>::min()})
+    observe::count("requantized with 1e−20", requantize(acc, tiny, -5));
+  for (int32_t acc : {std::numeric_limits<int32_t>::max(), -7, std::numeric_limits<int32_t>::min()})
+    EXPECT_EQ(requantize(acc, tiny, -5), -5) << "acc " << acc << " times 1e−20 rounds to 0";
 }
 
 TEST(HiddenIntegerMatmul, ExactInt8OutputsOnRandomDataAgainstAnInt64Oracle) {
@@ -277,6 +304,41 @@ TEST(HiddenIntegerMatmul, ExactInt8OutputsOnRandomDataAgainstAnInt64Oracle) {
             << "y[" << i << "][" << j << "] of (" << m << "×" << k << ")·(" << k << "×" << n
             << ") with Z_W " << z_w << ", Z_X " << z_x << ", Z_Y " << z_y << ", M " << M;
       }
+  }
+}
+
+TEST(HiddenStraightThrough, GradientIsTheWeightWhereTheCodeIsNotClampedOnRandomSchemes) {
+  std::mt19937_64 rng(hidden::seed(7));
+  for (int trial = 0; trial < 20; ++trial) {
+    const Shape shape = {std::uniform_int_distribution<int64_t>(1, 6)(rng),
+                         std::uniform_int_distribution<int64_t>(1, 9)(rng)};
+    QuantScheme s = random_scheme(rng, shape);
+    const int64_t n = numel(shape);
+    std::vector<double> r = uniform(static_cast<size_t>(n), rng, -2, 2);
+    // Parameters from a narrower copy, so that some values fall outside the range.
+    std::vector<double> narrow = r;
+    for (double& v : narrow) v = static_cast<float>(v * 0.6);
+    const QuantParams p = compute_qparams(Tensor::from_values(shape, narrow, DType::f32), s);
+    const OracleParams o = oracle_params(narrow, shape, s, p.scale.numel());
+    const std::vector<double> w = uniform(static_cast<size_t>(n), rng, 0.5, 1.5);
+    Graph g;
+    Node* x = g.parameter("x", Tensor::from_values(shape, r, DType::f32));
+    const int64_t group = s.granularity == Granularity::per_group ? s.group_size : 0;
+    Node* y = fake_quantize(x, g.constant(p.scale), g.constant(p.zero_point), s.bits,
+                            s.granularity == Granularity::per_tensor ? 0 : s.axis, group);
+    Node* loss = sum(mul(g.constant(Tensor::from_values(shape, w, DType::f32)), y));
+    const std::vector<double> got = eval(gradients(loss, {x})[0], {}).to_doubles();
+    observe::values("x̄", got);
+    const double qmin = -(1 << (s.bits - 1)), qmax = (1 << (s.bits - 1)) - 1;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t k = slot_of(shape, s, i);
+      const float ratio = static_cast<float>(r[i]) / static_cast<float>(o.scale[k]);
+      const double code = std::nearbyint(ratio) + o.zero[k];
+      const double want = code >= qmin && code <= qmax ? static_cast<float>(w[i]) : 0.0;
+      ASSERT_EQ(got[i], want) << "trial " << trial << ", x[" << i << "] = " << r[i]
+                              << ", unclamped code " << code << " in [" << qmin << ", " << qmax
+                              << "]: x̄ must be the weight inside the range and 0 outside";
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // test_lab05.cpp — public tests of lab 05 (quantization): the lecture's 4×4 example in 2 bits,
 // round-trip error bounds per granularity, k-means on a known set, the integer-only matmul
-// against exact int64 arithmetic, and the post-training quantization of a small model.
+// against exact int64 arithmetic, the post-training quantization of a small model, and the
+// straight-through gradient of fake quantization (through your lab 04 gradients()).
 //
 // Graded, each check also sends what it checked to the grader (labs/common/observe.h); run by
 // hand, the observations do nothing.
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "gw/autodiff.h"
 #include "gw/error.h"
 #include "gw/executor.h"
 #include "gw/ops.h"
@@ -341,6 +343,30 @@ TEST(PostTrainingQuantization, TheRewrittenModelComputesWithTheQuantizedWeights)
     EXPECT_GT(worst, 0.0) << weight_scheme_name(s) << ": the model must now use the quantized weights";
     EXPECT_LT(worst, s == WeightScheme::int8_channel ? 0.02 : 0.3) << weight_scheme_name(s);
   }
+}
+
+TEST(StraightThrough, TheGradientPassesWhereTheCodeIsNotClampedAndStopsElsewhere) {
+  // 4 bits, S = 0.1, Z = 1 per tensor: codes round(x/S) + Z in [−8, 7], so x passes for
+  // round(x/0.1) in [−9, 6], i.e. x in [−0.95, 0.65) (up to the f32 ties at the edges).
+  Graph g;
+  const std::vector<double> xs = {-10, -0.94, -0.5, 0, 0.3, 0.64, 0.66, 10};
+  const std::vector<double> ws = {1, 2, 3, 4, 5, 6, 7, 8};
+  const std::vector<double> pass = {0, 1, 1, 1, 1, 1, 0, 0};
+  Node* x = g.parameter("x", Tensor::from_values({8}, xs, DType::f32));
+  Node* scale = g.constant(Tensor::full({}, 0.1, DType::f32));
+  Node* zero = g.constant(Tensor::full({}, 1.0, DType::f32));
+  Node* w = g.constant(Tensor::from_values({8}, ws, DType::f32));
+  Node* loss = sum(mul(w, fake_quantize(x, scale, zero, 4)));
+  const std::vector<Node*> grads = gradients(loss, {x});
+  ASSERT_EQ(grads.size(), 1u);
+  ASSERT_NE(grads[0], nullptr);
+  const std::vector<double> got = eval(grads[0], {}).to_doubles();
+  observe::values("x̄", got);
+  ASSERT_EQ(got.size(), xs.size());
+  for (size_t i = 0; i < xs.size(); ++i)
+    EXPECT_EQ(got[i], ws[i] * pass[i])
+        << "x = " << xs[i] << ": x̄ = ȳ·w = " << ws[i] << " where the code is not clamped, "
+        << "0 where it is (the straight-through estimator)";
 }
 
 }  // namespace

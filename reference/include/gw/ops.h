@@ -143,9 +143,10 @@ Node* fake_quantize_mask(Node* x, Node* scale, Node* zero_point, int bits, int64
 /// Integer matmul: a i8 (m, k), b i8 (k, n) -> i32 (m, n), accumulated in i32.
 Node* matmul_int8(Node* a, Node* b);
 /// x·W with W stored as int8 codes q (k, n) and one scale per output channel s (n) (symmetric:
-/// W = q·s): each row of x (..., k) is quantized on the fly to int8 with its own scale
-/// max|x_row|/127, the product runs as an int8 GEMM with int32 sums, and y = sum·s_row·s_col
-/// in f32 (..., n). Made by the fuse_int8_linear pass (gw/passes.h).
+/// W = q·s): each row of x (..., k) is quantized on the fly to 7-bit codes in [−63, 63] with
+/// its own scale max|x_row|/63 (so that x86 CPUs without VNNI multiply them exactly), the
+/// product runs as an int8 GEMM with int32 sums, and y = sum·s_row·s_col in f32 (..., n).
+/// Made by the fuse_int8_linear pass (gw/passes.h).
 Node* quantized_linear(Node* x, Node* codes, Node* scale);
 
 }  // namespace gw

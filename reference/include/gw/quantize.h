@@ -96,7 +96,10 @@ struct KMeansQuant {
 /// the centroids start evenly spaced from min to max (c_j = min + j·(max − min)/(2^N − 1)),
 /// then `iterations` times: every element goes to its nearest centroid (the lower index on a
 /// tie), and every centroid moves to the mean of its elements; a centroid without elements
-/// stays where it is. With axis ≥ 0, each index along that axis has a codebook of its own.
+/// stays where it is. After the last iteration every element is assigned once more, so the
+/// indices point at the nearest centroid of the returned codebook (with 0 iterations, of the
+/// initial one). Centroids are kept in double and returned as f32. With axis ≥ 0, each index
+/// along that axis has a codebook of its own; any negative axis means one codebook.
 /// @throws gw::Error for bits outside 1–8, a bad axis, iterations < 0, or a non-finite element.
 KMeansQuant kmeans_quantize(const Tensor& x, int bits, int iterations, int64_t axis = -1);
 
@@ -104,7 +107,8 @@ KMeansQuant kmeans_quantize(const Tensor& x, int bits, int iterations, int64_t a
 Tensor kmeans_dequantize(const KMeansQuant& k);
 
 /// A real multiplier M in (0, 1) as M = M0 · 2^(−31−shift): M0 is M's mantissa in [0.5, 1) as a
-/// Q31 integer (M0 ∈ [2^30, 2^31)), `shift` ≥ 0 the further right shift.
+/// Q31 integer (M0 ∈ [2^30, 2^31)), `shift` ≥ 0 the further right shift. M within 2^−32 of 1,
+/// whose mantissa would round to 2^31, is M0 = 2^31 − 1 with shift 0.
 struct FixedPointMultiplier {
   int32_t m0 = 0;  ///< round(mantissa · 2^31)
   int shift = 0;   ///< n: M = mantissa · 2^(−n)
@@ -149,8 +153,8 @@ struct QuantizedWeight {
   std::string name;    ///< the Parameter's name
   Shape shape;         ///< (h_in, h_out)
   Tensor codes;        ///< int8_channel, int4_group: the i8 codes; kmeans4: i32 indices
-  QuantParams params;  ///< linear schemes
-  KMeansQuant kmeans;  ///< kmeans4 (its indices are `codes`)
+  QuantParams params;  ///< linear schemes (`kmeans.codebook` is then undefined)
+  KMeansQuant kmeans;  ///< kmeans4 (its indices are `codes`; `kmeans.codebook.defined()`)
   /// The f32 weights the codes stand for.
   Tensor dequantized() const;
 };
