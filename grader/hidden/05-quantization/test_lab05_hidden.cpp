@@ -258,9 +258,9 @@ int8_t oracle_requantize(int64_t acc, FixedPointMultiplier m, int32_t z_y) {
 TEST(HiddenIntegerMatmul, MultipliersNearOneAndTinyOnesStayWellDefined) {
   // M within 2^−32 of 1: M0 would round to 2^31; the shift must stay ≥ 0.
   const FixedPointMultiplier near_one = quantize_multiplier(1.0 - std::ldexp(1.0, -40));
-  observe::count("M0 near 1", near_one.m0);
-  observe::count("shift near 1", near_one.shift);
-  observe::count("requantized 100 near 1", requantize(100, near_one, 3));
+  observe::count("M0 of 1 − 2^−40", near_one.m0);
+  observe::count("shift of 1 − 2^−40", near_one.shift);
+  observe::count("requantize(100) by 1 − 2^−40, Z_Y 3", requantize(100, near_one, 3));
   EXPECT_EQ(near_one.m0, std::numeric_limits<int32_t>::max());
   EXPECT_EQ(near_one.shift, 0);
   EXPECT_EQ(requantize(100, near_one, 3), 103);
@@ -270,10 +270,11 @@ TEST(HiddenIntegerMatmul, MultipliersNearOneAndTinyOnesStayWellDefined) {
   observe::count("shift of 1e−20", tiny.shift);
   EXPECT_GE(tiny.m0, 1 << 30);
   EXPECT_EQ(tiny.shift, 66);
-  for (int32_t acc : {std::numeric_limits<int32_t>::max(), -7, std::numeric_limits<int32_t>::min()})
-    observe::count("requantized with 1e−20", requantize(acc, tiny, -5));
-  for (int32_t acc : {std::numeric_limits<int32_t>::max(), -7, std::numeric_limits<int32_t>::min()})
-    EXPECT_EQ(requantize(acc, tiny, -5), -5) << "acc " << acc << " times 1e−20 rounds to 0";
+  for (int32_t acc : {std::numeric_limits<int32_t>::max(), -7, std::numeric_limits<int32_t>::min()}) {
+    const int8_t y = requantize(acc, tiny, -5);
+    observe::count("requantize(" + std::to_string(acc) + ") by 1e−20, Z_Y −5", y);
+    EXPECT_EQ(y, -5) << "acc " << acc << " times 1e−20 rounds to 0";
+  }
 }
 
 TEST(HiddenIntegerMatmul, ExactInt8OutputsOnRandomDataAgainstAnInt64Oracle) {
@@ -328,7 +329,7 @@ TEST(HiddenStraightThrough, GradientIsTheWeightWhereTheCodeIsNotClampedOnRandomS
                             s.granularity == Granularity::per_tensor ? 0 : s.axis, group);
     Node* loss = sum(mul(g.constant(Tensor::from_values(shape, w, DType::f32)), y));
     const std::vector<double> got = eval(gradients(loss, {x})[0], {}).to_doubles();
-    observe::values("x̄", got);
+    observe::values("trial " + std::to_string(trial) + ": x̄", got);
     const double qmin = -(1 << (s.bits - 1)), qmax = (1 << (s.bits - 1)) - 1;
     for (int64_t i = 0; i < n; ++i) {
       const int64_t k = slot_of(shape, s, i);

@@ -361,7 +361,7 @@ TEST(StraightThrough, TheGradientPassesWhereTheCodeIsNotClampedAndStopsElsewhere
   ASSERT_EQ(grads.size(), 1u);
   ASSERT_NE(grads[0], nullptr);
   const std::vector<double> got = eval(grads[0], {}).to_doubles();
-  observe::values("x̄", got);
+  observe::values("x̄ of sum(w ⊙ fake_quantize(x))", got);
   ASSERT_EQ(got.size(), xs.size());
   for (size_t i = 0; i < xs.size(); ++i)
     EXPECT_EQ(got[i], ws[i] * pass[i])
