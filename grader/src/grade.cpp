@@ -55,7 +55,8 @@ std::vector<std::string> run_env(const std::string& dir) {
 // One test case of a student's program: in the sandbox, one process, its own private /tmp
 // (its working folder lives there), only its own binary visible from the work folder.
 Run run_test(const std::string& binary, const std::string& test, const std::string& seed,
-             const GradeContext& ctx, const SandboxLimits& limits, int slot, const std::string& work) {
+             const GradeContext& ctx, const SandboxLimits& limits, int slot, const std::string& work,
+             bool timed = false) {
   Run run;
   const std::string dir = make_temp_dir("gw-run-");
   chmod(dir.c_str(), 0777);
@@ -70,6 +71,9 @@ Run run_test(const std::string& binary, const std::string& test, const std::stri
   spec.slot = slot;
   spec.channel = true;
   spec.handshake = seed + "\n";
+  // A timed run gets one fixed layout: with random ones, one program was fast in some runs and
+  // 60% slower in others, and two identical programs compared apart scored 1.2x.
+  spec.fixed_layout = timed;
   run.result = run_sandboxed(spec);
   run.stream = parse_stream(run.result.records, test);
   remove_all(dir);
@@ -482,7 +486,7 @@ std::vector<SubmissionResult> grade_submission_seeds(const std::string& input, c
           for (int turn = 0; turn < 2; ++turn) {
             const int side = (turn + rep) % 2;  // who runs first alternates: no order bias
             const Run run = run_test(side == 0 ? binaries[b->program] : ref_binary, b->test, res.seed, ctx,
-                                     limits, 0, sub.work);
+                                     limits, 0, sub.work, true);
             TestResult probe;
             judge(run, tr == streams.end() ? nullptr : &tr->second, limits, res.seed, probe);
             if (probe.status != "passed") {
