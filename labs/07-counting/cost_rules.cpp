@@ -16,7 +16,7 @@ namespace gw::lab07 {
 // c = a (…, m, k) times b (…, k, n), batched; kernels::gemm_shape(c) gives batch, m, k and n
 // with the transpose flags applied. The lecture's m×n by n×h has k for its n, n for its h.
 double matmul_flops(const Node& c) {
-  GW_TODO("lab 07: batch · m · n · (2k − 1): each of the m·n outputs is k multiplies and k − 1 adds", c);
+  GW_TODO("lab 07: batch · m · n · (2k − 1): each of the m·n outputs is k multiplies and k − 1 adds (0 when k = 0: empty products do no arithmetic)", c);
 }
 
 // Every elementwise op (unary, with a scalar, binary, compare, cast; y.op says which):
@@ -27,7 +27,7 @@ double elementwise_flops(const Node& y) {
 
 // Sum, Max and Mean over attrs.axes: each output reduces numel(x)/numel(y) inputs.
 double reduction_flops(const Node& y) {
-  GW_TODO("lab 07: k numbers take k − 1 adds (or comparisons) per output, so numel(x) − numel(y) in all; Mean also divides once per output", y);
+  GW_TODO("lab 07: k numbers take k − 1 adds (or comparisons) per output, so numel(x) − numel(y) in all; Mean also divides once per output; an empty input does no arithmetic (0)", y);
 }
 
 // Softmax and log-softmax over the last axis: the lecture's 3 per element.

@@ -14,8 +14,9 @@ namespace gw::lab07 {
 // c = a (…, m, k) times b (…, k, n), batched; kernels::gemm_shape(c) gives batch, m, k and n
 // with the transpose flags applied. The lecture's m×n by n×h has k for its n, n for its h.
 double matmul_flops(const Node& c) {
-  // BEGIN LAB 07: batch · m · n · (2k − 1): each of the m·n outputs is k multiplies and k − 1 adds
+  // BEGIN LAB 07: batch · m · n · (2k − 1): each of the m·n outputs is k multiplies and k − 1 adds (0 when k = 0: empty products do no arithmetic)
   const kernels::GemmShape g = kernels::gemm_shape(c);
+  if (g.k == 0) return 0;
   return static_cast<double>(g.batch) * static_cast<double>(g.m) * static_cast<double>(g.n) *
          (2.0 * static_cast<double>(g.k) - 1.0);
   // END LAB 07
@@ -38,9 +39,10 @@ double elementwise_flops(const Node& y) {
 
 // Sum, Max and Mean over attrs.axes: each output reduces numel(x)/numel(y) inputs.
 double reduction_flops(const Node& y) {
-  // BEGIN LAB 07: k numbers take k − 1 adds (or comparisons) per output, so numel(x) − numel(y) in all; Mean also divides once per output
+  // BEGIN LAB 07: k numbers take k − 1 adds (or comparisons) per output, so numel(x) − numel(y) in all; Mean also divides once per output; an empty input does no arithmetic (0)
   const double in = static_cast<double>(numel(y.inputs[0]->shape));
   const double out = static_cast<double>(numel(y.shape));
+  if (in == 0) return 0;
   return y.op == Op::Mean ? in : in - out;
   // END LAB 07
 }

@@ -34,6 +34,13 @@ TEST(CostRules, MatmulIsMTimesHTimesTwoNMinusOne) {
   LAB_EXPECT_EQ(flops_of(t), 2.0 * 3 * 7 * 9) << "batched, both transposed: batch·m·h·(2n − 1)";
 }
 
+TEST(CostRules, AnEmptyDimensionDoesNoArithmetic) {
+  Graph g;
+  LAB_EXPECT_EQ(flops_of(matmul(g.input("a", {3, 0}), g.input("b", {0, 7}))), 0)
+      << "k = 0: 21 empty sums, not −21 FLOPs";
+  LAB_EXPECT_EQ(flops_of(sum(g.input("x", {4, 0}), {1})), 0) << "4 sums of nothing";
+}
+
 TEST(CostRules, ElementwiseCountsOperationsPerElement) {
   Graph g;
   Node* x = g.input("x", {4, 6});
