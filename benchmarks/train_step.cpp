@@ -7,9 +7,13 @@
 // model's largest GEMM (the MLP projection, (b·s, h)·(h, i)): how close the whole step runs
 // to the speed of its dominant kernel. The vocabulary is a 65-symbol
 // character set (tinyshakespeare's size), since the tokenizer is character-level.
+// Each shape also runs with activation checkpointing (train_step_ckpt/...): the summary
+// prints its time overhead against the plain step, next to what the FLOP counts expect (one
+// more forward pass of the blocks: 1 + recomputed FLOPs / step FLOPs).
 // Flags: Google Benchmark's, plus --profile to print the time per op type of each step.
 #include <cblas.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -38,19 +42,30 @@ gw::TextDataset synthetic_text() {
   return gw::TextDataset::from_text(text, "65-symbol synthetic text");
 }
 
-std::unique_ptr<gw::Trainer> make_trainer(const Shape& sh) {
+std::unique_ptr<gw::Trainer> make_trainer(const Shape& sh, bool checkpoint) {
   gw::TrainConfig c = gw::preset_config(sh.preset);
   c.batch_size = sh.batch;
   c.eval_iters = 1;
+  c.checkpoint_activations = checkpoint;
   return std::make_unique<gw::Trainer>(c, synthetic_text());
 }
 
-void BM_train_step(benchmark::State& state, int which) {
+double g_recompute_share[2] = {0, 0};  // recomputed FLOPs / step FLOPs, per shape
+double g_step_seconds[2][2] = {};      // wall-clock seconds per step, per shape and checkpointing
+
+void BM_train_step(benchmark::State& state, int which, bool checkpoint) {
   const Shape& sh = kShapes[which];
-  auto trainer = make_trainer(sh);
+  auto trainer = make_trainer(sh, checkpoint);
+  if (checkpoint)
+    g_recompute_share[which] = trainer->recompute_flops_per_token() / trainer->flops_per_token();
   trainer->train_step();  // warm-up: the arena is allocated on the first run
   if (g_profile) std::printf("== %s ==\n%s", sh.name, trainer->profile_step().c_str());
+  const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) trainer->train_step();
+  // Wall clock: the step runs on every OpenMP thread, the benchmark's CPU time counts one.
+  g_step_seconds[which][checkpoint] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+      static_cast<double>(state.iterations());
   const double tokens = static_cast<double>(trainer->tokens_per_step()) * state.iterations();
   state.SetLabel(sh.name);
   state.counters["tokens/s"] = benchmark::Counter(tokens, benchmark::Counter::kIsRate);
@@ -72,7 +87,8 @@ void BM_sgemm(benchmark::State& state, int which) {
                 static_cast<int>(n), 0.0f, out.data<float>(), static_cast<int>(n));
   state.SetLabel(std::string(sh.name) + " " + std::to_string(m) + "x" + std::to_string(k) + "x" +
                  std::to_string(n));
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * m * n * k * state.iterations() / 1e9,
+  // Counted as the step's FLOPs are (lab 07): m·n outputs of k multiplies and k − 1 adds.
+  state.counters["GFLOP/s"] = benchmark::Counter(m * n * (2.0 * k - 1) * state.iterations() / 1e9,
                                                  benchmark::Counter::kIsRate);
 }
 
@@ -91,11 +107,15 @@ int main(int argc, char** argv) {
     const std::string name = kShapes[s].name;
     benchmark::RegisterBenchmark(("sgemm/" + name).c_str(), BM_sgemm, s)
         ->Unit(benchmark::kMillisecond);
-    auto* b = benchmark::RegisterBenchmark(("train_step/" + name).c_str(), BM_train_step, s);
-    if (s == 0)
-      b->Unit(benchmark::kMillisecond)->MinTime(2.0);
-    else  // one gpt2-small step is seconds on a CPU
-      b->Unit(benchmark::kSecond)->Iterations(2);
+    for (bool checkpoint : {false, true}) {
+      auto* b = benchmark::RegisterBenchmark(
+          ((checkpoint ? "train_step_ckpt/" : "train_step/") + name).c_str(), BM_train_step, s,
+          checkpoint);
+      if (s == 0)
+        b->Unit(benchmark::kMillisecond)->MinTime(2.0);
+      else  // one gpt2-small step is seconds on a CPU
+        b->Unit(benchmark::kSecond)->Iterations(2);
+    }
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
@@ -110,6 +130,11 @@ int main(int argc, char** argv) {
     if (step <= 0) continue;
     std::printf("  %-10s train step %7.2f GFLOP/s | OpenBLAS sgemm %7.2f GFLOP/s | ratio %.2f\n",
                 kShapes[s].name, step, gemm, gemm > 0 ? step / gemm : 0.0);
+    const double plain = g_step_seconds[s][0], ckpt = g_step_seconds[s][1];
+    if (plain > 0 && ckpt > 0)
+      std::printf("  %-10s activation checkpointing: %.3f s against %.3f s per step, x%.2f "
+                  "(the FLOP counts expect x%.2f: one more forward pass of the blocks)\n",
+                  kShapes[s].name, ckpt, plain, ckpt / plain, 1 + g_recompute_share[s]);
   }
   return 0;
 }

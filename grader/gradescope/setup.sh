@@ -24,6 +24,12 @@ cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGW_CUDA=OFF \
 ninja -C "$BUILD" gw-grade
 install -m 0755 "$BUILD/bin/gw-grade" /usr/local/bin/gw-grade
 GW_GRADER_CACHE=$CACHE gw-grade --root "$SRC" --cuda off prepare
+# Grade the untouched stubs once: the reference's runs for the release seed (what every
+# submission is compared with) and the stubs' objects land in the cache, so that grading a
+# submission pays only for the files it changed. A failure here only costs that time later.
+mkdir -p /tmp/gw-stubs
+GW_GRADER_CACHE=$CACHE gw-grade --root "$SRC" --cuda off grade /tmp/gw-stubs -q >/dev/null || true
+rm -rf /tmp/gw-stubs
 
 # The student's code (uids 61000+) must not read any of this.
 chmod 0700 "$CACHE" "$BUILD"

@@ -38,6 +38,7 @@ struct LabResult {
   std::vector<TestResult> tests;
   double score = 0, max_score = 0;
   double build_seconds = 0;
+  int objects_compiled = 0, objects_reused = 0;  ///< of the lab's build (objects in the cache)
 };
 
 /// One submission.

@@ -22,7 +22,7 @@ struct Benchmark {
   std::string program = "hidden";  ///< "public" or "hidden": which test program holds it
   std::string test;          ///< the GoogleTest case, "Suite.Name"
   double points = 0;
-  int repetitions = 5;       ///< per side; the best times are compared
+  int repetitions = 5;       ///< rounds; the median of their ratios is scored
   bool gpu = false;          ///< graded only where a GPU is present
   double full_at = 1.2;      ///< full points at or below this time ratio
   double zero_at = 10.0;     ///< no points at or beyond this ratio

@@ -135,6 +135,7 @@ nlohmann::json full_json(const SubmissionResult& r) {
     labs.push_back({{"id", lab.id}, {"title", lab.title}, {"score", lab.score},
                     {"max_score", lab.max_score}, {"build_status", lab.build_status},
                     {"build_message", lab.build_message}, {"build_seconds", lab.build_seconds},
+                    {"objects_compiled", lab.objects_compiled}, {"objects_reused", lab.objects_reused},
                     {"notes", lab.notes}, {"tests", tests}});
   }
   return {{"submission", r.name}, {"input", r.input}, {"score", r.score}, {"max_score", r.max_score},

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
@@ -495,6 +496,7 @@ SandboxResult run_sandboxed(const SandboxSpec& spec) {
       }
       prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
       prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      if (spec.fixed_layout) personality(ADDR_NO_RANDOMIZE);  // kept across execve
       execve(argv[0], argv.data(), envp.data());
       child_fail(argv[0]);
     };

@@ -61,6 +61,8 @@ struct SandboxSpec {
   std::string stdin_data;            ///< fed to the program's stdin (else stdin is /dev/null)
   bool channel = false;              ///< open the grader channel (handshake in, records out)
   std::string handshake;             ///< written to the handshake pipe, then closed
+  bool fixed_layout = false;         ///< no address-space randomization (timed runs: the speed
+                                     ///< of a hot loop may hang on where the stack and heap land)
 };
 
 /// How it ended.

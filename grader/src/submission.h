@@ -38,6 +38,8 @@ struct LabBinaries {
   std::string message;         ///< first compiler errors, the forbidden symbol, ...
   std::map<std::string, std::string> binaries;  ///< "public"/"hidden" -> program
   double seconds = 0;
+  int objects_compiled = 0;    ///< objects compiled for this build
+  int objects_reused = 0;      ///< objects taken from the cache (the same inputs compiled before)
 };
 
 /// Shared settings of building and running.

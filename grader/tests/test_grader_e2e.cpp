@@ -123,6 +123,28 @@ std::set<std::string> failed_set(const json& report) {
   return out;
 }
 
+// Every test of the reference passes; its performance items, timed against the reference
+// itself, are within noise of 1x. (They are not required to score full points: on a shared
+// machine, another job's load can move one process by 1.5x, and only a real slowdown should
+// fail this test. Benchmarks.AreTimedAgainstTheReferenceAndScoredByRatio checks the scoring.)
+void expect_full_marks(const json& report, const std::string& where) {
+  double lost = 0;
+  for (const json& t : tests_of(report)) {
+    if (t["group"] == "benchmark") {
+      const double ratio = t["timing"]["ratio"].get<double>();
+      EXPECT_TRUE(ratio > 0 && ratio < 2) << where << "lab " << t["lab"] << " " << t["name"] << ": " << t["reason"];
+      lost += t["max_score"].get<double>() - t["score"].get<double>();
+      continue;
+    }
+    EXPECT_EQ(t["status"], "passed") << where << "lab " << t["lab"] << " " << t["name"] << ": " << t["reason"];
+    // A test judged by its program's own outcome could be forged (grader/README.md).
+    EXPECT_EQ(t["verdict"], "observations") << where << "lab " << t["lab"] << " " << t["name"]
+                                            << " sends no observations: its verdict can be forged";
+  }
+  EXPECT_NEAR(report["score"].get<double>() + lost, report["max_score"].get<double>(), 1e-9) << where;
+  EXPECT_TRUE(report["defects"].empty()) << where << report["defects"].dump(1);
+}
+
 TEST(Grader, TheReferenceGetsFullMarksOnEveryLab) {
   const std::string sub = make_submission(all_labs());
   const double t0 = now_s();
@@ -131,15 +153,7 @@ TEST(Grader, TheReferenceGetsFullMarksOnEveryLab) {
   ASSERT_EQ(g.status, 0) << g.log;
   ASSERT_GT(g.report["max_score"].get<double>(), 0) << g.log;
   EXPECT_EQ(g.report["labs"].size(), all_labs().size());
-  for (const json& t : tests_of(g.report)) {
-    EXPECT_EQ(t["status"], "passed") << "lab " << t["lab"] << " " << t["name"] << ": " << t["reason"];
-    // A test judged by its program's own outcome could be forged (grader/README.md).
-    if (t["group"] != "benchmark") {
-      EXPECT_EQ(t["verdict"], "observations") << "lab " << t["lab"] << " " << t["name"]
-                                              << " sends no observations: its verdict can be forged";
-    }
-  }
-  EXPECT_DOUBLE_EQ(g.report["score"].get<double>(), g.report["max_score"].get<double>()) << g.log;
+  expect_full_marks(g.report, "");
   EXPECT_DOUBLE_EQ(g.gradescope["score"].get<double>(), g.report["score"].get<double>());
   std::printf("grading every lab of the reference took %.1f s (framework cached)\n", seconds);
   RecordProperty("grading_seconds", std::to_string(seconds));
@@ -257,6 +271,23 @@ TEST(Grader, ABatchFolderGivesOneCsvRowPerSubmission) {
   remove_all(csv);
 }
 
+TEST(Grader, AnObjectIsReusedOnlyForByteIdenticalInputs) {
+  const std::string sub = make_submission({"01"});
+  (void)grade(sub, {"01"});  // compiles, or finds it compiled by an earlier test
+  Graded g = grade(sub, {"01"});
+  ASSERT_EQ(g.status, 0) << g.log;
+  EXPECT_EQ(g.report["labs"][0]["objects_compiled"], 0) << "the same file compiled twice";
+  EXPECT_EQ(g.report["labs"][0]["objects_reused"], 1);
+  // One more comment (a new one each run, so that no earlier run cached it): compiled again.
+  write_text(sub + "/gradcheck.cpp", read_text(sub + "/gradcheck.cpp") + "\n// " + random_token(8) + "\n");
+  g = grade(sub, {"01"});
+  ASSERT_EQ(g.status, 0) << g.log;
+  EXPECT_EQ(g.report["labs"][0]["objects_compiled"], 1) << "a changed file must be compiled";
+  EXPECT_EQ(g.report["labs"][0]["objects_reused"], 0);
+  EXPECT_DOUBLE_EQ(g.report["score"].get<double>(), g.report["max_score"].get<double>());
+  remove_all(sub);
+}
+
 TEST(Grader, ASubmissionFolderGivenWithATrailingSlashKeepsItsName) {
   const std::string sub = make_submission({"01"});
   const Graded g = grade(sub + "/", {"01"});
@@ -303,11 +334,7 @@ TEST(Grader, TheReferenceGetsFullMarksForEachOfFiftySeeds) {
   for (const json& report : all) {
     EXPECT_GT(report["max_score"].get<double>(), 0);
     EXPECT_EQ(report["labs"].size(), all_labs().size());
-    EXPECT_EQ(report["score"].get<double>(), report["max_score"].get<double>()) << "seed " << report["seed"];
-    for (const json& t : tests_of(report))
-      EXPECT_EQ(t["status"], "passed") << "seed " << report["seed"] << ": lab " << t["lab"] << " " << t["name"] << ": "
-                                       << t["reason"];
-    EXPECT_TRUE(report["defects"].empty()) << "seed " << report["seed"] << ": " << report["defects"].dump(1);
+    expect_full_marks(report, "seed " + report["seed"].get<std::string>() + ": ");
   }
   std::printf("grading the reference under 50 hidden seeds took %.1f s\n", seconds);
   RecordProperty("grading_seconds", std::to_string(seconds));
@@ -627,7 +654,7 @@ TEST(Benchmarks, AreTimedAgainstTheReferenceAndScoredByRatio) {
   EXPECT_LT(f["cpu speed"]["timing"]["ratio"].get<double>(), 5) << "the reference against itself";
   EXPECT_GE(s["cpu speed"]["timing"]["ratio"].get<double>(), 10) << s["cpu speed"]["reason"];
   EXPECT_EQ(s["cpu speed"]["score"].get<double>(), 0);
-  EXPECT_NE(s["cpu speed"]["reason"].get<std::string>().find("best of 3"), std::string::npos);
+  EXPECT_NE(s["cpu speed"]["reason"].get<std::string>().find("medians of 3 rounds"), std::string::npos);
   if (!exists("/dev/nvidia0")) {
     EXPECT_EQ(f["gpu speed"]["status"], "skipped");
     EXPECT_NE(f["gpu speed"]["reason"].get<std::string>().find("no GPU"), std::string::npos);

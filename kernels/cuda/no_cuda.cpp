@@ -8,6 +8,7 @@ namespace cuda {
 
 bool compiled() { return false; }
 int device_count() { return 0; }
+std::string device_name(int) { return ""; }
 
 [[noreturn]] static void no_cuda(const char* what) {
   throw DeviceError(std::string(what) +

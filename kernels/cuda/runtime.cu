@@ -178,6 +178,13 @@ const DeviceQuery& device_query() {
 
 int device_count() { return device_query().count; }
 
+std::string device_name(int index) {
+  if (index < 0 || index >= device_count()) return "";
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, index) != cudaSuccess) return "";
+  return prop.name;
+}
+
 std::string device_error() { return device_query().error; }
 
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {

@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
     if (f.key == "resume")
       help += " (the run continues in the checkpoint's folder unless --out-dir is given)";
     options[f.key] = app.add_option(f.flag, values[f.key], help)->type_name(kind_name(f.kind));
+    // A yes/no setting alone means yes: --checkpoint-activations (or --plot false).
+    if (f.kind == gw::FieldKind::boolean) options[f.key]->expected(0, 1);
   }
   return gw::app::run(app, "gw-train", argc, argv, [&] {
     gw::TrainConfig config;
@@ -84,7 +86,10 @@ int main(int argc, char** argv) {
     if (!config_file.empty()) config = gw::TrainConfig::from_file(config_file, config);
     nlohmann::json flags = nlohmann::json::object();
     for (const gw::ConfigField& f : gw::config_fields())
-      if (options[f.key]->count() > 0) flags[f.key] = gw::parse_field_value(f, values[f.key]);
+      if (options[f.key]->count() > 0)
+        flags[f.key] = f.kind == gw::FieldKind::boolean && values[f.key].empty()
+                           ? nlohmann::json(true)
+                           : gw::parse_field_value(f, values[f.key]);
     config = gw::TrainConfig::from_json(flags, config);
     config.validate();
     if (profile) {

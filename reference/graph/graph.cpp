@@ -1,4 +1,4 @@
-// graph.cpp — Graph construction: leaves, add_node, lookups.
+// graph.cpp — Graph construction: leaves, add_node, lookups, scopes.
 #include "gw/graph.h"
 
 #include "gw/error.h"
@@ -17,6 +17,7 @@ std::string Node::str() const {
 Node* Graph::push(std::unique_ptr<Node> node) {
   node->id = static_cast<int>(nodes_.size());
   node->graph = this;
+  node->scope = scope_;
   nodes_.push_back(std::move(node));
   return nodes_.back().get();
 }
@@ -36,9 +37,21 @@ Node* Graph::parameter(const std::string& name, const Tensor& value, bool traina
   auto n = std::make_unique<Node>();
   n->op = Op::Parameter;
   n->name = name;
-  n->value = value.to(device_);
+  if (!shapes_only()) n->value = value.to(device_);
   n->shape = value.shape();
   n->dtype = value.dtype();
+  n->device = device_;
+  n->attrs.trainable = trainable;
+  return push(std::move(n));
+}
+
+Node* Graph::parameter(const std::string& name, const Shape& shape, DType dtype, bool trainable) {
+  auto n = std::make_unique<Node>();
+  n->op = Op::Parameter;
+  n->name = name;
+  if (!shapes_only()) n->value = Tensor::zeros(shape, dtype, device_);
+  n->shape = shape;
+  n->dtype = dtype;
   n->device = device_;
   n->attrs.trainable = trainable;
   return push(std::move(n));
@@ -49,7 +62,7 @@ Node* Graph::constant(const Tensor& value, const std::string& name) {
   auto n = std::make_unique<Node>();
   n->op = Op::Constant;
   n->name = name;
-  n->value = value.to(device_);
+  if (!shapes_only()) n->value = value.to(device_);
   n->shape = value.shape();
   n->dtype = value.dtype();
   n->device = device_;
@@ -92,5 +105,17 @@ Node* Graph::find(const std::string& name) const {
     if (n->name == name) return n.get();
   return nullptr;
 }
+
+std::string Graph::set_scope(std::string scope) {
+  std::swap(scope, scope_);
+  return scope;
+}
+
+NameScope::NameScope(Graph& graph, const std::string& name)
+    : graph_(graph), previous_(graph.scope()) {
+  graph_.set_scope(previous_.empty() ? name : previous_ + "/" + name);
+}
+
+NameScope::~NameScope() { graph_.set_scope(previous_); }
 
 }  // namespace gw

@@ -1,5 +1,5 @@
-// op_table.cpp — builds the op table from the files that own its parts (gw/op_table.h), and
-// checks that every op came out complete.
+// op_table.cpp — builds the op table from the files that own its parts (gw/op_table.h),
+// checks that every op came out complete, and runs each VJP rule in its node's scope.
 #include "gw/op_table.h"
 
 #include "gw/error.h"
@@ -16,7 +16,30 @@ double streamed_bytes(const Node& node) {
     total += static_cast<double>(numel(in->shape)) * dtype_size(in->dtype);
   return total;
 }
-double no_flops(const Node&) { return 0.0; }
+
+// The VJP rules as their files registered them; OpDef::vjp holds rule_in_scope instead, so
+// that every node a rule builds carries the scope of the node it differentiates.
+std::array<VjpRule, static_cast<size_t>(Op::kCount)>& vjp_rules() {
+  static std::array<VjpRule, static_cast<size_t>(Op::kCount)> rules{};
+  return rules;
+}
+
+// "backward/" + the forward node's scope: the layer and part (attention, mlp, ...) of a
+// backward node are those of the node whose adjoint rule built it, as JAX names the
+// transposed ops after their primal's name stack.
+std::vector<Node*> rule_in_scope(Node& node, Node* adjoint) {
+  Graph& graph = *node.graph;
+  std::string previous =
+      graph.set_scope(node.scope.empty() ? "backward" : "backward/" + node.scope);
+  try {
+    std::vector<Node*> adjoints = vjp_rules()[static_cast<size_t>(node.op)](node, adjoint);
+    graph.set_scope(std::move(previous));
+    return adjoints;
+  } catch (...) {
+    graph.set_scope(std::move(previous));
+    throw;
+  }
+}
 
 // A slot written twice means two files believe they own it: stop at once, naming both.
 template <typename Slot>
@@ -44,12 +67,15 @@ Table build() {
   define_lab02_jvp_rules(r);
   define_lab03_vjp_rules(r);
   define_lab05_vjp_rules(r);
+  define_lab07_cost_rules(r);
   for (size_t i = 0; i < t.size(); ++i) {
     OpDef& d = t[i];
     GW_CHECK(d.name != nullptr && d.infer != nullptr, "op table: op #", i,
              " has no declaration (name and shape rule)");
-    if (d.flops == nullptr) d.flops = no_flops;
+    // No default FLOP rule: a forgotten one must be an error when counted, not a silent 0.
     if (d.bytes == nullptr) d.bytes = streamed_bytes;
+    vjp_rules()[i] = d.vjp;
+    if (d.vjp != nullptr) d.vjp = rule_in_scope;
   }
   return t;
 }
@@ -96,13 +122,21 @@ const OpDef& op_def(Op op) { return table()[static_cast<size_t>(op)]; }
 const char* op_name(Op op) { return op_def(op).name; }
 
 VjpRule replace_vjp_for_testing(Op op, VjpRule rule) {
-  VjpRule old = table()[static_cast<size_t>(op)].vjp;
-  table()[static_cast<size_t>(op)].vjp = rule;
+  const size_t i = static_cast<size_t>(op);
+  table();  // built first: it fills vjp_rules()
+  VjpRule old = vjp_rules()[i];
+  vjp_rules()[i] = rule;
+  table()[i].vjp = rule != nullptr ? rule_in_scope : nullptr;
   return old;
 }
 Kernel replace_cpu_kernel_for_testing(Op op, Kernel kernel) {
   Kernel old = table()[static_cast<size_t>(op)].cpu;
   table()[static_cast<size_t>(op)].cpu = kernel;
+  return old;
+}
+CountRule replace_flops_for_testing(Op op, CountRule rule) {
+  CountRule old = table()[static_cast<size_t>(op)].flops;
+  table()[static_cast<size_t>(op)].flops = rule;
   return old;
 }
 

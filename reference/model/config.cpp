@@ -27,6 +27,9 @@ void visit_fields(Config& c, F&& f) {
   f("init_std", c.init_std, "std of the normal init of matrices and the embedding");
   f("batch_size", c.batch_size, "rows b per micro-batch");
   f("grad_accum", c.grad_accum, "micro-batches accumulated per optimizer step");
+  f("checkpoint_activations", c.checkpoint_activations,
+    "keep only block inputs for the backward pass and recompute the blocks there (less "
+    "memory, about one more forward pass)");
   f("lr", c.lr, "peak learning rate");
   f("min_lr", c.min_lr, "final learning rate of the cosine decay");
   f("warmup_iters", c.warmup_iters, "linear warmup steps");

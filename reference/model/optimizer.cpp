@@ -22,6 +22,7 @@ OptimizerNodes build_adamw(const std::vector<ModelParameter>& params,
   GW_CHECK(!params.empty() && params.size() == grads.size(), "adamw: ", params.size(),
            " parameters but ", grads.size(), " gradients");
   Graph& graph = *params[0].node->graph;
+  NameScope scope(graph, "optimizer");  // the counting pass's optimizer phase
   OptimizerNodes opt;
   // ‖g‖² = Σᵢ sum(gᵢ ∘ gᵢ): one scalar per weight, then their sum.
   std::vector<Node*> squares;
@@ -31,8 +32,8 @@ OptimizerNodes build_adamw(const std::vector<ModelParameter>& params,
     GW_CHECK_AS(ShapeError, g->shape == p->shape, "adamw: gradient ", g->str(),
                 " does not match parameter ", p->str());
     squares.push_back(reshape(sum(mul(g, g)), {1}));
-    opt.m.push_back(graph.parameter(p->name + ".adam_m", Tensor::zeros(p->shape), false));
-    opt.v.push_back(graph.parameter(p->name + ".adam_v", Tensor::zeros(p->shape), false));
+    opt.m.push_back(graph.parameter(p->name + ".adam_m", p->shape, p->dtype, false));
+    opt.v.push_back(graph.parameter(p->name + ".adam_v", p->shape, p->dtype, false));
   }
   opt.grad_norm = sqrt(sum(concat(squares, 0)));  // scalar
   if (options.grad_clip > 0) {

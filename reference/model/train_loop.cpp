@@ -24,8 +24,10 @@
 #include <sstream>
 
 #include "gw/error.h"
+#include "gw/peak_flops.h"
 #include "gw/quantized_model.h"
 #include "gw/trainer.h"
+#include "gw/transformer_costs.h"
 #include "model/run_files.h"
 #include "model/test_hooks.h"
 
@@ -167,6 +169,11 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
   TrainSummary sum;
   sum.parameters = trainer.model().parameter_count();
   sum.flops_per_token = trainer.flops_per_token();
+  // MFU's denominator: the GPU's datasheet peak, or the CPU's as a short sgemm run measures it
+  // now, with this run's threads.
+  const Device device = trainer.model().params.front().node->device;
+  const PeakFlops peak = sum.flops_per_token > 0 ? machine_peak_flops(device) : PeakFlops{};
+  sum.peak_flops = peak.flops_per_second;
   const ModelShape& shape = trainer.model().shape;
   log << "gw-train: " << cfg.preset << " | data " << trainer.data().source << " ("
       << trainer.data().train.size() << " train / " << trainer.data().val.size()
@@ -175,9 +182,31 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
       << ", i " << shape.mlp_hidden << ", s " << shape.block_size << " | " << sum.parameters
       << " parameters | " << std::setprecision(4) << sum.flops_per_token / 1e6
       << " MFLOP/token (train step, graph count) | " << trainer.tokens_per_step()
-      << " tokens/step | " << omp_get_max_threads() << " threads | device "
-      << trainer.model().params.front().node->device.str() << std::defaultfloat << "\n";
-
+      << " tokens/step | " << omp_get_max_threads() << " threads | device " << device.str()
+      << std::defaultfloat << "\n";
+  if (cfg.checkpoint_activations)
+    log << "activation checkpointing: the backward pass recomputes each block (+"
+        << std::setprecision(4) << trainer.recompute_flops_per_token() / 1e6
+        << " MFLOP/token, not counted in MFU)" << std::defaultfloat << "\n";
+  if (sum.flops_per_token <= 0)
+    log << "FLOPs: not counted (lab 07's FLOP rules are not written yet): no GFLOP/s or MFU\n";
+  else if (peak.flops_per_second > 0)
+    log << "MFU against a peak of " << std::fixed << std::setprecision(1)
+        << peak.flops_per_second / 1e9 << " GFLOP/s (" << peak.source << ")"
+        << std::defaultfloat << "\n";
+  else
+    log << "MFU: not reported, " << peak.source << "\n";
+  // " | 12.3 GFLOP/s | MFU 45.6%" at `tokens_per_second`, or "" when FLOPs are not counted.
+  auto rates = [&](double tokens_per_second) {
+    std::ostringstream os;
+    if (sum.flops_per_token <= 0) return os.str();
+    os << " | " << std::fixed << std::setprecision(1)
+       << tokens_per_second * sum.flops_per_token / 1e9 << " GFLOP/s";
+    if (peak.flops_per_second > 0)
+      os << " | MFU " << 100 * mfu(sum.flops_per_token, tokens_per_second, peak.flops_per_second)
+         << "%";
+    return os.str();
+  };
   std::string note;
   run::MetricsLog metrics(cfg.out_dir + "/metrics.jsonl", cfg.resume.empty() ? -1 : first, &note);
   if (!note.empty()) log << note << '\n';
@@ -217,6 +246,7 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
     sum.wall_seconds = seconds_since(start);
     const int64_t tokens = static_cast<int64_t>(sum.steps.size()) * trainer.tokens_per_step();
     sum.tokens_per_second = sum.train_seconds > 0 ? tokens / sum.train_seconds : 0;
+    sum.mfu = mfu(sum.flops_per_token, sum.tokens_per_second, sum.peak_flops);
     const EvalStats* last = sum.evals.empty() ? nullptr : &sum.evals.back();
     nlohmann::json summary = {
         {"status", status},
@@ -236,6 +266,10 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
         {"tokens_per_second", sum.tokens_per_second}, {"parameters", sum.parameters},
         {"flops_per_token", sum.flops_per_token},
         {"gflops_per_second", sum.tokens_per_second * sum.flops_per_token / 1e9},
+        {"peak_flops", sum.peak_flops > 0 ? nlohmann::json(sum.peak_flops) : nlohmann::json()},
+        {"peak_flops_source", peak.source},
+        {"mfu", sum.peak_flops > 0 ? nlohmann::json(sum.mfu) : nlohmann::json()},
+        {"checkpoint_activations", cfg.checkpoint_activations},
         {"config", cfg.to_json()}};
     if (sum.stop_signal) summary["signal"] = run::signal_name(sum.stop_signal);
     metrics.sync();
@@ -247,9 +281,9 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
       log << "- (no finite evaluation in this run)";
     log << " | wall " << duration_str(sum.wall_seconds) << " (" << std::fixed << std::setprecision(1)
         << sum.wall_seconds << " s) | " << std::setprecision(0) << sum.tokens_per_second
-        << " tok/s | " << std::setprecision(1) << sum.tokens_per_second * sum.flops_per_token / 1e9
-        << " GFLOP/s | " << sum.parameters << " parameters | " << std::setprecision(2)
-        << sum.flops_per_token / 1e6 << " MFLOP/token" << std::defaultfloat << '\n';
+        << " tok/s" << rates(sum.tokens_per_second) << " | " << sum.parameters
+        << " parameters | " << std::setprecision(2) << sum.flops_per_token / 1e6
+        << " MFLOP/token" << std::defaultfloat << '\n';
   };
 
   if (first == 0 && end > 0) do_eval();  // the initial model
@@ -302,8 +336,7 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
       log << "step " << st.step << "/" << end << " | loss " << std::fixed << std::setprecision(4)
           << st.loss << " | lr " << std::scientific << std::setprecision(2) << st.lr
           << " | norm " << std::fixed << std::setprecision(3) << st.grad_norm << " | "
-          << std::setprecision(0) << tps << " tok/s | " << std::setprecision(1)
-          << tps * trainer.flops_per_token() / 1e9 << " GFLOP/s | ETA "
+          << std::setprecision(0) << tps << " tok/s" << rates(tps) << " | ETA "
           << duration_str(per_step * static_cast<double>(end - st.step)) << std::defaultfloat
           << std::endl;  // flushed: a log piped to a file shows progress as it happens
       metrics.flush();

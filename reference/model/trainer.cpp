@@ -13,11 +13,14 @@
 #include <map>
 
 #include "gw/autodiff.h"
+#include "gw/checkpointing.h"
+#include "gw/cost_model.h"
 #include "gw/error.h"
 #include "gw/ops.h"
 #include "gw/passes.h"
 #include "gw/quantized_model.h"
 #include "gw/trainer.h"
+#include "gw/training_step.h"
 #include "model/test_hooks.h"
 
 namespace gw {
@@ -157,7 +160,21 @@ Device resolve_device(const std::string& name) {
   return device;
 }
 
-double count_flops(const Executor& exec) { return count_cost(exec.schedule()).flops; }
+// FLOPs of one run of an executor: the model's (forward, backward, optimizer), and the
+// activation checkpointing's recomputation apart. An unfinished lab 07 (its FLOP rules are
+// stubs in a student build) leaves them at 0: the trainer then reports no FLOP rates.
+struct StepFlops {
+  double model = 0, recompute = 0;
+};
+StepFlops count_flops(const Executor& exec) {
+  try {
+    const CostReport report = count_costs(exec.schedule());
+    const double recompute = report.phase(Phase::recompute).flops;
+    return {report.total().flops - recompute, recompute};
+  } catch (const NotImplemented&) {
+    return {};
+  }
+}
 
 }  // namespace
 
@@ -192,48 +209,56 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data)
                             config_.seed, config_.init_std);
   x_ = graph_->input("x", {b, s}, DType::i32);
   y_ = graph_->input("y", {b, s}, DType::i32);
-  Transformer forward = model_;  // with --qat, its matmul weights are fake-quantized
+  Transformer model = model_;  // with --qat, its matmul weights are fake-quantized
   if (!config_.qat.empty())
     qat_ = std::make_unique<FakeQuantizedWeights>(
-        fake_quantize_weights(forward, weight_scheme_from_name(config_.qat)));
-  loss_ = forward.loss(x_, y_);
+        fake_quantize_weights(model, weight_scheme_from_name(config_.qat)));
+  const ForwardPass forward = model.forward(x_, y_);
+  loss_ = forward.loss;
   std::vector<Node*> weights;
   for (const ModelParameter& p : model_.params) weights.push_back(p.node);
-  const std::vector<Node*> grads = gradients(loss_, weights);
+  // With --checkpoint-activations the backward pass recomputes each block from its input.
+  const std::vector<Node*> grads =
+      model_gradients(model, forward, config_.checkpoint_activations);
 
   AdamWOptions o;
   o.beta1 = config_.beta1, o.beta2 = config_.beta2, o.eps = config_.adam_eps;
   o.weight_decay = config_.weight_decay, o.grad_clip = config_.grad_clip;
   o.decay_norms_embeddings = config_.decay_norms_embeddings;
-  std::vector<Node*> outs = {loss_}, stepped;  // stepped: the ḡ the optimizer steps on
+  // The executor's outputs list the gradients last layer first, so that its schedule runs
+  // the backward pass block by block and frees each block's activations after its gradients
+  // (gw/training_step.h). grad_slot_[k]: where weight k's gradient is among the outputs.
+  std::vector<Node*> outs = {loss_}, stepped(weights.size());  // stepped: ḡ for the optimizer
+  grad_slot_.assign(weights.size(), 0);
   if (config_.grad_accum == 1) {
     // The gradients stay in the grad executor's arena and are fed to the norm and update
     // executors as Inputs: no copy.
-    outs.insert(outs.end(), grads.begin(), grads.end());
     for (Node* w : weights)
       grad_inputs_.push_back(graph_->input(w->name + ".grad", w->shape, w->dtype));
     stepped = grad_inputs_;
-    grad_exec_ = std::make_unique<Executor>(*graph_, outs);
   } else {
     // Accumulators are non-trainable Parameters: the micro executor computes acc + g, the
     // host copies it back into acc, and the update executor steps on acc / k.
     for (size_t k = 0; k < weights.size(); ++k) {
-      Node* acc = graph_->parameter(weights[k]->name + ".grad_acc",
-                                    Tensor::zeros(weights[k]->shape), false);
-      accumulators_.push_back(acc);
-      outs.push_back(add(acc, grads[k]));
-      stepped.push_back(mul(acc, 1.0 / static_cast<double>(config_.grad_accum)));
+      accumulators_.push_back(graph_->parameter(weights[k]->name + ".grad_acc",
+                                                Tensor::zeros(weights[k]->shape), false));
+      stepped[k] = mul(accumulators_[k], 1.0 / static_cast<double>(config_.grad_accum));
     }
-    micro_exec_ = std::make_unique<Executor>(*graph_, outs);
   }
+  for (size_t k = weights.size(); k-- > 0;) {
+    grad_slot_[k] = outs.size();
+    outs.push_back(config_.grad_accum == 1 ? grads[k] : add(accumulators_[k], grads[k]));
+  }
+  (config_.grad_accum == 1 ? grad_exec_ : micro_exec_) = std::make_unique<Executor>(*graph_, outs);
   opt_ = build_adamw(model_.params, stepped, o);
   norm_exec_ = std::make_unique<Executor>(*graph_, std::vector<Node*>{opt_.grad_norm});
   update_exec_ = std::make_unique<Executor>(*graph_, opt_.updates);
   // The update executor recomputes the norm for its clip scale; count it once.
-  const double grad_flops =
-      grad_exec_ ? count_flops(*grad_exec_)
-                 : count_flops(*micro_exec_) * static_cast<double>(config_.grad_accum);
-  flops_per_token_ = (grad_flops + count_flops(*update_exec_)) / static_cast<double>(tokens_per_step());
+  const StepFlops grad_flops = count_flops(grad_exec_ ? *grad_exec_ : *micro_exec_);
+  const double runs = grad_exec_ ? 1.0 : static_cast<double>(config_.grad_accum);
+  const double tokens = static_cast<double>(tokens_per_step());
+  flops_per_token_ = (grad_flops.model * runs + count_flops(*update_exec_).model) / tokens;
+  recompute_flops_per_token_ = grad_flops.recompute * runs / tokens;
   eval_exec_ = std::make_unique<Executor>(*graph_, std::vector<Node*>{loss_});
 
   schedule_.lr = config_.lr;
@@ -286,14 +311,15 @@ Feeds Trainer::gradients_of(const std::vector<Batch>& micro, double* loss) {
   if (grad_exec_) {
     const std::vector<Tensor> out = grad_exec_->run(batch_feeds(micro[0]));
     *loss = out[0].item();
-    for (size_t k = 0; k < grad_inputs_.size(); ++k) grads[grad_inputs_[k]] = out[k + 1];
+    for (size_t k = 0; k < grad_inputs_.size(); ++k) grads[grad_inputs_[k]] = out[grad_slot_[k]];
     return grads;
   }
   double total = 0;
   for (const Batch& mb : micro) {
     const std::vector<Tensor> out = micro_exec_->run(batch_feeds(mb));
     total += out[0].item();
-    for (size_t k = 0; k < accumulators_.size(); ++k) accumulators_[k]->value.copy_from(out[k + 1]);
+    for (size_t k = 0; k < accumulators_.size(); ++k)
+      accumulators_[k]->value.copy_from(out[grad_slot_[k]]);
   }
   *loss = total / static_cast<double>(micro.size());
   return grads;  // the update reads the accumulators, which are Parameters

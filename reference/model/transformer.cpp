@@ -6,6 +6,8 @@
 // attention sees the (b, n, s, d) layout, which RoPE and the attention op want.
 #include <cmath>
 
+#include "gw/autodiff.h"
+#include "gw/checkpointing.h"
 #include "gw/error.h"
 #include "gw/model.h"
 #include "gw/ops.h"
@@ -52,76 +54,151 @@ Transformer make_transformer(Graph& graph, const ModelShape& shape, uint64_t see
   t.shape = shape;
   const int64_t h = shape.n_embd, i = shape.mlp_hidden, v = shape.vocab_size;
   uint64_t stream = 0;
+  // A shapes-only graph declares the weights (Llama-2-7B's 27 GB) without making them.
   auto weight = [&](const std::string& name, const Shape& sh, double std_dev, ParamGroup group) {
-    Node* node = graph.parameter(name, normal_tensor(sh, seed, stream++, std_dev));
+    const uint64_t this_stream = stream++;
+    Node* node = graph.shapes_only()
+                     ? graph.parameter(name, sh, DType::f32, true)
+                     : graph.parameter(name, normal_tensor(sh, seed, this_stream, std_dev));
     t.params.push_back({node, group});
     return node;
   };
   auto norm = [&](const std::string& name) {
     ++stream;  // keep one stream per weight, whatever its init
-    Node* node = graph.parameter(name, Tensor::full({h}, 1.0));
+    Node* node = graph.shapes_only() ? graph.parameter(name, {h}, DType::f32, true)
+                                     : graph.parameter(name, Tensor::full({h}, 1.0));
     t.params.push_back({node, ParamGroup::norm});
     return node;
   };
   // GPT-2: residual projections scaled by 1/sqrt(2N), so the stream's variance stays put.
   const double residual_std = init_std / std::sqrt(2.0 * static_cast<double>(shape.n_layer));
-  t.tok_emb = weight("tok_emb", {v, h}, init_std, ParamGroup::embedding);
+  // Each weight is built in the scope of the part that uses it (the counting pass groups the
+  // memory of weights by part too).
+  auto in = [&](const std::string& scope, const auto& make) {
+    NameScope named(graph, scope);
+    return make();
+  };
+  t.tok_emb = in("embedding",
+                 [&] { return weight("tok_emb", {v, h}, init_std, ParamGroup::embedding); });
   for (int64_t l = 0; l < shape.n_layer; ++l) {
-    const std::string p = "layer" + std::to_string(l) + ".";
+    const std::string layer = "layer" + std::to_string(l);
+    const std::string p = layer + ".";
     BlockWeights w{};
-    w.attn_norm = norm(p + "attn_norm");
-    w.wq = weight(p + "wq", {h, h}, init_std, ParamGroup::matrix);
-    w.wk = weight(p + "wk", {h, h}, init_std, ParamGroup::matrix);
-    w.wv = weight(p + "wv", {h, h}, init_std, ParamGroup::matrix);
-    w.wo = weight(p + "wo", {h, h}, residual_std, ParamGroup::matrix);
-    w.mlp_norm = norm(p + "mlp_norm");
-    w.w_gate = weight(p + "w_gate", {h, i}, init_std, ParamGroup::matrix);
-    w.w_up = weight(p + "w_up", {h, i}, init_std, ParamGroup::matrix);
-    w.w_down = weight(p + "w_down", {i, h}, residual_std, ParamGroup::matrix);
+    w.attn_norm = in(layer + "/attn_norm", [&] { return norm(p + "attn_norm"); });
+    {
+      NameScope named(graph, layer + "/attention");
+      w.wq = weight(p + "wq", {h, h}, init_std, ParamGroup::matrix);
+      w.wk = weight(p + "wk", {h, h}, init_std, ParamGroup::matrix);
+      w.wv = weight(p + "wv", {h, h}, init_std, ParamGroup::matrix);
+      w.wo = weight(p + "wo", {h, h}, residual_std, ParamGroup::matrix);
+    }
+    w.mlp_norm = in(layer + "/mlp_norm", [&] { return norm(p + "mlp_norm"); });
+    {
+      NameScope named(graph, layer + "/mlp");
+      w.w_gate = weight(p + "w_gate", {h, i}, init_std, ParamGroup::matrix);
+      w.w_up = weight(p + "w_up", {h, i}, init_std, ParamGroup::matrix);
+      w.w_down = weight(p + "w_down", {i, h}, residual_std, ParamGroup::matrix);
+    }
     t.blocks.push_back(w);
   }
-  t.final_norm = norm("final_norm");
-  t.lm_head = weight("lm_head", {h, v}, init_std, ParamGroup::matrix);
+  t.final_norm = in("final_norm", [&] { return norm("final_norm"); });
+  t.lm_head = in("head", [&] { return weight("lm_head", {h, v}, init_std, ParamGroup::matrix); });
   return t;
 }
 
-Node* Transformer::logits(Node* ids) const {
+ForwardPass Transformer::forward(Node* ids, Node* targets) const {
   GW_CHECK(ids != nullptr, "transformer: null ids");
   GW_CHECK_AS(ShapeError, ids->shape.size() == 2 && ids->dtype == DType::i32,
               "transformer: ids ", ids->str(), " must be i32 (b, s)");
+  GW_CHECK_AS(ShapeError, targets == nullptr || targets->shape == ids->shape,
+              "transformer: targets must have the shape of ids ", ids->str());
   const int64_t b = ids->shape[0], s = ids->shape[1];
   GW_CHECK_AS(ShapeError, s >= 1 && s <= shape.block_size, "transformer: sequence length ", s,
               " must be in [1, block_size ", shape.block_size, "]");
   const int64_t h = shape.n_embd, n = shape.n_head, d = h / n;
   const double eps = shape.norm_eps;
-  Node* x = reshape(embedding(tok_emb, ids), {b * s, h});  // (b·s, h)
-  for (const BlockWeights& w : blocks) {
-    // attention sublayer: x + Wo·attn(rope(q), rope(k), v)
-    Node* a = rms_norm(x, w.attn_norm, eps);
-    Node* q = rope(split_heads(matmul(a, w.wq), b, s, n, d), shape.rope_theta);  // (b, n, s, d)
-    Node* k = rope(split_heads(matmul(a, w.wk), b, s, n, d), shape.rope_theta);
-    Node* v = split_heads(matmul(a, w.wv), b, s, n, d);
-    Node* o = merge_heads(attention(q, k, v, /*causal=*/true), b, s, n, d);  // (b·s, h)
-    x = add(x, matmul(o, w.wo));
-    // MLP sublayer: x + W_down·(silu(x W_gate) ∘ x W_up)
-    Node* m = rms_norm(x, w.mlp_norm, eps);
-    Node* gated = mul(silu(matmul(m, w.w_gate)), matmul(m, w.w_up));  // (b·s, i)
-    x = add(x, matmul(gated, w.w_down));
+  Graph& graph = *tok_emb->graph;
+  ForwardPass out;
+  Node* x = nullptr;
+  {
+    NameScope scope(graph, "embedding");
+    x = reshape(embedding(tok_emb, ids), {b * s, h});  // (b·s, h)
   }
-  return matmul(rms_norm(x, final_norm, eps), lm_head);  // (b·s, v)
+  out.residuals.push_back(x);
+  for (size_t l = 0; l < blocks.size(); ++l) {
+    const BlockWeights& w = blocks[l];
+    const std::string layer = "layer" + std::to_string(l);
+    Node* a = nullptr;
+    Node* m = nullptr;
+    {
+      NameScope scope(graph, layer + "/attn_norm");
+      a = rms_norm(x, w.attn_norm, eps);
+    }
+    {  // attention sublayer: x + Wo·attn(rope(q), rope(k), v)
+      NameScope scope(graph, layer + "/attention");
+      Node* q = rope(split_heads(matmul(a, w.wq), b, s, n, d), shape.rope_theta);  // (b, n, s, d)
+      Node* k = rope(split_heads(matmul(a, w.wk), b, s, n, d), shape.rope_theta);
+      Node* v = split_heads(matmul(a, w.wv), b, s, n, d);
+      Node* o = merge_heads(attention(q, k, v, /*causal=*/true), b, s, n, d);  // (b·s, h)
+      x = add(x, matmul(o, w.wo));
+    }
+    {
+      NameScope scope(graph, layer + "/mlp_norm");
+      m = rms_norm(x, w.mlp_norm, eps);
+    }
+    {  // MLP sublayer: x + W_down·(silu(x W_gate) ∘ x W_up)
+      NameScope scope(graph, layer + "/mlp");
+      Node* gated = mul(silu(matmul(m, w.w_gate)), matmul(m, w.w_up));  // (b·s, i)
+      x = add(x, matmul(gated, w.w_down));
+    }
+    out.residuals.push_back(x);
+  }
+  Node* normed = nullptr;
+  {
+    NameScope scope(graph, "final_norm");
+    normed = rms_norm(x, final_norm, eps);
+  }
+  NameScope scope(graph, "head");
+  out.logits = matmul(normed, lm_head);  // (b·s, v)
+  if (targets != nullptr) {
+    Node* flat = reshape(targets, {numel(targets->shape)});  // (b·s)
+    out.loss = mean(softmax_cross_entropy(out.logits, flat));
+  }
+  return out;
 }
 
+Node* Transformer::logits(Node* ids) const { return forward(ids).logits; }
+
 Node* Transformer::loss(Node* ids, Node* targets) const {
-  GW_CHECK_AS(ShapeError, targets != nullptr && targets->shape == ids->shape,
-              "transformer: targets must have the shape of ids ", ids->str());
-  Node* flat = reshape(targets, {numel(targets->shape)});  // (b·s)
-  return mean(softmax_cross_entropy(logits(ids), flat));
+  GW_CHECK_AS(ShapeError, targets != nullptr, "transformer: targets must have the shape of ids ",
+              ids != nullptr ? ids->str() : std::string("(null)"));
+  return forward(ids, targets).loss;
 }
 
 int64_t Transformer::parameter_count() const {
   int64_t total = 0;
   for (const ModelParameter& p : params) total += numel(p.node->shape);
   return total;
+}
+
+std::vector<Node*> model_gradients(const Transformer& model, const ForwardPass& forward,
+                                   bool recompute, CheckpointRewrite* rewrite) {
+  GW_CHECK(forward.loss != nullptr, "model_gradients: the forward pass has no loss");
+  std::vector<Node*> weights;
+  for (const ModelParameter& p : model.params) weights.push_back(p.node);
+  std::vector<Node*> grads;
+  {
+    NameScope scope(*forward.loss->graph, "backward");
+    grads = gradients(forward.loss, weights);
+  }
+  if (recompute) {
+    std::vector<RecomputeBlock> blocks;
+    for (size_t l = 0; l + 1 < forward.residuals.size(); ++l)
+      blocks.push_back({forward.residuals[l], forward.residuals[l + 1]});
+    const CheckpointRewrite done = checkpoint_activations(blocks);
+    if (rewrite != nullptr) *rewrite = done;
+  }
+  return grads;
 }
 
 double forward_flops_per_token(const ModelShape& m, int64_t s) {

@@ -60,6 +60,8 @@ Executor::~Executor() = default;  // outputs handed out keep the arena alive unt
 
 std::vector<Tensor> Executor::run(const Feeds& feeds) {
   const Device device = graph_.device();
+  GW_CHECK(!graph_.shapes_only(), "executor: the graph is shapes-only (GraphMode::shapes_only): "
+           "its schedule and memory plan can be read and counted, but it cannot run");
 
   // 1. Check everything that can be wrong before touching memory: feeds and kernels.
   auto bind_leaf = [&](Node* leaf) {

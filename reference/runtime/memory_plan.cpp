@@ -6,17 +6,13 @@
 // value is still being read while the reader's output is written, so the two must not share.
 // Views (Reshape) own nothing: they alias the buffer of their root (the first non-view
 // ancestor along input 0), whose lifetime then covers the view's readers too. Outputs live
-// to the last step, since run() hands them back.
+// to the last step, since run() hands them back. A workspace lives during its step only.
 //
-// Placement simulates an offset allocator over the schedule: at each step the buffers whose
-// life ended at the step before are freed (merged with free neighbours), then the step's
-// output and workspace take the smallest free block that fits (best fit), or grow the arena
-// at its top. That is O(n log n) in the number of buffers, so 10⁵-node graphs plan quickly.
-// The arena size is the top's high-water mark.
+// Placement (arena_placement.cpp) then gives each buffer an offset such that buffers alive
+// at the same step never share bytes, keeping the arena close to the liveness bound (the
+// most bytes alive at one step), which lab 07's memory estimate predicts.
 #include <algorithm>
-#include <iterator>
-#include <map>
-#include <set>
+#include <cstdint>
 #include <utility>
 
 #include "gw/error.h"
@@ -29,70 +25,6 @@ namespace {
 constexpr int64_t kAlignment = 64;  // what gw::allocate guarantees on the CPU; cache lines
 
 int64_t align_up(int64_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
-
-/// Best-fit placement of byte ranges in a growing arena.
-class OffsetAllocator {
- public:
-  /// Returns the offset of a new range of `bytes` (a multiple of kAlignment).
-  int64_t take(int64_t bytes) {
-    if (bytes == 0) return 0;  // nothing is written: any offset will do
-    auto fit = by_size_.lower_bound({bytes, -1});
-    if (fit != by_size_.end()) {
-      const auto [size, offset] = *fit;
-      erase(offset, size);
-      if (size > bytes) insert(offset + bytes, size - bytes);
-      return offset;
-    }
-    // No free block fits: grow the arena, starting inside a free block that ends at the top.
-    int64_t offset = top_;
-    if (!by_offset_.empty()) {
-      const auto last = std::prev(by_offset_.end());
-      if (last->first + last->second == top_) {
-        offset = last->first;
-        erase(last->first, last->second);
-      }
-    }
-    top_ = offset + bytes;
-    return offset;
-  }
-
-  /// Gives a range back, merging it with free neighbours.
-  void give_back(int64_t offset, int64_t bytes) {
-    if (bytes == 0) return;
-    auto after = by_offset_.lower_bound(offset);
-    if (after != by_offset_.end() && offset + bytes == after->first) {
-      bytes += after->second;
-      erase(after->first, after->second);
-    }
-    auto before = by_offset_.lower_bound(offset);
-    if (before != by_offset_.begin()) {
-      --before;
-      if (before->first + before->second == offset) {
-        offset = before->first;
-        bytes += before->second;
-        erase(before->first, before->second);
-      }
-    }
-    insert(offset, bytes);
-  }
-
-  /// Bytes the arena needs: the highest end of a range ever handed out.
-  int64_t high_water() const { return top_; }
-
- private:
-  void insert(int64_t offset, int64_t bytes) {
-    by_offset_[offset] = bytes;
-    by_size_.insert({bytes, offset});
-  }
-  void erase(int64_t offset, int64_t bytes) {
-    by_offset_.erase(offset);
-    by_size_.erase({bytes, offset});
-  }
-
-  std::map<int64_t, int64_t> by_offset_;           // free blocks: offset -> bytes
-  std::set<std::pair<int64_t, int64_t>> by_size_;  // the same blocks as (bytes, offset)
-  int64_t top_ = 0;
-};
 
 }  // namespace
 
@@ -136,37 +68,29 @@ MemoryPlan plan_memory(const std::vector<Node*>& schedule, const std::vector<Nod
     if (in_arena(r)) end[static_cast<size_t>(r)] = last_step;
   }
 
-  // Buffers to free at the start of each step (those whose life ended at the step before).
-  std::vector<std::vector<int>> ends_at(schedule.size());
-  for (const Node* node : schedule)
-    if (in_arena(node->id))
-      ends_at[static_cast<size_t>(end[static_cast<size_t>(node->id)])].push_back(node->id);
-
-  OffsetAllocator arena;
-  int64_t previous_workspace = -1;  // node id whose workspace is still held
+  // Every value and workspace as a range of the arena with its lifetime, then placed.
+  std::vector<ArenaRange> ranges;
+  std::vector<std::pair<size_t, bool>> owner;  // (node id, is workspace) of each range
   for (size_t step = 0; step < schedule.size(); ++step) {
-    if (step > 0) {
-      for (int id : ends_at[step - 1])
-        arena.give_back(plan.offset[static_cast<size_t>(id)],
-                        align_up(plan.size[static_cast<size_t>(id)]));
-      if (previous_workspace >= 0) {
-        const size_t w = static_cast<size_t>(previous_workspace);
-        arena.give_back(plan.workspace_offset[w], align_up(plan.workspace_size[w]));
-        previous_workspace = -1;
-      }
-    }
-    const Node* node = schedule[step];
-    const size_t id = static_cast<size_t>(node->id);
-    if (!in_arena(node->id)) continue;  // a view
-    plan.offset[id] = arena.take(align_up(plan.size[id]));
+    const size_t id = static_cast<size_t>(schedule[step]->id);
+    if (!in_arena(static_cast<int>(id))) continue;  // a view
+    ranges.push_back({align_up(plan.size[id]), start[id], end[id], -1});
+    owner.emplace_back(id, false);
     plan.unplanned_bytes += plan.size[id];
     if (plan.workspace_size[id] > 0) {
-      plan.workspace_offset[id] = arena.take(align_up(plan.workspace_size[id]));
+      const int64_t s = static_cast<int64_t>(step);
+      ranges.push_back({align_up(plan.workspace_size[id]), s, s, -1});
+      owner.emplace_back(id, true);
       plan.unplanned_bytes += plan.workspace_size[id];
-      previous_workspace = node->id;
     }
   }
-  plan.arena_bytes = arena.high_water();
+  const int64_t arena = place_ranges(ranges, schedule.size());
+  for (size_t k = 0; k < ranges.size(); ++k) {
+    // A zero-byte range is never written: any offset will do.
+    const int64_t offset = std::max<int64_t>(ranges[k].offset, 0);
+    (owner[k].second ? plan.workspace_offset : plan.offset)[owner[k].first] = offset;
+  }
+  plan.arena_bytes = arena;
   // run() allocates exactly one buffer, the arena, and nothing else: that is the peak.
   plan.predicted_peak_bytes = plan.arena_bytes;
   return plan;

@@ -137,7 +137,8 @@ TEST(Attention, WorkspaceHoldsEveryHeadsScores) {
   ASSERT_NE(o->def().workspace, nullptr);
   EXPECT_EQ(o->def().workspace(*o), size_t{2 * 3 * 17 * 17 * 4});
   EXPECT_EQ(b->def().workspace(*b), size_t{2 * 2 * 3 * 17 * 17 * 4});
-  EXPECT_DOUBLE_EQ(o->def().flops(*o), 2.0 * 3 * 17 * 17 * (4 * 8 + 3));
+  // Lab 07's convention per head: q kᵀ s·s·(2d − 1), softmax 3s², P v s·d·(2s − 1).
+  EXPECT_DOUBLE_EQ(o->def().flops(*o), 2.0 * 3 * (17 * 17 * 15 + 3 * 17 * 17 + 17 * 8 * 33));
 }
 
 TEST(Attention, MismatchedShapesAreShapeErrors) {

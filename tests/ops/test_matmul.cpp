@@ -138,13 +138,14 @@ TEST(MatMul, ZeroInnerDimensionGivesZeros) {
   for (double x : out.to_doubles()) EXPECT_EQ(x, 0.0);
 }
 
-TEST(MatMul, FlopsAreTwoBatchMNK) {
+// Lab 07's convention: m·n outputs of k multiplies and k − 1 adds each.
+TEST(MatMul, FlopsAreBatchMNTimesTwoKMinusOne) {
   Graph g;
   Node* c = matmul(g.input("a", {2, 3, 7, 5}), g.input("b", {5, 11}));
-  EXPECT_DOUBLE_EQ(c->def().flops(*c), 2.0 * 6 * 7 * 11 * 5);
+  EXPECT_DOUBLE_EQ(c->def().flops(*c), 6.0 * 7 * 11 * (2 * 5 - 1));
   Node* t = matmul(g.input("x", {4, 5, 7}), g.input("y", {4, 11, 5}), true, true);
   EXPECT_EQ(t->shape, (Shape{4, 7, 11}));
-  EXPECT_DOUBLE_EQ(t->def().flops(*t), 2.0 * 4 * 7 * 11 * 5);
+  EXPECT_DOUBLE_EQ(t->def().flops(*t), 4.0 * 7 * 11 * (2 * 5 - 1));
 }
 
 TEST(MatMul, InnerDimensionMismatchIsShapeErrorNamingShapes) {

@@ -163,3 +163,23 @@ TEST(MatMulInt8, ShapeAndDtypeErrors) {
                ShapeError);
   EXPECT_THROW(matmul_int8(g.input("c", {2, 3}), g.input("d", {3, 2}, DType::i8)), DTypeError);
 }
+
+// The integer products count as lab 07 counts a float matmul, m·n·(2k − 1); the elementwise
+// quantization ops count their arithmetic per element.
+TEST(QuantOps, FlopCountsFollowTheExactMatmulConvention) {
+  Graph g;
+  Node* c = matmul_int8(g.input("a", {3, 5}, DType::i8), g.input("b", {5, 7}, DType::i8));
+  EXPECT_EQ(c->def().flops(*c), 3.0 * 7 * (2 * 5 - 1));
+  Node* x = g.input("x", {2, 4, 5});
+  Node* y = quantized_linear(x, g.input("q", {5, 7}, DType::i8), g.input("s", {7}));
+  EXPECT_EQ(y->def().flops(*y), 8.0 * 7 * (2 * 5 - 1) + 4.0 * 40 + 2.0 * 56)
+      << "the GEMM, x's per-row quantization (abs, max, divides, rounding), the rescale";
+  Node* s = g.input("scale", {});
+  Node* z = g.input("zero", {});
+  Node* fq = fake_quantize(x, s, z, 8, 0);
+  EXPECT_EQ(fq->def().flops(*fq), 6.0 * 40) << "divide, round, add Z, clamp, subtract, scale";
+  Node* q = quantize(x, s, z, 8, 0);
+  EXPECT_EQ(q->def().flops(*q), 4.0 * 40);
+  Node* r = dequantize(q, s, z, 0);
+  EXPECT_EQ(r->def().flops(*r), 2.0 * 40);
+}

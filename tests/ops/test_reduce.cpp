@@ -163,13 +163,18 @@ TEST(Reduce, IntegerInputIsADTypeErrorNamingTheOp) {
   EXPECT_NE(msg.find("max"), std::string::npos) << msg;
 }
 
-TEST(Reduce, FlopsAreTheInputElementsAndBytesTheInputPlusOutput) {
+// Lab 07's convention: k numbers take k − 1 adds (or comparisons); mean divides once more.
+TEST(Reduce, FlopsAreKMinusOnePerOutputAndBytesTheInputPlusOutput) {
   Graph g;
   Node* x = g.input("x", {4, 5, 6});
-  for (Node* y : {sum(x, {1}), max(x, {0, 2}, true), mean(x)}) {
-    EXPECT_EQ(y->def().flops(*y), 120) << y->str();
+  Node* s = sum(x, {1});
+  Node* m = max(x, {0, 2}, true);
+  Node* a = mean(x);
+  EXPECT_EQ(s->def().flops(*s), 120 - 24) << "24 sums of 5";
+  EXPECT_EQ(m->def().flops(*m), 120 - 5) << "5 maxima of 24";
+  EXPECT_EQ(a->def().flops(*a), 119 + 1) << "119 adds and a divide";
+  for (Node* y : {s, m, a})
     EXPECT_EQ(y->def().bytes(*y), 4.0 * (120 + numel(y->shape))) << y->str();
-  }
 }
 
 }  // namespace

@@ -266,12 +266,11 @@ TEST(HiddenIntegerMatmul, MultipliersNearOneAndTinyOnesStayWellDefined) {
   EXPECT_EQ(requantize(100, near_one, 3), 103);
   // M = 1e−20: a shift of about 66, more bits than an int64 has; every product rounds to 0.
   const FixedPointMultiplier tiny = quantize_multiplier(1e-20);
-  observe::count("M0 of 1e−20", tiny.m0);
+  observe::flag("M0 of 1e−20 ≥ 2^30", tiny.m0 >= 1 << 30);
   observe::count("shift of 1e−20", tiny.shift);
   EXPECT_GE(tiny.m0, 1 << 30);
   EXPECT_EQ(tiny.shift, 66);
-  for (int32_t acc : {std::numeric_limits<int32_t>::max(), -7, std::numeric_limits<int32_t>::min()})
-  {
+  for (int32_t acc : {std::numeric_limits<int32_t>::max(), -7, std::numeric_limits<int32_t>::min()}) {
     const int8_t y = requantize(acc, tiny, -5);
     observe::count("requantize(" + std::to_string(acc) + ") by 1e−20, Z_Y −5", y);
     EXPECT_EQ(y, -5) << "acc " << acc << " times 1e−20 rounds to 0";

@@ -2,8 +2,10 @@
 // fused backward op: declarations, rules and builders.
 //
 // The kernels behind these ops are naive: they materialize the (s, s) scores of every head
-// in their workspace. FLOPs are the count every flash-attention paper uses: per head QKᵀ
-// 2s²d, softmax 3s², PV 2s²d forward; S, dV, dP, dQ, dK (five GEMMs) and P, dS backward.
+// in their workspace. The forward's FLOP count is lab 07's (reference/passes/cost_rules.cpp);
+// the backward's, here, uses the same convention (a product of m×n by n×h costs
+// m·h·(2n − 1)): per head S = QKᵀ again, dV = Pᵀ dO, dP = dO Vᵀ, dQ = dS K, dK = dSᵀ Q (five
+// GEMMs), then P from S (3s², softmax's count) and dS = P ∘ (dP − rowsum) (3s²).
 #include "common/op_shapes.h"
 #include "gw/error.h"
 #include "gw/op_table.h"
@@ -41,11 +43,11 @@ double heads_s2(const Node& node) {
   const kernels::AttentionShape a = kernels::attention_shape(node);
   return static_cast<double>(a.heads) * a.s * a.s;
 }
-double attention_flops(const Node& node) {
-  return heads_s2(node) * (4.0 * node.inputs[0]->shape[3] + 3.0);
-}
 double attention_backward_flops(const Node& node) {
-  return heads_s2(node) * (10.0 * node.inputs[0]->shape[3] + 6.0);
+  const kernels::AttentionShape a = kernels::attention_shape(node);
+  const double s = static_cast<double>(a.s), d = static_cast<double>(a.d);
+  const double per_head = 2 * s * s * (2 * d - 1) + 3 * s * d * (2 * s - 1) + 6 * s * s;
+  return static_cast<double>(a.heads) * per_head;
 }
 // The naive kernels keep the (s, s) scores of every head (P, and dP for the backward).
 size_t attention_workspace(const Node& node) {
@@ -90,8 +92,8 @@ Node* jvp_attention(Node& o, const Tangents& t) {
 }  // namespace
 
 void define_attention_ops(OpRegistry& r) {
-  r.define(Op::Attention, "attention", 3).shape(attention_shape).flops(attention_flops)
-      .workspace(attention_workspace).vjp(vjp_attention).jvp(jvp_attention);
+  r.define(Op::Attention, "attention", 3).shape(attention_shape).workspace(attention_workspace)
+      .vjp(vjp_attention).jvp(jvp_attention);
   // No second-order rules for the backward op.
   r.define(Op::AttentionBackward, "attention_backward", 4).shape(attention_backward_shape)
       .flops(attention_backward_flops).workspace(attention_backward_workspace);

@@ -6,11 +6,8 @@
 // shape lives in one VJP rule, Broadcast's (as in MLX). The shape rules of Add, Sub, Mul,
 // Div and Compare therefore reject unequal shapes instead of broadcasting.
 //
-// FLOP convention (lab 07): one FLOP per arithmetic operation per output element, with each
-// transcendental (exp, log, sin, cos, sqrt, tanh, pow) counting 1. So neg, abs, exp, add, ... cost
-// numel; rsqrt costs 2 (sqrt, divide); sigmoid 3 (exp, add, divide); silu 4 (sigmoid, then a
-// multiply); relu 1 (a comparison); compare 1; cast 0 (a conversion is no arithmetic).
-// Bytes: every input read once plus the output written once.
+// Their FLOP counts are lab 07's (reference/passes/cost_rules.cpp); bytes are the table's
+// default: every input read once plus the output written once.
 //
 // The VJP rules of exp, log, sin, tanh, relu, rsqrt, pow, add, mul and div are lab 03's
 // (reference/autodiff/vjp_rules.cpp); the JVP rules of exp, log, sin, relu, add and mul are
@@ -25,7 +22,6 @@ namespace gw {
 namespace {
 
 using op_rules::build;
-using op_rules::per_element;
 
 // ---- unary: (...) -> (...), same dtype; arithmetic needs a floating dtype ----------------
 void unary_shape(Node& node) {
@@ -138,33 +134,33 @@ Node* jvp_compare(Node&, const Tangents&) { return nullptr; }
 
 void define_elementwise_ops(OpRegistry& r) {
   // unary: (...) -> (...), same dtype
-  r.define(Op::Neg, "neg", 1).shape(unary_shape).flops(per_element<1>).vjp(vjp_neg).jvp(jvp_neg);
-  r.define(Op::Abs, "abs", 1).shape(unary_shape).flops(per_element<1>).vjp(vjp_abs).jvp(jvp_abs);
-  r.define(Op::Exp, "exp", 1).shape(unary_shape).flops(per_element<1>);
-  r.define(Op::Log, "log", 1).shape(unary_shape).flops(per_element<1>);
-  r.define(Op::Sin, "sin", 1).shape(unary_shape).flops(per_element<1>);
-  r.define(Op::Cos, "cos", 1).shape(unary_shape).flops(per_element<1>).vjp(vjp_cos).jvp(jvp_cos);
-  r.define(Op::Sqrt, "sqrt", 1).shape(unary_shape).flops(per_element<1>).vjp(vjp_sqrt).jvp(jvp_sqrt);
-  r.define(Op::Rsqrt, "rsqrt", 1).shape(unary_shape).flops(per_element<2>).jvp(jvp_rsqrt);
-  r.define(Op::Relu, "relu", 1).shape(unary_shape).flops(per_element<1>);
-  r.define(Op::Sigmoid, "sigmoid", 1).shape(unary_shape).flops(per_element<3>)
+  r.define(Op::Neg, "neg", 1).shape(unary_shape).vjp(vjp_neg).jvp(jvp_neg);
+  r.define(Op::Abs, "abs", 1).shape(unary_shape).vjp(vjp_abs).jvp(jvp_abs);
+  r.define(Op::Exp, "exp", 1).shape(unary_shape);
+  r.define(Op::Log, "log", 1).shape(unary_shape);
+  r.define(Op::Sin, "sin", 1).shape(unary_shape);
+  r.define(Op::Cos, "cos", 1).shape(unary_shape).vjp(vjp_cos).jvp(jvp_cos);
+  r.define(Op::Sqrt, "sqrt", 1).shape(unary_shape).vjp(vjp_sqrt).jvp(jvp_sqrt);
+  r.define(Op::Rsqrt, "rsqrt", 1).shape(unary_shape).jvp(jvp_rsqrt);
+  r.define(Op::Relu, "relu", 1).shape(unary_shape);
+  r.define(Op::Sigmoid, "sigmoid", 1).shape(unary_shape)
       .vjp(vjp_sigmoid).jvp(jvp_sigmoid);
-  r.define(Op::Silu, "silu", 1).shape(unary_shape).flops(per_element<4>).vjp(vjp_silu).jvp(jvp_silu);
-  r.define(Op::Tanh, "tanh", 1).shape(unary_shape).flops(per_element<1>).jvp(jvp_tanh);
-  r.define(Op::Cast, "cast", 1).shape(cast_shape).vjp(vjp_cast).jvp(jvp_cast);  // no arithmetic
+  r.define(Op::Silu, "silu", 1).shape(unary_shape).vjp(vjp_silu).jvp(jvp_silu);
+  r.define(Op::Tanh, "tanh", 1).shape(unary_shape).jvp(jvp_tanh);
+  r.define(Op::Cast, "cast", 1).shape(cast_shape).vjp(vjp_cast).jvp(jvp_cast);
   // with a scalar attribute c
-  r.define(Op::AddScalar, "add_scalar", 1).shape(unary_shape).flops(per_element<1>)
+  r.define(Op::AddScalar, "add_scalar", 1).shape(unary_shape)
       .vjp(vjp_add_scalar).jvp(jvp_add_scalar);
-  r.define(Op::MulScalar, "mul_scalar", 1).shape(unary_shape).flops(per_element<1>)
+  r.define(Op::MulScalar, "mul_scalar", 1).shape(unary_shape)
       .vjp(vjp_mul_scalar).jvp(jvp_mul_scalar);
-  r.define(Op::PowScalar, "pow_scalar", 1).shape(unary_shape).flops(per_element<1>)
+  r.define(Op::PowScalar, "pow_scalar", 1).shape(unary_shape)
       .jvp(jvp_pow_scalar);
   // binary on equal shapes
-  r.define(Op::Add, "add", 2).shape(binary_shape).flops(per_element<1>);
-  r.define(Op::Sub, "sub", 2).shape(binary_shape).flops(per_element<1>).vjp(vjp_sub).jvp(jvp_sub);
-  r.define(Op::Mul, "mul", 2).shape(binary_shape).flops(per_element<1>);
-  r.define(Op::Div, "div", 2).shape(binary_shape).flops(per_element<1>).jvp(jvp_div);
-  r.define(Op::Compare, "compare", 2).shape(compare_shape).flops(per_element<1>)
+  r.define(Op::Add, "add", 2).shape(binary_shape);
+  r.define(Op::Sub, "sub", 2).shape(binary_shape).vjp(vjp_sub).jvp(jvp_sub);
+  r.define(Op::Mul, "mul", 2).shape(binary_shape);
+  r.define(Op::Div, "div", 2).shape(binary_shape).jvp(jvp_div);
+  r.define(Op::Compare, "compare", 2).shape(compare_shape)
       .vjp(vjp_compare).jvp(jvp_compare);
 }
 

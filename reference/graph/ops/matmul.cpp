@@ -1,5 +1,5 @@
-// matmul.cpp — MatMul, batched, with transpose flags: its declaration and its builder. Both
-// of its rules are the labs': the VJP lab 03's, the JVP lab 02's.
+// matmul.cpp — MatMul, batched, with transpose flags: its declaration and its builder. Its
+// rules are the labs': the VJP lab 03's, the JVP lab 02's, the FLOP count lab 07's.
 //
 // a (..., m, k) times b (..., k, n) -> (..., m, n). b may also be 2-D (k, n) and shared by
 // every batch, which is how a linear layer multiplies activations (b, s, h) by a weight
@@ -47,16 +47,10 @@ void matmul_shape(Node& node) {
   node.dtype = a->dtype;
 }
 
-// 2·m·n·k per batch: one multiply and one add per term of each inner product.
-double matmul_flops(const Node& node) {
-  const kernels::GemmShape g = gemm_shape(node);
-  return 2.0 * static_cast<double>(g.batch) * g.m * g.n * g.k;
-}
-
 }  // namespace
 
 void define_matmul_ops(OpRegistry& r) {
-  r.define(Op::MatMul, "matmul", 2).shape(matmul_shape).flops(matmul_flops);
+  r.define(Op::MatMul, "matmul", 2).shape(matmul_shape);
 }
 
 Node* matmul(Node* a, Node* b, bool transpose_a, bool transpose_b) {

@@ -5,9 +5,9 @@
 // Each fused op has its own backward op (rather than a VJP through primitives) because the
 // fused backward is both faster and what llm.c and FlashAttention do. Shape comments use
 // the course letters: b batch, s sequence, h hidden, n heads, d head dim, v vocabulary.
-// FLOP counts follow lab 07's table (softmax 3 per element, RMSNorm 4 per element + 2 per
-// row, RoPE 3 per element). The VJP rules of softmax, log-softmax and
-// softmax-cross-entropy are lab 03's.
+// The FLOP counts of the forward ops (and embedding's bytes) are lab 07's
+// (reference/passes/cost_rules.cpp); the backward ops' counts are here, in the same
+// convention. The VJP rules of softmax, log-softmax and softmax-cross-entropy are lab 03's.
 #include <algorithm>
 
 #include "gw/error.h"
@@ -77,7 +77,7 @@ constexpr char kSoftmaxBackward[] = "softmax_backward";
 constexpr char kLogSoftmax[] = "log_softmax";
 constexpr char kLogSoftmaxBackward[] = "log_softmax_backward";
 
-// max, exp and subtract, normalize: 3 per element as in lab 07's table
+// The backward of a softmax-like row: 3 per element, as the forward (lab 07's table).
 double three_per_element(const Node& node) { return 3.0 * numel(node.shape); }
 
 // logits (n, v), targets i32 (n) [, ḡ (n)]
@@ -109,7 +109,12 @@ void cross_entropy_backward_shape(Node& node) {
   node.shape = node.inputs[0]->shape;
   node.dtype = node.inputs[0]->dtype;
 }
-double cross_entropy_flops(const Node& node) { return 3.0 * numel(node.inputs[0]->shape); }
+// (softmax(l) − onehot)·ḡ per row of v logits: the softmax it recomputes (3 per logit, as
+// the forward counts it), 1 to subtract the target's one-hot, v scalings by the row's ḡ.
+double cross_entropy_backward_flops(const Node& node) {
+  const Shape& logits = node.inputs[0]->shape;
+  return static_cast<double>(logits[0]) * (4.0 * static_cast<double>(logits[1]) + 1.0);
+}
 
 // ---- RMSNorm: x (..., h), weight (h) ------------------------------------------------------
 void check_rms_weight(const char* op, const Node* x, const Node* w) {
@@ -144,12 +149,7 @@ void rms_norm_backward_weight_shape(Node& node) {  // x, ȳ -> (h)
   node.shape = {last_dim(*x)};
   node.dtype = x->dtype;
 }
-// square, mean, rsqrt, scale, weight: 4 per element and 2 per row (lab 07)
-double rms_norm_flops(const Node& node) {
-  const Node* x = node.inputs[0];
-  const double e = static_cast<double>(numel(x->shape));
-  return 4.0 * e + 2.0 * e / static_cast<double>(std::max<int64_t>(1, last_dim(*x)));
-}
+// Both backward ops recompute rstd and combine x, w and ȳ: 8 per element.
 double rms_norm_backward_flops(const Node& node) { return 8.0 * numel(node.inputs[0]->shape); }
 
 // ---- RoPE: x (b, n, s, d), d even --------------------------------------------------------
@@ -269,32 +269,30 @@ Node* jvp_rope(Node& y, const Tangents& t) { return rope(t[0], y.attrs.theta, y.
 
 void define_nn_ops(OpRegistry& r) {
   r.define(Op::Embedding, "embedding", 2).shape(embedding_shape)
-      .vjp(vjp_embedding).jvp(jvp_embedding);  // a gather: no arithmetic
+      .flops(op_rules::no_arithmetic).vjp(vjp_embedding).jvp(jvp_embedding);  // a gather
   r.define(Op::EmbeddingBackward, "embedding_backward", 2).shape(embedding_backward_shape)
       .flops(embedding_backward_flops).vjp(vjp_embedding_backward).jvp(jvp_embedding_backward);
-  r.define(Op::Softmax, kSoftmax, 1).shape(rowwise_shape<kSoftmax>).flops(three_per_element)
-      .jvp(jvp_softmax);
+  r.define(Op::Softmax, kSoftmax, 1).shape(rowwise_shape<kSoftmax>).jvp(jvp_softmax);
   r.define(Op::SoftmaxBackward, kSoftmaxBackward, 2).shape(rowwise_shape<kSoftmaxBackward>)
       .flops(three_per_element).vjp(vjp_softmax_backward).jvp(jvp_softmax_backward);
   r.define(Op::LogSoftmax, kLogSoftmax, 1).shape(rowwise_shape<kLogSoftmax>)
-      .flops(three_per_element).jvp(jvp_log_softmax);
+      .jvp(jvp_log_softmax);
   r.define(Op::LogSoftmaxBackward, kLogSoftmaxBackward, 2)
       .shape(rowwise_shape<kLogSoftmaxBackward>).flops(three_per_element)
       .vjp(vjp_log_softmax_backward).jvp(jvp_log_softmax_backward);
   r.define(Op::SoftmaxCrossEntropy, "softmax_cross_entropy", 2).shape(cross_entropy_shape)
-      .flops(cross_entropy_flops).jvp(jvp_softmax_cross_entropy);
+      .jvp(jvp_softmax_cross_entropy);
   r.define(Op::SoftmaxCrossEntropyBackward, "softmax_cross_entropy_backward", 3)
-      .shape(cross_entropy_backward_shape).flops(cross_entropy_flops)
+      .shape(cross_entropy_backward_shape).flops(cross_entropy_backward_flops)
       .vjp(vjp_softmax_cross_entropy_backward).jvp(jvp_softmax_cross_entropy_backward);
-  r.define(Op::RMSNorm, "rms_norm", 2).shape(rms_norm_shape).flops(rms_norm_flops)
-      .vjp(vjp_rms_norm).jvp(jvp_rms_norm);
+  r.define(Op::RMSNorm, "rms_norm", 2).shape(rms_norm_shape).vjp(vjp_rms_norm)
+      .jvp(jvp_rms_norm);
   // RMSNorm's backward ops have no second-order rules.
   r.define(Op::RMSNormBackwardInput, "rms_norm_backward_input", 3)
       .shape(rms_norm_backward_input_shape).flops(rms_norm_backward_flops);
   r.define(Op::RMSNormBackwardWeight, "rms_norm_backward_weight", 2)
       .shape(rms_norm_backward_weight_shape).flops(rms_norm_backward_flops);
-  r.define(Op::RoPE, "rope", 1).shape(rope_shape).flops(three_per_element).vjp(vjp_rope)
-      .jvp(jvp_rope);
+  r.define(Op::RoPE, "rope", 1).shape(rope_shape).vjp(vjp_rope).jvp(jvp_rope);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------

@@ -21,6 +21,9 @@ inline double input_elements(const Node& node) {
 /// A FLOP rule of `PerElement` operations per output element.
 template <int PerElement>
 double per_element(const Node& node) { return PerElement * elements(node); }
+/// The FLOP rule of an op that only moves or converts data (0): declared, so that counting
+/// an op nobody gave a rule stays an error.
+inline double no_arithmetic(const Node&) { return 0.0; }
 
 /// Throws gw::DTypeError unless `x` is f32 or f64 (the fused ops' kernels compute in those);
 /// `what` names the operand ("logits").

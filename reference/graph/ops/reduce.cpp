@@ -5,8 +5,8 @@
 // end. The shape rule normalizes attrs.axes in place (non-negative, sorted, and listing every
 // axis when it was empty), so kernels, VJP rules and passes read one canonical form.
 // attrs.keepdims keeps each reduced axis with size 1 (what a broadcast back needs).
-// FLOPs: one per input element (an add or a comparison; Mean's final divide is per output
-// element and is not counted). Bytes: the input read once plus the output written once.
+// FLOPs are lab 07's (reference/passes/cost_rules.cpp); bytes the table's default (the input
+// read once plus the output written once).
 #include <algorithm>
 
 #include "gw/error.h"
@@ -17,8 +17,6 @@
 
 namespace gw {
 namespace {
-
-using op_rules::input_elements;
 
 // x (...) -> the kept axes of x (or size 1 in place of each reduced one with keepdims).
 void reduce_shape(Node& node) {
@@ -53,11 +51,6 @@ void reduce_shape(Node& node) {
   node.dtype = x->dtype;
 }
 
-double reduce_bytes(const Node& node) {
-  const double e = static_cast<double>(dtype_size(node.dtype));
-  return e * static_cast<double>(numel(node.inputs[0]->shape) + numel(node.shape));
-}
-
 Node* reduce(Op op, Node* x, std::vector<int64_t> axes, bool keepdims, const char* name) {
   GW_CHECK(x != nullptr, name, ": null input");
   Attrs a;
@@ -81,11 +74,9 @@ Node* jvp_max(Node& y, const Tangents& t) {
 }  // namespace
 
 void define_reduce_ops(OpRegistry& r) {
-  r.define(Op::Sum, "sum", 1).shape(reduce_shape).flops(input_elements).bytes(reduce_bytes);
-  r.define(Op::Max, "max", 1).shape(reduce_shape).flops(input_elements).bytes(reduce_bytes)
-      .jvp(jvp_max);
-  r.define(Op::Mean, "mean", 1).shape(reduce_shape).flops(input_elements).bytes(reduce_bytes)
-      .jvp(jvp_mean);
+  r.define(Op::Sum, "sum", 1).shape(reduce_shape);
+  r.define(Op::Max, "max", 1).shape(reduce_shape).jvp(jvp_max);
+  r.define(Op::Mean, "mean", 1).shape(reduce_shape).jvp(jvp_mean);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------

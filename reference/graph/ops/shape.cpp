@@ -176,13 +176,18 @@ Node* jvp_concat(Node& y, const Tangents& t) {
 
 }  // namespace
 
-// Shape ops move bytes and do no arithmetic: no FLOP rule (0), the default byte count.
+// Shape ops move bytes and do no arithmetic: 0 FLOPs, the default byte count.
 void define_shape_ops(OpRegistry& r) {
-  r.define(Op::Reshape, "reshape", 1).shape(reshape_shape).view().jvp(jvp_reshape);
-  r.define(Op::Permute, "permute", 1).shape(permute_shape).jvp(jvp_permute);
-  r.define(Op::Broadcast, "broadcast", 1).shape(broadcast_shape).jvp(jvp_broadcast);
-  r.define(Op::Slice, "slice", 1).shape(slice_shape).vjp(vjp_slice).jvp(jvp_slice);
-  r.define(Op::Concat, "concat", -1).shape(concat_shape).vjp(vjp_concat).jvp(jvp_concat);
+  using op_rules::no_arithmetic;
+  r.define(Op::Reshape, "reshape", 1).shape(reshape_shape).flops(no_arithmetic).view()
+      .jvp(jvp_reshape);
+  r.define(Op::Permute, "permute", 1).shape(permute_shape).flops(no_arithmetic).jvp(jvp_permute);
+  r.define(Op::Broadcast, "broadcast", 1).shape(broadcast_shape).flops(no_arithmetic)
+      .jvp(jvp_broadcast);
+  r.define(Op::Slice, "slice", 1).shape(slice_shape).flops(no_arithmetic).vjp(vjp_slice)
+      .jvp(jvp_slice);
+  r.define(Op::Concat, "concat", -1).shape(concat_shape).flops(no_arithmetic).vjp(vjp_concat)
+      .jvp(jvp_concat);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------

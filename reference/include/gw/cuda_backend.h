@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "gw/device.h"
 
@@ -14,6 +15,9 @@ namespace gw::cuda {
 bool compiled();
 /// Usable GPUs (0 when none, or when the driver is missing).
 int device_count();
+/// The model name of GPU `index` as CUDA reports it ("NVIDIA H100 80GB HBM3"); "" when there
+/// is no such GPU (and in a build without CUDA).
+std::string device_name(int index);
 /// Copies between host and device memory in any direction (synchronous).
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 /// Sets `bytes` bytes of device memory to zero.

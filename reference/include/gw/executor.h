@@ -68,7 +68,7 @@ class Executor {
 
   /// Runs once. Every Input the outputs depend on must be in `feeds` with its shape and
   /// dtype. Returns the outputs as views of the arena: valid until the next run (clone() to
-  /// keep them).
+  /// keep them). A shapes-only graph (GraphMode) is planned but refuses to run.
   std::vector<Tensor> run(const Feeds& feeds = {});
   /// The nodes in the order they run.
   const std::vector<Node*>& schedule() const { return schedule_; }

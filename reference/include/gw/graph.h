@@ -105,6 +105,11 @@ struct Node {
   DType dtype = DType::f32;    ///< inferred by the op's declaration
   Device device;               ///< all inputs and the output live here
   std::string name;            ///< optional, for leaves and debugging
+  /// Where the node was built, as a '/'-separated path ("layer0/attention"): the graph's
+  /// scope at add time (NameScope). A VJP rule's nodes get "backward/" + the scope of the
+  /// node it differentiates (gw/op_table.h), so passes can tell a node's layer, part and
+  /// phase (gw/cost_model.h).
+  std::string scope;
   Graph* graph = nullptr;      ///< the owner
   Tensor value;                ///< Parameter/Constant: the owned tensor; Input: unused
 
@@ -118,11 +123,19 @@ struct Node {
   bool is_trainable() const { return op == Op::Parameter && attrs.trainable; }
 };
 
+/// What a graph's leaves hold.
+enum class GraphMode {
+  values,       ///< tensors: the graph can run (the default)
+  shapes_only,  ///< shapes and dtypes only: nothing is allocated and nothing can run, but
+                ///< passes can count and plan it (Llama-2-7B's training graph in a few MB)
+};
+
 /// Owns the nodes. Nodes are never removed, so Node* stay valid for the graph's lifetime.
 class Graph {
  public:
   /// An empty graph whose nodes all live on `device`.
-  explicit Graph(Device device = Device::cpu()) : device_(device) {}
+  explicit Graph(Device device = Device::cpu(), GraphMode mode = GraphMode::values)
+      : device_(device), mode_(mode) {}
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
 
@@ -130,8 +143,12 @@ class Graph {
   Node* input(const std::string& name, const Shape& shape, DType dtype = DType::f32);
   /// A persistent leaf owning `value` (moved to the graph's device). Trainable parameters are
   /// what gradients() differentiates by default; non-trainable ones hold optimizer state.
+  /// A shapes-only graph keeps only the shape and dtype of `value`.
   Node* parameter(const std::string& name, const Tensor& value, bool trainable = true);
-  /// A leaf owning a fixed tensor.
+  /// A persistent leaf of `shape` and `dtype` holding zeros on the graph's device (no tensor
+  /// at all in a shapes-only graph: this is how large models are declared for counting).
+  Node* parameter(const std::string& name, const Shape& shape, DType dtype, bool trainable);
+  /// A leaf owning a fixed tensor (only its shape and dtype in a shapes-only graph).
   Node* constant(const Tensor& value, const std::string& name = "");
   /// A scalar (shape {}) constant.
   Node* scalar(double value, DType dtype = DType::f32);
@@ -152,11 +169,39 @@ class Graph {
   std::vector<Node*> parameters(bool trainable_only = true) const;
   /// The leaf with this name, or nullptr.
   Node* find(const std::string& name) const;
+  /// True for a GraphMode::shapes_only graph: leaves own no tensors, executors refuse to run.
+  bool shapes_only() const { return mode_ == GraphMode::shapes_only; }
+  /// The scope new nodes get (Node::scope); "" at first.
+  const std::string& scope() const { return scope_; }
+  /// Sets the scope of the nodes built from now on and returns the previous one. NameScope
+  /// nests scopes and restores the previous one; this replaces it outright.
+  std::string set_scope(std::string scope);
 
  private:
   Node* push(std::unique_ptr<Node> node);
   std::vector<std::unique_ptr<Node>> nodes_;
   Device device_;
+  GraphMode mode_ = GraphMode::values;
+  std::string scope_;
+};
+
+/// Puts the nodes built while it lives under `name`, inside the graph's current scope
+/// ("layer0", then "mlp" inside it, gives "layer0/mlp"), and restores the previous scope when
+/// it goes. Model code names its parts this way so passes can group their cost.
+///
+///     { NameScope scope(graph, "mlp"); h = matmul(x, w_up); }   // h->scope == "mlp"
+class NameScope {
+ public:
+  /// Enters `name` inside the graph's current scope.
+  NameScope(Graph& graph, const std::string& name);
+  /// Restores the scope from before.
+  ~NameScope();
+  NameScope(const NameScope&) = delete;
+  NameScope& operator=(const NameScope&) = delete;
+
+ private:
+  Graph& graph_;
+  std::string previous_;
 };
 
 }  // namespace gw

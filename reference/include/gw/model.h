@@ -16,6 +16,8 @@
 
 namespace gw {
 
+struct CheckpointRewrite;  // gw/checkpointing.h
+
 /// Sizes of the decoder.
 struct ModelShape {
   int64_t n_layer = 4;      ///< N blocks
@@ -51,7 +53,20 @@ struct BlockWeights {
   Node* w_down;     ///< (i, h)
 };
 
+/// The forward pass of a batch, with the values that passes need besides the loss.
+struct ForwardPass {
+  Node* logits = nullptr;  ///< (b·s, v)
+  Node* loss = nullptr;    ///< scalar mean cross-entropy (null when no targets were given)
+  /// The residual stream between the blocks, (b·s, h): residuals[l] is block l's input and
+  /// residuals[N] the last block's output (the blocks activation checkpointing recomputes).
+  std::vector<Node*> residuals;
+};
+
 /// The decoder's weights inside a Graph.
+///
+/// Every node it builds carries a scope (Node::scope) naming its part, for the counting
+/// pass (gw/cost_model.h): "embedding", "layer<l>/attn_norm", "layer<l>/attention",
+/// "layer<l>/mlp_norm", "layer<l>/mlp", "final_norm", "head" (LM head and loss).
 struct Transformer {
   ModelShape shape;                    ///< sizes
   Node* tok_emb = nullptr;             ///< (v, h)
@@ -60,6 +75,9 @@ struct Transformer {
   Node* lm_head = nullptr;             ///< (h, v), untied from tok_emb
   std::vector<ModelParameter> params;  ///< every weight, in a fixed order (checkpoints use it)
 
+  /// The forward pass of ids i32 (b, s), s ≤ block_size, and its loss against targets
+  /// (b, s) when `targets` is not null.
+  ForwardPass forward(Node* ids, Node* targets = nullptr) const;
   /// Logits (b·s, v) of ids i32 (b, s), s ≤ block_size.
   Node* logits(Node* ids) const;
   /// Mean cross-entropy (scalar) of ids (b, s) predicting targets (b, s).
@@ -70,12 +88,20 @@ struct Transformer {
 
 /// Creates the weights in `graph`: matrices and the embedding ~ N(0, init_std²) from Philox
 /// (seed, one stream per weight), the residual projections (wo, w_down) scaled by
-/// 1/sqrt(2N) as in GPT-2, norm weights 1. Throws gw::UsageError on bad sizes.
+/// 1/sqrt(2N) as in GPT-2, norm weights 1. In a shapes-only graph (GraphMode) the weights are
+/// declared without values. Throws gw::UsageError on bad sizes.
 Transformer make_transformer(Graph& graph, const ModelShape& shape, uint64_t seed,
                              double init_std = 0.02);
 
 /// Forward FLOPs per token from lab 07's analytic table at context s (b = 1): per layer
 /// QKV 6h², attention 4sh + 3sn, output 2h², SwiGLU 6hi, plus the head 2hv.
 double forward_flops_per_token(const ModelShape& shape, int64_t s);
+
+/// The backward pass of `forward`'s loss: gradients() of every weight of `model` (in the
+/// order of model.params), built in the scope "backward". With `recompute`, the activation
+/// checkpointing rewrite (gw/checkpointing.h) then makes the backward pass recompute each
+/// block from its input (forward.residuals); `rewrite` (when given) receives what it changed.
+std::vector<Node*> model_gradients(const Transformer& model, const ForwardPass& forward,
+                                   bool recompute, CheckpointRewrite* rewrite = nullptr);
 
 }  // namespace gw

@@ -14,6 +14,10 @@
 // Every slot is written once: a second write of the same slot stops the table's
 // construction with an error that names the op and the slot. The table is built on first
 // use, in this order: the op families, the kernels, the labs' rule files.
+//
+// A VJP rule runs inside the scope of the node it differentiates, prefixed "backward/"
+// (Node::scope, gw/graph.h): every node the rule builds is labelled with the layer and part
+// of the model its forward node came from, whoever calls the rule.
 #pragma once
 
 #include <array>
@@ -59,7 +63,8 @@ struct OpDef {
   const char* name = nullptr;       ///< lower-case name, e.g. "matmul"
   int arity = 0;                    ///< number of inputs; -1 for any number (Concat)
   ShapeRule infer = nullptr;        ///< shape and dtype inference; validates inputs
-  CountRule flops = nullptr;        ///< floating-point operations (2 per multiply-add)
+  CountRule flops = nullptr;        ///< floating-point operations (lab 07's convention);
+                                    ///< null: not declared, and counting it is an error
   CountRule bytes = nullptr;        ///< bytes read and written by a kernel that streams once
   WorkspaceRule workspace = nullptr;  ///< kernel scratch bytes; null means none
   VjpRule vjp = nullptr;            ///< reverse-mode rule; null: no gradient
@@ -77,7 +82,9 @@ class OpDefinition {
  public:
   /// The shape and dtype rule (required of every declared op).
   OpDefinition& shape(ShapeRule rule);
-  /// The FLOP count of one evaluation (lab 07's formulas).
+  /// The FLOP count of one evaluation (lab 07's convention: every arithmetic operation
+  /// counts once, so a matmul of m×n by n×h is m·h·(2n − 1)). Required of an op that runs a
+  /// kernel; an op that does no arithmetic declares a rule returning 0.
   OpDefinition& flops(CountRule rule);
   /// The bytes one evaluation reads and writes (default: every input read once, the output
   /// written once).
@@ -129,6 +136,8 @@ const char* op_name(Op op);
 VjpRule replace_vjp_for_testing(Op op, VjpRule rule);
 /// For tests only: swaps the CPU kernel of `op` and returns the one it replaces.
 Kernel replace_cpu_kernel_for_testing(Op op, Kernel kernel);
+/// For tests only: swaps the FLOP rule of `op` (nullptr: none) and returns the one it replaces.
+CountRule replace_flops_for_testing(Op op, CountRule rule);
 
 // ---- registration: each function is defined in the file that owns that part of the table --
 // The op families (reference/graph/ops/): names, shape rules, counts, and every rule that is
@@ -150,5 +159,7 @@ void define_cuda_kernels(OpRegistry& r);     // kernels/cuda/register.cu (nothin
 void define_lab02_jvp_rules(OpRegistry& r);  // lab_rules.cpp (rules in jvp_rules.cpp)
 void define_lab03_vjp_rules(OpRegistry& r);  // lab_rules.cpp (rules in vjp_rules.cpp)
 void define_lab05_vjp_rules(OpRegistry& r);  // lab_rules.cpp (rule in passes/fake_quant.cpp)
+// The FLOP and byte rules lab 07's students write (reference/passes/cost_rules.cpp).
+void define_lab07_cost_rules(OpRegistry& r); // reference/passes/register_cost_rules.cpp
 
 }  // namespace gw

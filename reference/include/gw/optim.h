@@ -53,7 +53,8 @@ struct OptimizerNodes {
 double group_weight_decay(ParamGroup group, const AdamWOptions& options);
 
 /// Appends moments, norm, clip scale and AdamW nodes for `params` with gradients `grads`
-/// (same order and shapes) to the graph of the parameters.
+/// (same order and shapes) to the graph of the parameters, in the scope "optimizer" (the
+/// moments too: the counting pass reports them as optimizer state).
 OptimizerNodes build_adamw(const std::vector<ModelParameter>& params,
                            const std::vector<Node*>& grads, const AdamWOptions& options);
 

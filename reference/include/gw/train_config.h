@@ -30,6 +30,9 @@ struct TrainConfig {
   // ---- batch ----
   int64_t batch_size = 12;  ///< rows b of one micro-batch
   int64_t grad_accum = 1;   ///< micro-batches summed per optimizer step
+  /// Keep only each block's input for the backward pass and recompute the rest of the block
+  /// there (gw/checkpointing.h): less activation memory for about one more forward pass.
+  bool checkpoint_activations = false;
   // ---- optimizer ----
   double lr = 1e-3;                     ///< peak learning rate
   double min_lr = 1e-4;                 ///< learning rate at the end of the cosine decay

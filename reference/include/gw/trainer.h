@@ -2,7 +2,9 @@
 // iteration, evaluation on fixed batches, checkpoints, and the whole training loop.
 //
 // Graph (built once): loss = Transformer::loss(x, y); gradients() of
-// the loss with respect to every weight; the optimizer nodes of gw/optim.h. Executors:
+// the loss with respect to every weight (with --checkpoint-activations, rewritten so that the
+// backward pass recomputes each block, gw/checkpointing.h); the optimizer nodes of
+// gw/optim.h. Executors:
 //   grad_accum = 1: grad      {loss, g}        one run; g stays in its arena and is fed on
 //   grad_accum = k: micro     {loss, acc + g}  k runs, each copied into the accumulators
 //   both:           norm      {‖ḡ‖}            ḡ = g, or acc / k
@@ -94,8 +96,13 @@ class Trainer {
   int64_t step() const { return step_; }
   /// Tokens consumed per optimizer step (b·s·grad_accum).
   int64_t tokens_per_step() const;
-  /// Training FLOPs per token, counted from the op table over the step graph(s).
+  /// Model FLOPs per token of a training step (forward, backward, optimizer), counted by lab
+  /// 07's counting pass over the step's executors; the recomputation of activation
+  /// checkpointing is not included (MFU counts the model's FLOPs, not the machine's). 0 when
+  /// the op table's FLOP rules are unfinished stubs (a student build before lab 07).
   double flops_per_token() const { return flops_per_token_; }
+  /// FLOPs per token that activation checkpointing adds by recomputing blocks (0 without it).
+  double recompute_flops_per_token() const { return recompute_flops_per_token_; }
   /// The model.
   const Transformer& model() const { return model_; }
   /// The config.
@@ -123,12 +130,14 @@ class Trainer {
   OptimizerNodes opt_;
   std::vector<Node*> accumulators_;  // grad_accum > 1: Σ of micro-batch gradients
   std::vector<Node*> grad_inputs_;   // grad_accum = 1: the update's Inputs, fed g
+  std::vector<size_t> grad_slot_;    // weight k's gradient is output grad_slot_[k] of its executor
   std::unique_ptr<Executor> grad_exec_, micro_exec_, norm_exec_, update_exec_, eval_exec_;
   std::unique_ptr<FakeQuantizedWeights> qat_;  // --qat: the weights' S and Z feeds
   std::unique_ptr<BatchSampler> train_sampler_;
   std::vector<Batch> eval_train_, eval_val_;
   int64_t step_ = 0;
   double flops_per_token_ = 0;
+  double recompute_flops_per_token_ = 0;
 };
 
 /// What a whole run reports: only what this run measured (after a resume, the steps and
@@ -141,7 +150,9 @@ struct TrainSummary {
   double train_seconds = 0;      ///< time inside training steps
   double tokens_per_second = 0;  ///< training tokens / train_seconds
   int64_t parameters = 0;        ///< weights of the model
-  double flops_per_token = 0;    ///< training FLOPs per token (graph count)
+  double flops_per_token = 0;    ///< model FLOPs per training token (graph count)
+  double peak_flops = 0;         ///< the machine's peak FLOP/s MFU is measured against
+  double mfu = 0;                ///< tokens_per_second · flops_per_token / peak_flops
   int64_t skipped_steps = 0;     ///< steps whose update was skipped (non-finite)
   int stop_signal = 0;           ///< SIGINT or SIGTERM when a signal ended the run, else 0
 };
