@@ -1,0 +1,71 @@
+// test_lab08.cpp — public tests of lab 08 (flash attention on the CPU): output, log-sum-exp
+// and gradients equal naive attention's (f32 relative 1e-4) at T = 1, 7, 63, 65 and 1000,
+// d = 16, 64 and 80, causal and not; f64 to 1e-10; extra memory linear in T with no T×T
+// buffer; bad shapes are errors.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "attention_testing.h"
+#include "gw/error.h"
+
+namespace gw {
+namespace {
+
+using labs::flash_matches_naive;
+using labs::random_case;
+
+class Lab08Shapes : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(Lab08Shapes, OutputLseAndGradientsMatchNaiveF32) {
+  const int64_t t = GetParam();
+  for (int64_t d : {16, 64, 80})
+    for (bool causal : {false, true})
+      EXPECT_TRUE(flash_matches_naive(random_case({1, 2, t, d}, causal, DType::f32, 10 * t + d),
+                                      1e-4));
+}
+
+INSTANTIATE_TEST_SUITE_P(T, Lab08Shapes, ::testing::Values(1, 7, 63, 65, 1000));
+
+TEST(Lab08, F64MatchesNaiveTo1e10AcrossTileEdges) {
+  for (int64_t t : {2, 64, 129})
+    for (bool causal : {false, true})
+      EXPECT_TRUE(flash_matches_naive(random_case({2, 3, t, 8}, causal, DType::f64, 5 + t),
+                                      1e-10));
+}
+
+// The flash op's own memory (output, gradients and its scratch) grows like T; a T×T f32
+// buffer (4·T² bytes) anywhere in the forward or the backward fails the test.
+TEST(Lab08, ExtraMemoryIsLinearInTWithNoTxTBuffer) {
+  std::vector<double> extra;
+  for (int64_t t : {1024, 2048, 4096}) {
+    const labs::AttentionCase c = random_case({1, 2, t, 16}, true, DType::f32, 7);
+    const double bytes = static_cast<double>(labs::flash_peak_extra_bytes(c));
+    const double square = 4.0 * static_cast<double>(t * t);
+    EXPECT_LT(bytes, square) << "T = " << t << ": " << bytes
+                             << " extra bytes, at least one T×T f32 buffer (" << square << ")";
+    extra.push_back(bytes);
+  }
+  EXPECT_LT(extra[2], 5.0 * extra[0])
+      << "T×4 multiplied the extra memory by more than 5 (" << extra[0] << " -> " << extra[2]
+      << " bytes): it grows faster than T";
+}
+
+// Error checks run after a check of the kernel itself, so untouched stubs fail here too.
+TEST(Lab08, BadShapesAreShapeErrorsNamingThem) {
+  ASSERT_TRUE(flash_matches_naive(random_case({1, 1, 5, 4}, false, DType::f32, 3), 1e-4));
+  Graph g;
+  Node* q = g.input("q", {1, 2, 4, 8});
+  try {
+    flash_attention(q, g.input("k", {1, 2, 4, 16}), q, false);
+    ADD_FAILURE() << "mismatched head dims: expected gw::ShapeError";
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("(1, 2, 4, 16)"), std::string::npos) << e.what();
+  }
+  Node* empty = g.input("e", {1, 2, 0, 8});
+  EXPECT_THROW(flash_attention(empty, empty, empty, true), ShapeError) << "T = 0";
+}
+
+}  // namespace
+}  // namespace gw
