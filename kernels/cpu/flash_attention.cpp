@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <limits>
 
 #include "common/op_shapes.h"
@@ -171,6 +172,23 @@ class Scratch {
   T* data_;
 };
 
+/// Runs body(t) for t in [0, n) on the OpenMP threads. An exception may not leave a parallel
+/// region (the program would terminate), so the first one is kept and rethrown after it.
+template <typename F>
+void parallel_tasks(int64_t n, const F& body) {
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t t = 0; t < n; ++t) {
+    try {
+      body(t);
+    } catch (...) {
+#pragma omp critical(gw_flash_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
 template <typename T>
 Flash<T> flash_of(const kernels::AttentionShape& g) {
   return Flash<T>{g.s, g.d, static_cast<T>(g.scale), g.causal};
@@ -187,12 +205,11 @@ void forward_typed(const KernelArgs& args) {
   const int64_t tiles = (g.s + kRows - 1) / kRows, hs = g.s * g.d;
   Scratch<T> scratch(kRows * kCols + kRows * g.d + 2 * kRows, omp_get_max_threads());
   // Causal tiles differ in work (tile i sees i + 1 key tiles): dynamic scheduling.
-#pragma omp parallel for schedule(dynamic)
-  for (int64_t t = 0; t < g.heads * tiles; ++t) {
+  parallel_tasks(g.heads * tiles, [&](int64_t t) {
     const int64_t h = t / tiles, i0 = t % tiles * kRows;
     forward_tile(f, q + h * hs, k + h * hs, v + h * hs, y + h * g.s * (g.d + 1), i0,
                  std::min(i0 + kRows, g.s), scratch.of_thread());
-  }
+  });
 }
 
 template <typename T>
@@ -207,10 +224,10 @@ void backward_typed(const KernelArgs& args) {
   const int64_t hs = g.s * g.d, hy = g.s * (g.d + 1), all = g.heads * hs;
   T* gq = args.output.data<T>();  // output (3, b, n, s, d) = q̄, k̄, v̄
   Scratch<T> scratch(hs + 2 * g.s + 2 * kRows * kCols, omp_get_max_threads());
-#pragma omp parallel for schedule(dynamic)
-  for (int64_t h = 0; h < g.heads; ++h)
+  parallel_tasks(g.heads, [&](int64_t h) {
     backward_head(f, q + h * hs, k + h * hs, v + h * hs, y + h * hy, gy + h * hy, gq + h * hs,
                   gq + all + h * hs, gq + 2 * all + h * hs, scratch.of_thread());
+  });
 }
 
 void flash_attention_kernel(const KernelArgs& args) {
