@@ -10,7 +10,8 @@
 // softmax), so both sides divide the same number and the ratio is a speed ratio; causal
 // flash skips the masked half, which is its point. Memory is
 // the allocator's peak above the inputs over one forward and backward (MemoryProbe): the
-// outputs, the gradients and each op's scratch (the naive ops' (s, s) workspaces).
+// outputs, the gradients and each op's scratch (the naive ops' (s, s) workspaces); "beyond
+// the outputs" subtracts the outputs and gradients, which both sides must hold.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
@@ -31,7 +32,7 @@ constexpr int64_t kHeads = 8;
 struct Problem {
   gw::Graph graph;
   std::vector<gw::Node*> outputs;
-  double flops = 0;
+  double flops = 0, output_bytes = 0;
   Problem(bool flash, int64_t s, int64_t d, bool causal) {
     const gw::Shape shape{1, kHeads, s, d};
     gw::Node* q = graph.constant(gw::bench::random_tensor(shape, 1));
@@ -45,7 +46,10 @@ struct Problem {
       gw::Node* go = graph.constant(gw::bench::random_tensor(shape, 4));
       outputs = {gw::attention(q, k, v, causal), gw::attention_backward(q, k, v, go, causal)};
     }
-    for (gw::Node* n : outputs) flops += n->def().flops(*n);
+    for (gw::Node* n : outputs) {
+      flops += n->def().flops(*n);
+      output_bytes += static_cast<double>(gw::numel(n->shape)) * gw::dtype_size(n->dtype);
+    }
   }
 };
 
@@ -61,6 +65,7 @@ void attention_case(benchmark::State& state, bool flash, int64_t s, int64_t d, b
   state.counters["GFLOP/s"] =
       benchmark::Counter(p.flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["MiB"] = static_cast<double>(peak) / (1 << 20);
+  state.counters["scratch_MiB"] = (static_cast<double>(peak) - p.output_bytes) / (1 << 20);
 }
 
 // C (s×s) = Q Kᵀ for Q, K (s×d): the shape of the scores' product, on every thread.
@@ -102,13 +107,16 @@ int main(int argc, char** argv) {
     const std::string t = std::to_string(s);
     const double flash = reporter.median("flash/" + t), naive = reporter.median("naive/" + t);
     const double fm = reporter.median("flash/" + t, "MiB"), nm = reporter.median("naive/" + t, "MiB");
+    const double fs = reporter.median("flash/" + t, "scratch_MiB");
+    const double ns = reporter.median("naive/" + t, "scratch_MiB");
     if (flash <= 0 || naive <= 0) {
       std::printf("T = %s: not measured (filtered out)\n", t.c_str());
       continue;
     }
     std::printf("T = %s (b·n = 8, d = 64, causal, forward + backward): flash %.1f GFLOP/s, naive "
-                "%.1f, speed ratio %.2f; extra memory flash %.1f MiB, naive %.1f MiB, ratio %.3f\n",
-                t.c_str(), flash, naive, flash / naive, fm, nm, fm / nm);
+                "%.1f, speed ratio %.2f; extra memory flash %.1f MiB, naive %.1f MiB, ratio %.3f; "
+                "beyond the outputs flash %.2f MiB, naive %.1f MiB, ratio %.4f\n",
+                t.c_str(), flash, naive, flash / naive, fm, nm, fm / nm, fs, ns, fs / ns);
   }
   const double f128 = reporter.median("flash_d128/4096"), gemm = reporter.median("sgemm_d128/4096");
   if (f128 > 0 && gemm > 0)
