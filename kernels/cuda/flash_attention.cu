@@ -24,6 +24,9 @@ constexpr int kBlock = 64;     // threads per block: query (or key) rows per blo
 constexpr int kTile = 16;      // rows of the other side staged in shared memory at a time
 constexpr int kMaxDim = 128;   // largest head dimension the shared tiles hold
 
+__device__ __forceinline__ int64_t lo(int64_t a, int64_t b) { return a < b ? a : b; }
+__device__ __forceinline__ int64_t hi(int64_t a, int64_t b) { return a > b ? a : b; }
+
 template <typename T>
 __device__ T dot(const T* a, const T* b, int d) {
   T acc = 0;
@@ -47,9 +50,9 @@ __global__ void forward_kernel(const T* q, const T* k, const T* v, T* y, int64_t
   T m = -INFINITY, l = 0;
   if (active)
     for (int e = 0; e < d; ++e) acc[e] = 0;
-  const int64_t keys = causal ? min(s, first + kBlock) : s;  // later key tiles are masked
+  const int64_t keys = causal ? lo(s, first + kBlock) : s;  // later key tiles are masked
   for (int64_t j0 = 0; j0 < keys; j0 += kTile) {
-    const int cols = static_cast<int>(min<int64_t>(kTile, keys - j0));
+    const int cols = static_cast<int>(lo(kTile, keys - j0));
     __syncthreads();
     for (int at = threadIdx.x; at < cols * d; at += kBlock) {
       ks[at] = k[j0 * d + at];
@@ -57,7 +60,7 @@ __global__ void forward_kernel(const T* q, const T* k, const T* v, T* y, int64_t
     }
     __syncthreads();
     if (!active) continue;
-    const int seen = causal ? static_cast<int>(max<int64_t>(0, min<int64_t>(cols, i - j0 + 1)))
+    const int seen = causal ? static_cast<int>(hi(0, lo(cols, i - j0 + 1)))
                             : cols;
     for (int j = 0; j < seen; ++j) {
       const T score = scale * dot(q + i * d, ks + j * d, d);
@@ -103,7 +106,7 @@ __global__ void backward_keys_kernel(const T* q, const T* k, const T* v, const T
   const T* kj = k + hs + (active ? j : 0) * d;
   const T* vj = v + hs + (active ? j : 0) * d;
   for (int64_t i0 = causal ? first / kTile * kTile : 0; i0 < s; i0 += kTile) {
-    const int rows = static_cast<int>(min<int64_t>(kTile, s - i0));
+    const int rows = static_cast<int>(lo(kTile, s - i0));
     __syncthreads();
     for (int at = threadIdx.x; at < rows * d; at += kBlock) {
       const int64_t r = i0 + at / d;
@@ -149,9 +152,9 @@ __global__ void backward_queries_kernel(const T* q, const T* k, const T* v, cons
   const T delta = row_delta(y + hy + row * (d + 1), gi, d);
   if (active)
     for (int e = 0; e < d; ++e) dq[e] = 0;
-  const int64_t keys = causal ? min(s, first + kBlock) : s;
+  const int64_t keys = causal ? lo(s, first + kBlock) : s;
   for (int64_t j0 = 0; j0 < keys; j0 += kTile) {
-    const int cols = static_cast<int>(min<int64_t>(kTile, keys - j0));
+    const int cols = static_cast<int>(lo(kTile, keys - j0));
     __syncthreads();
     for (int at = threadIdx.x; at < cols * d; at += kBlock) {
       ks[at] = k[hs + j0 * d + at];
@@ -159,7 +162,7 @@ __global__ void backward_queries_kernel(const T* q, const T* k, const T* v, cons
     }
     __syncthreads();
     if (!active) continue;
-    const int seen = causal ? static_cast<int>(max<int64_t>(0, min<int64_t>(cols, i - j0 + 1)))
+    const int seen = causal ? static_cast<int>(hi(0, lo(cols, i - j0 + 1)))
                             : cols;
     for (int jj = 0; jj < seen; ++jj) {
       const T p = exp(scale * dot(qi, ks + jj * d, d) - lse);
