@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
   for (int64_t s : kLengths) {
     const std::string t = std::to_string(s);
     const double flash = reporter.median("flash/" + t), naive = reporter.median("naive/" + t);
-    const double fm = reporter.median("flash/" + t, "MiB"), nm = reporter.median("naive/" + t, "MiB");
+    const double fm = reporter.median("flash/" + t, "MiB");
+    const double nm = reporter.median("naive/" + t, "MiB");
     const double fs = reporter.median("flash/" + t, "scratch_MiB");
     const double ns = reporter.median("naive/" + t, "scratch_MiB");
     if (flash <= 0 || naive <= 0) {
@@ -120,8 +121,9 @@ int main(int argc, char** argv) {
   }
   const double f128 = reporter.median("flash_d128/4096"), gemm = reporter.median("sgemm_d128/4096");
   if (f128 > 0 && gemm > 0)
-    std::printf("flash T = 4096, d = 128 (not causal, forward + backward): %.1f GFLOP/s, sgemm (4096×128 · "
-                "128×4096) %.1f GFLOP/s, ratio %.2f\n", f128, gemm, f128 / gemm);
+    std::printf("flash T = 4096, d = 128 (not causal, forward + backward): %.1f GFLOP/s, "
+                "sgemm (4096×128 · 128×4096) %.1f GFLOP/s, ratio %.2f\n",
+                f128, gemm, f128 / gemm);
   benchmark::Shutdown();
   return 0;
 }

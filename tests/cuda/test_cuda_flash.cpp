@@ -20,7 +20,8 @@ TEST(CudaFlash, ForwardAndBackwardMatchCpu) {
   GW_REQUIRE_GPU();
   for (DType dt : {DType::f32, DType::f64})
     for (bool causal : {true, false})
-      for (const Shape& shape : std::vector<Shape>{{2, 3, 17, 8}, {1, 2, 130, 64}, {1, 1, 77, 128}}) {
+      for (const Shape& shape :
+           std::vector<Shape>{{2, 3, 17, 8}, {1, 2, 130, 64}, {1, 1, 77, 128}}) {
         const Tensor q = random_tensor(shape, dt, 1), k = random_tensor(shape, dt, 2);
         const Tensor v = random_tensor(shape, dt, 3);
         Attrs a;

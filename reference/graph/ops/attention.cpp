@@ -4,8 +4,9 @@
 // The kernels behind Attention are naive: they materialize the (s, s) scores of every head
 // in their workspace. FlashAttention computes the same output tile by tile with an online
 // softmax and packs each row's log-sum-exp after it, (b, n, s, d + 1), so that its backward
-// op recomputes P = exp(S − LSE) per tile without a second pass over the keys. FLOPs are the count every flash-attention paper uses: per head QKᵀ
-// 2s²d, softmax 3s², PV 2s²d forward; S, dV, dP, dQ, dK (five GEMMs) and P, dS backward.
+// op recomputes P = exp(S − LSE) per tile without a second pass over the keys. FLOPs are
+// the count every flash-attention paper uses: per head QKᵀ 2s²d, softmax 3s², PV 2s²d
+// forward; S, dV, dP, dQ, dK (five GEMMs) and P, dS backward.
 #include "common/op_shapes.h"
 #include "gw/error.h"
 #include "gw/op_table.h"
