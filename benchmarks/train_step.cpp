@@ -5,7 +5,9 @@
 // Prints per shape: tokens/s, FLOPs per token (op-table count of the step graph) and the
 // achieved GFLOP/s, then the ratio of the step's GFLOP/s to sgemm's on the shape of the
 // model's largest GEMM (the MLP projection, (b·s, h)·(h, i)): how close the whole step runs
-// to the speed of its dominant kernel. The vocabulary is a 65-symbol
+// to the speed of its dominant kernel. train_step_flash/<shape> is the same step with the
+// model's attention through the flash op (gw-train --attention flash); the summary gives its
+// ratio too and its speed against the naive step's. The vocabulary is a 65-symbol
 // character set (tinyshakespeare's size), since the tokenizer is character-level.
 // Flags: Google Benchmark's, plus --profile to print the time per op type of each step.
 #include <cblas.h>
@@ -38,16 +40,17 @@ gw::TextDataset synthetic_text() {
   return gw::TextDataset::from_text(text, "65-symbol synthetic text");
 }
 
-std::unique_ptr<gw::Trainer> make_trainer(const Shape& sh) {
+std::unique_ptr<gw::Trainer> make_trainer(const Shape& sh, bool flash) {
   gw::TrainConfig c = gw::preset_config(sh.preset);
+  c.attention = flash ? "flash" : "naive";
   c.batch_size = sh.batch;
   c.eval_iters = 1;
   return std::make_unique<gw::Trainer>(c, synthetic_text());
 }
 
-void BM_train_step(benchmark::State& state, int which) {
+void BM_train_step(benchmark::State& state, int which, bool flash) {
   const Shape& sh = kShapes[which];
-  auto trainer = make_trainer(sh);
+  auto trainer = make_trainer(sh, flash);
   trainer->train_step();  // warm-up: the arena is allocated on the first run
   if (g_profile) std::printf("== %s ==\n%s", sh.name, trainer->profile_step().c_str());
   for (auto _ : state) trainer->train_step();
@@ -91,11 +94,14 @@ int main(int argc, char** argv) {
     const std::string name = kShapes[s].name;
     benchmark::RegisterBenchmark(("sgemm/" + name).c_str(), BM_sgemm, s)
         ->Unit(benchmark::kMillisecond);
-    auto* b = benchmark::RegisterBenchmark(("train_step/" + name).c_str(), BM_train_step, s);
-    if (s == 0)
-      b->Unit(benchmark::kMillisecond)->MinTime(2.0);
-    else  // one gpt2-small step is seconds on a CPU
-      b->Unit(benchmark::kSecond)->Iterations(2);
+    for (bool flash : {false, true}) {
+      const std::string step = flash ? "train_step_flash/" : "train_step/";
+      auto* b = benchmark::RegisterBenchmark((step + name).c_str(), BM_train_step, s, flash);
+      if (s == 0)
+        b->Unit(benchmark::kMillisecond)->MinTime(2.0);
+      else  // one gpt2-small step is seconds on a CPU
+        b->Unit(benchmark::kSecond)->Iterations(2);
+    }
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
@@ -110,6 +116,11 @@ int main(int argc, char** argv) {
     if (step <= 0) continue;
     std::printf("  %-10s train step %7.2f GFLOP/s | OpenBLAS sgemm %7.2f GFLOP/s | ratio %.2f\n",
                 kShapes[s].name, step, gemm, gemm > 0 ? step / gemm : 0.0);
+    const double flash = reporter.median("train_step_flash/" + name);
+    if (flash > 0)
+      std::printf("  %-10s with flash attention %7.2f GFLOP/s | ratio to sgemm %.2f | %.2fx the "
+                  "naive step\n", kShapes[s].name, flash, gemm > 0 ? flash / gemm : 0.0,
+                  flash / step);
   }
   return 0;
 }
