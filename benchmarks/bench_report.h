@@ -29,6 +29,23 @@ inline Tensor random_tensor(const Shape& shape, uint64_t seed) {
   return t;
 }
 
+/// The f32 GEMM baseline: cblas_sgemm of random (m × k)·(k × n) row-major matrices, once per
+/// iteration of `state`. Include <cblas.h> before this header to get it.
+#ifdef CBLAS_H
+inline void time_cblas_sgemm(benchmark::State& state, int64_t m, int64_t k, int64_t n) {
+  Tensor a = random_tensor({m, k}, 1), b = random_tensor({k, n}, 2);
+  Tensor c = Tensor::empty({m, n});
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m),
+                static_cast<int>(n), static_cast<int>(k), 1.0f, a.data<float>(),
+                static_cast<int>(k), b.data<float>(), static_cast<int>(n), 0.0f, c.data<float>(),
+                static_cast<int>(n));
+    benchmark::DoNotOptimize(c.raw());
+    benchmark::ClobberMemory();
+  }
+}
+#endif
+
 /// Prints like the console reporter and records every counter of every repetition by the
 /// benchmark's function name ("op/512x512x512") and the counter's name.
 class CollectingReporter : public benchmark::ConsoleReporter {

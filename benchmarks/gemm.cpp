@@ -54,16 +54,7 @@ void op_matmul(benchmark::State& state, GemmShape s) {
 
 // The baseline: OpenBLAS called directly on the same data layout.
 void raw_cblas(benchmark::State& state, GemmShape s) {
-  gw::Tensor a = gw::bench::random_tensor({s.m, s.k}, 1), b = gw::bench::random_tensor({s.k, s.n}, 2);
-  gw::Tensor c = gw::Tensor::empty({s.m, s.n});
-  for (auto _ : state) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(s.m),
-                static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a.data<float>(),
-                static_cast<int>(s.k), b.data<float>(), static_cast<int>(s.n), 0.0f,
-                c.data<float>(), static_cast<int>(s.n));
-    benchmark::DoNotOptimize(c.raw());
-    benchmark::ClobberMemory();
-  }
+  gw::bench::time_cblas_sgemm(state, s.m, s.k, s.n);
   set_gflops(state, s);
 }
 

@@ -1,32 +1,51 @@
 // gw_test_main.cpp — the main() the grader links into every graded test program, in place of
 // GoogleTest's gtest_main.
 //
-// Why: the grader must decide each outcome itself, not believe what the program prints
-// (student code can print "[  PASSED  ]", call exit(0) mid-test, or write a results file).
-// The grader opens two pipes and names their (randomly numbered) descriptors in
-// GW_GRADER_FDS="H,R". At the top of main this file reads "<token> <seed>" from H, closes H,
-// removes GW_GRADER_FDS, and exports the seed as GW_HIDDEN_SEED for grader/hidden/common/
-// hidden.h. A listener then writes one line per test to R:
-//   start <token> <Suite.Name>
-//   end <token> <Suite.Name> <pass|fail|skip> <nanoseconds of the test body>
-// The grader counts a pass only when it reads a token-stamped "end ... pass" line for the
-// test it asked for AND the process then exits with status 0. exit(0) in the middle of the
-// test never produces the end line, and a fake line lacks the token.
-// Without GW_GRADER_FDS (run by hand) it behaves as a plain GoogleTest main.
+// The program never reports a verdict the grader would believe. It reports what the test
+// computed (observations, labs/common/observe.h) and where each test starts and ends; the
+// grader's judge compares that stream with the one of the same test run on the reference lab
+// code in a process of its own (see grader/README.md, "How a test is judged").
+//
+// The grader opens two pipes and names their descriptors in GW_GRADER_FDS="H,R". At the top
+// of main this file reads the hidden seed from H, closes H, removes GW_GRADER_FDS, exports
+// the seed as GW_HIDDEN_SEED (grader/hidden/common/hidden.h) and points the observation sink
+// at R. Then R receives, one line each:
+//   S <Suite.Name>                              the test starts
+//   O <kind> <name> <payload>                   an observation (observe.h)
+//   E <Suite.Name> <pass|fail|skip> <ns> <cpu>  the test ended: GoogleTest's own outcome, the
+//                                               wall-clock and the CPU nanoseconds of its body
+// Student code in the same process can write to R as well; that is why nothing on R is taken
+// on trust: a line only ever has to agree with the reference's run.
+// Without GW_GRADER_FDS (run by hand) it is a plain GoogleTest main.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <string>
+
+#include "observe.h"
 
 namespace {
 
 int g_record_fd = -1;
-std::string g_token;
+
+// CPU time of the whole process (every thread), in nanoseconds. getrusage, not
+// CLOCK_PROCESS_CPUTIME_ID: under the sandbox's RLIMIT_CPU that clock only moves once a tick
+// (4 ms), longer than many a test.
+int64_t process_cpu_ns() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return (static_cast<int64_t>(u.ru_utime.tv_sec) + u.ru_stime.tv_sec) * 1000000000 +
+         (static_cast<int64_t>(u.ru_utime.tv_usec) + u.ru_stime.tv_usec) * 1000;
+}
 
 void write_record(const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
   if (g_record_fd < 0) return;
   const std::string text = line + "\n";
   size_t done = 0;
@@ -40,15 +59,17 @@ void write_record(const std::string& line) {
 class RecordListener : public ::testing::EmptyTestEventListener {
  public:
   void OnTestStart(const ::testing::TestInfo& info) override {
-    write_record("start " + g_token + " " + name(info));
+    write_record("S " + name(info));
     start_ = std::chrono::steady_clock::now();
+    start_cpu_ = process_cpu_ns();
   }
   void OnTestEnd(const ::testing::TestInfo& info) override {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                         std::chrono::steady_clock::now() - start_).count();
+    const int64_t cpu = process_cpu_ns() - start_cpu_;
     const ::testing::TestResult* r = info.result();
     const char* outcome = r->Skipped() ? "skip" : r->Passed() ? "pass" : "fail";
-    write_record("end " + g_token + " " + name(info) + " " + outcome + " " + std::to_string(ns));
+    write_record("E " + name(info) + " " + outcome + " " + std::to_string(ns) + " " + std::to_string(cpu));
   }
 
  private:
@@ -56,6 +77,7 @@ class RecordListener : public ::testing::EmptyTestEventListener {
     return std::string(info.test_suite_name()) + "." + info.name();
   }
   std::chrono::steady_clock::time_point start_;
+  int64_t start_cpu_ = 0;
 };
 
 // Reads the handshake; returns false when the grader channel is absent.
@@ -70,13 +92,11 @@ bool read_handshake() {
   ssize_t n;
   while ((n = read(hs, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
   close(hs);
-  const size_t space = text.find(' ');
-  if (space == std::string::npos) return false;
-  g_token = text.substr(0, space);
-  std::string seed = text.substr(space + 1);
+  std::string seed = text;
   while (!seed.empty() && (seed.back() == '\n' || seed.back() == ' ')) seed.pop_back();
   if (!seed.empty()) setenv("GW_HIDDEN_SEED", seed.c_str(), 1);
   g_record_fd = rec;
+  gw::observe::g_sink = write_record;
   return true;
 }
 

@@ -19,7 +19,7 @@ namespace gw::grader {
 namespace {
 
 using json = nlohmann::json;
-constexpr const char* kFormat = "gw-grade framework v1";
+constexpr const char* kFormat = "gw-grade framework v2";
 
 // Hash of every file the framework is built from.
 std::string tree_hash(const std::string& root, const std::string& extra) {
@@ -128,9 +128,9 @@ json to_json(const Framework& f) {
                           {"compile", p.compile}, {"link", p.link}, {"tests", p.tests},
                           {"reference_binary", p.reference_binary}});
     labs[id] = {{"compile", lab.compile}, {"objects", lab.objects}, {"headers", lab.headers},
-                {"programs", programs}};
+                {"programs", programs}, {"routes", {{"next", lab.routes.next}, {"owner", lab.routes.owner}}}};
   }
-  return {{"format", kFormat}, {"root", f.root}, {"hash", f.hash}, {"gpu", f.gpu},
+  return {{"format", kFormat}, {"root", f.root}, {"hash", f.hash}, {"content_hash", f.content_hash}, {"gpu", f.gpu},
           {"archive", f.archive}, {"runner", f.runner}, {"build_dir", f.build_dir}, {"labs", labs}};
 }
 
@@ -139,6 +139,7 @@ Framework from_json(const json& j, const std::string& dir) {
   f.dir = dir;
   f.root = j.at("root");
   f.hash = j.at("hash");
+  f.content_hash = j.at("content_hash");
   f.gpu = j.at("gpu");
   f.archive = j.at("archive");
   f.runner = j.at("runner");
@@ -149,6 +150,8 @@ Framework from_json(const json& j, const std::string& dir) {
     lab.compile = it.value().at("compile").get<std::map<std::string, std::string>>();
     lab.objects = it.value().at("objects").get<std::map<std::string, std::string>>();
     lab.headers = it.value().at("headers").get<std::vector<std::string>>();
+    lab.routes.next = it.value().at("routes").at("next").get<std::map<std::string, std::string>>();
+    lab.routes.owner = it.value().at("routes").at("owner").get<std::map<std::string, std::string>>();
     for (const auto& p : it.value().at("programs")) {
       LabProgram prog;
       prog.kind = p.at("kind");
@@ -196,7 +199,8 @@ Framework prepare_framework(const Manifest& manifest, const FrameworkOptions& op
     for (const auto* list : {&lab.files, &lab.public_tests, &lab.hidden_tests})
       for (const std::string& f : *list) shape += ";" + f;
   }
-  const std::string hash = tree_hash(opt.root, shape);
+  const std::string content = tree_hash(opt.root, "");
+  const std::string hash = hex64(fnv1a(shape, fnv1a(content)));
   const std::string dir = opt.cache_dir + "/" + hash;
   make_dirs(dir);
   chmod(opt.cache_dir.c_str(), 0700);  // reference objects: not for the sandbox user's eyes
@@ -215,12 +219,14 @@ Framework prepare_framework(const Manifest& manifest, const FrameworkOptions& op
   f.root = opt.root;
   f.dir = dir;
   f.hash = hash;
+  f.content_hash = content;
   f.gpu = gpu;
   f.build_dir = dir + "/build";
   std::cerr << "gw-grade: building the reference framework once (cache " << dir << ") ...\n";
   const std::string configure =
       "cmake -S " + shell_quote(opt.root) + " -B " + shell_quote(f.build_dir) +
       " -G Ninja -DCMAKE_BUILD_TYPE=Release -DGW_LABS=reference -DGW_BUILD_TESTS=ON"
+      " -DCMAKE_CXX_FLAGS=-ffunction-sections"  // every call a relocation: the call graph
       " -DGW_BUILD_BENCHMARKS=OFF -DGW_GRADER_FRAMEWORK=ON -DGW_CUDA=" + (cuda ? "AUTO" : "OFF");
   CommandResult r = run_command(configure);
   auto tail = [](const std::string& s) { return s.size() > 4000 ? s.substr(s.size() - 4000) : s; };
@@ -247,11 +253,19 @@ Framework prepare_framework(const Manifest& manifest, const FrameworkOptions& op
   for (const Lab& lab : manifest.labs)
     for (const std::string& file : lab.files) lab_of_file[opt.root + "/" + file] = lab.id;
   std::string archive_members;
+  CallGraphInput graph_input;
   for (const auto& e : commands) {
     const std::string out = output_of(e);
     if (out.find("/gradwork.dir/") == std::string::npos) continue;
-    if (lab_of_file.count(e.at("file").get<std::string>())) continue;
+    const std::string file = e.at("file").get<std::string>();
+    const std::string abs_out = out[0] == '/' ? out : f.build_dir + "/" + out;
+    if (lab_of_file.count(file)) {
+      graph_input.lab_objects[lab_of_file[file]].push_back(abs_out);
+      graph_input.object_file[abs_out] = file.substr(opt.root.size() + 1);
+      continue;
+    }
     archive_members += " " + shell_quote(out);
+    graph_input.framework_objects.push_back(abs_out);
   }
   f.archive = dir + "/framework.a";
   remove_all(f.archive);
@@ -291,6 +305,10 @@ Framework prepare_framework(const Manifest& manifest, const FrameworkOptions& op
     }
     f.labs[lab.id] = lb;
   }
+  // Forbidden routes, from the call graph of everything just built.
+  const std::map<std::string, Routes> routes = derive_routes(graph_input);
+  for (auto& [id, lb] : f.labs)
+    if (routes.count(id)) lb.routes = routes.at(id);
   // The grader's test main, compiled with the flags of a test source.
   std::string test_compile;
   for (const auto& [id, lb] : f.labs)

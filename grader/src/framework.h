@@ -10,7 +10,10 @@
 //   * compile and link command templates taken from compile_commands.json and Ninja, so a
 //     student's file is compiled with exactly the flags of the reference build;
 //   * the list of test cases, read from the reference-built programs (never from a
-//     student's program).
+//     student's program);
+//   * each lab's forbidden routes, derived from the call graph of these objects (callgraph.h;
+//     the framework is compiled with -ffunction-sections so that every call is visible);
+//   * the trusted runs' observation streams, per program and seed (trusted/), made on demand.
 // Per submission, only the student's lab files are compiled and the test programs linked.
 #pragma once
 
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "callgraph.h"
 #include "manifest.h"
 
 namespace gw::grader {
@@ -40,6 +44,7 @@ struct LabBuild {
   std::map<std::string, std::string> objects;  ///< reference .cpp (relative) -> reference object
   std::vector<std::string> headers;            ///< lab files that are headers (relative)
   std::vector<LabProgram> programs;
+  Routes routes;                               ///< what the lab may not reach (callgraph.h)
 };
 
 /// The prepared framework.
@@ -50,6 +55,7 @@ struct Framework {
   std::string archive;     ///< framework.a
   std::string runner;      ///< the grader's test main object
   std::string hash;
+  std::string content_hash;  ///< the grader tree's contents only (no path, no CPU/GPU): the release
   bool gpu = false;        ///< a GPU was found when it was prepared
   std::map<std::string, LabBuild> labs;
   double build_seconds = 0;  ///< 0 when it came from the cache

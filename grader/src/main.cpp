@@ -36,12 +36,33 @@ struct Settings {
   int jobs = 2;
   int uid_base = 61000;
   double timeout_s = 30, total_timeout_s = 0;
-  int64_t memory_mb = 4096;
-  std::string labs, seed, json_out, gradescope_out, csv_out, json_dir, hidden_visibility = "visible";
+  int64_t memory_mb = 4096, disk_mb = 256;
+  std::string labs, seed, seeds, json_out, gradescope_out, csv_out, json_dir, hidden_visibility = "after_due_date";
   std::vector<std::string> inputs;
   bool batch = false, keep = false, quiet = false, verbose = false;
   std::string release_out;
 };
+
+// "7", "1,5,9" or "1-50" (or a mix: "3,10-12").
+std::vector<std::string> split_seeds(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item.empty()) continue;
+    const size_t dash = item.find('-');
+    GW_CHECK_AS(gw::UsageError, item.find_first_not_of("0123456789-") == std::string::npos,
+                "gw-grade: --seeds: \"", item, "\" is not a seed or a range such as 1-50");
+    if (dash == std::string::npos) {
+      out.push_back(item);
+      continue;
+    }
+    const uint64_t a = std::stoull(item.substr(0, dash)), b = std::stoull(item.substr(dash + 1));
+    GW_CHECK_AS(gw::UsageError, a <= b && b - a < 100000, "gw-grade: --seeds: bad range ", item);
+    for (uint64_t v = a; v <= b; ++v) out.push_back(std::to_string(v));
+  }
+  return out;
+}
 
 std::vector<std::string> split_labs(const std::string& s) {
   std::vector<std::string> out;
@@ -83,7 +104,10 @@ int grade(const Settings& s, double t0) {
   opt.labs = split_labs(s.labs);
   opt.limits.wall_s = s.timeout_s;
   opt.limits.memory_mb = s.memory_mb;
-  opt.seed = s.seed;
+  opt.limits.disk_mb = s.disk_mb;
+  GW_CHECK_AS(gw::UsageError, s.seed.empty() || s.seeds.empty(), "gw-grade: give --seed or --seeds, not both");
+  if (!s.seed.empty()) opt.seeds = {s.seed};
+  if (!s.seeds.empty()) opt.seeds = split_seeds(s.seeds);
   opt.keep_work = s.keep;
   opt.verbose = s.verbose;
   if (s.total_timeout_s > 0) opt.deadline = t0 + s.total_timeout_s;
@@ -105,10 +129,24 @@ int grade(const Settings& s, double t0) {
   }
   std::vector<SubmissionResult> results;
   bool unopened = false;
+  if (opt.seeds.size() > 1) {
+    // One submission under many seeds: a line per seed, a JSON array of the full reports.
+    GW_CHECK_AS(gw::UsageError, !s.batch, "gw-grade: --seeds grades one submission");
+    const std::vector<SubmissionResult> all = grade_submission_seeds(inputs[0], ctx, opt);
+    nlohmann::json reports = nlohmann::json::array();
+    for (const SubmissionResult& r : all) {
+      if (!s.quiet) print_seed_line(r, std::cout);
+      for (const std::string& d : r.defects) std::cerr << "gw-grade: GRADER DEFECT (seed " << r.seed << "): " << d << "\n";
+      reports.push_back(full_json(r));
+    }
+    if (!s.json_out.empty()) write_text(s.json_out, reports.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    return all[0].error.empty() ? 0 : 3;
+  }
   for (const std::string& in : inputs) {
     SubmissionResult r = grade_submission(in, ctx, opt);
     unopened = unopened || !r.error.empty();
     if (!s.quiet) print_table(r, std::cout);
+    for (const std::string& d : r.defects) std::cerr << "gw-grade: GRADER DEFECT (seed " << r.seed << "): " << d << "\n";
     if (!s.json_dir.empty()) write_text(s.json_dir + "/" + r.name + ".json", full_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     results.push_back(std::move(r));
   }
@@ -155,11 +193,15 @@ int main(int argc, char** argv) {
   g->add_option("--timeout", s.timeout_s, "wall-clock limit per test case, seconds");
   g->add_option("--total-timeout", s.total_timeout_s, "budget for the whole run; later tests are not run");
   g->add_option("--memory-mb", s.memory_mb, "address-space limit per test case");
-  g->add_option("--seed", s.seed, "seed of the hidden inputs (default: random, reported)");
+  g->add_option("--disk-mb", s.disk_mb, "bytes a test case may write in all (its private /tmp), MiB");
+  g->add_option("--seed", s.seed, "seed of the hidden inputs (default: the release's own, fixed by the grader's tree)");
+  g->add_option("--seeds", s.seeds, "grade once per seed (e.g. 1-50 or 3,7,11): one line per seed");
   g->add_option("--json", s.json_out, "write the full machine-readable report");
   g->add_option("--json-dir", s.json_dir, "with --batch: one full report per submission");
   g->add_option("--gradescope", s.gradescope_out, "write Gradescope's results.json");
-  g->add_option("--hidden-visibility", s.hidden_visibility, "Gradescope visibility of hidden tests");
+  g->add_option("--hidden-visibility", s.hidden_visibility,
+                "Gradescope visibility of hidden tests (default after_due_date)")
+      ->check(CLI::IsMember({"visible", "hidden", "after_due_date", "after_published"}));
   g->add_option("--csv", s.csv_out, "write a CSV gradebook");
   g->add_flag("--keep", s.keep, "keep the temporary build folders");
   g->add_flag("-q,--quiet", s.quiet, "no table on stdout");

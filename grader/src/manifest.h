@@ -2,7 +2,8 @@
 //
 // labs.json lists, for each lab, its title, folder and handout, its files (reference paths)
 // and their student copies, public and hidden tests and the targets that build them, points
-// per group, benchmarks (performance items) and forbidden symbols. (Its "labels" are
+// per group and benchmarks (performance items). What a lab may not call is derived from the
+// reference's call graph (callgraph.h); optional "forbidden_symbols" add rules. (Its "labels" are
 // CMake's alone: the ctest labels of the test programs.) A rubric file
 // (--rubric) may override points per lab, per group, per test, and per benchmark:
 //   {"labs": {"03": {"public": 30, "hidden": 70, "tests": {"Lab03Hidden.DeepChain": 10},
@@ -21,7 +22,7 @@ struct Benchmark {
   std::string program = "hidden";  ///< "public" or "hidden": which test program holds it
   std::string test;          ///< the GoogleTest case, "Suite.Name"
   double points = 0;
-  int repetitions = 5;       ///< per side; the median is compared
+  int repetitions = 5;       ///< per side; the best times are compared
   bool gpu = false;          ///< graded only where a GPU is present
   double full_at = 1.2;      ///< full points at or below this time ratio
   double zero_at = 10.0;     ///< no points at or beyond this ratio
@@ -39,7 +40,7 @@ struct Lab {
   double public_points = 0, hidden_points = 0;
   std::map<std::string, double> test_points;  ///< per-test overrides ("Suite.Name")
   std::vector<Benchmark> benchmarks;
-  std::vector<std::string> forbidden_symbols;  ///< ECMAScript regexes over nm -C names
+  std::vector<std::string> forbidden_symbols;  ///< extra rules: ECMAScript regexes over nm -C names
   double timeout_s = 0;                   ///< per-test timeout override (0: the default)
   /// The student copy of a reference lab file (from "student_files").
   std::string student_path(const std::string& reference_file) const;

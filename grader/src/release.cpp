@@ -1,7 +1,9 @@
-// release.cpp — the student release (see release.h). The reference lab files are left out:
-// each file a student edits exists once, as its student copy in labs/NN-name/ (made by
-// gw-labgen), and the release's CMake builds every lab from there, so its public tests fail
-// with "not implemented" until filled in.
+// release.cpp — the student release (see release.h). Only files git tracks are copied (no
+// untracked runs, notes or drafts). The reference lab files are left out: each file a student
+// edits exists once, as its student copy in labs/NN-name/ (made by gw-labgen), and the
+// release's CMake builds every lab from there, so its public tests fail with "not
+// implemented" until filled in. The README is the students' (grader/release/README.student.md,
+// with the labs of the manifest), and .gradwork-release marks the copy for ./gradwork.
 #include "release.h"
 
 #include <sys/stat.h>
@@ -18,6 +20,11 @@ namespace gw::grader {
 namespace {
 
 // Top-level entries never released: history, build output, the grader and its hidden tests.
+bool is_regular(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 bool left_out(const std::string& rel) {
   const std::string top = rel.substr(0, rel.find('/'));
   return top == ".git" || top.rfind("build", 0) == 0 || top == "grader" || top == "results" ||
@@ -46,8 +53,20 @@ ReleaseSummary make_release(const Manifest& manifest, const std::string& root, c
       GW_CHECK(exists(root + "/" + stub_of[f]), "gw-grade release: the student copy ", stub_of[f],
                " of ", f, " is missing; run gw-labgen generate first");
     }
+  // Only what git tracks: untracked runs, notes or draft solutions stay home.
+  const CommandResult ls = run_command("git -C " + shell_quote(root) + " ls-files -z 2>&1");
+  GW_CHECK(ls.status == 0, "gw-grade release: ", root, " is not a git checkout (the release copies the files "
+           "git tracks): ", ls.output.substr(0, 300));
+  std::vector<std::string> tracked;
+  for (size_t at = 0; at < ls.output.size();) {
+    const size_t end = ls.output.find('\0', at);
+    const std::string rel = ls.output.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (!rel.empty() && is_regular(root + "/" + rel)) tracked.push_back(rel);
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
   std::set<std::string> skipped_tops;
-  for (const std::string& rel : list_files(root, 16)) {
+  for (const std::string& rel : tracked) {
     if (left_out(rel)) {
       skipped_tops.insert(rel == "reference/apps/labgen.cpp" ? rel : rel.substr(0, rel.find('/')));
       continue;
@@ -56,6 +75,7 @@ ReleaseSummary make_release(const Manifest& manifest, const std::string& root, c
       ++summary.stubbed;
       continue;
     }
+    if (rel == "README.md") continue;  // the students' README replaces the instructor's
     std::string text = read_text(root + "/" + rel);
     // A solution region outside the manifest's files would ship a solution: refuse.
     size_t line_start = 0;
@@ -80,6 +100,23 @@ ReleaseSummary make_release(const Manifest& manifest, const std::string& root, c
     if (access((root + "/" + rel).c_str(), X_OK) == 0) chmod((out + "/" + rel).c_str(), 0755);
     ++summary.files;
   }
+  // The students' README: what to do, in which order, with the labs of the manifest.
+  std::string labs;
+  labs += "| lab | what | handout | your files | its tests |\n| --- | --- | --- | --- | --- |\n";
+  for (const Lab& lab : manifest.labs) {
+    std::string files;
+    for (const std::string& f : lab.student_files) files += (files.empty() ? "" : ", ") + ("`" + f + "`");
+    labs += "| " + lab.id + " | " + lab.title + " | `" + lab.handout + "` | " + files + " | `./gradwork lab " + lab.id +
+            "` |\n";
+  }
+  std::string readme = read_text(root + "/grader/release/README.student.md");
+  const size_t at = readme.find("@LABS@");
+  GW_CHECK(at != std::string::npos, "gw-grade release: grader/release/README.student.md has no @LABS@");
+  readme.replace(at, 6, labs);
+  write_text(out + "/README.md", readme);
+  write_text(out + "/.gradwork-release",
+             "This folder is a student release of gradwork (gw-grade release). ./gradwork reads this file.\n");
+  summary.files += 2;
   summary.left_out.assign(skipped_tops.begin(), skipped_tops.end());
   return summary;
 }

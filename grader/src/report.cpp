@@ -20,7 +20,10 @@ std::string first_line(const std::string& s, size_t max = 90) {
     const size_t nl = s.find('\n');
     line = s.substr(nl + 1, s.find('\n', nl + 1) - nl - 1);
   }
-  return line.size() > max ? line.substr(0, max - 3) + "..." : line;
+  if (line.size() <= max) return line;
+  size_t cut = max - 3;
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  return line.substr(0, cut) + "...";
 }
 
 std::string csv_field(const std::string& s) {
@@ -57,7 +60,24 @@ void print_table(const SubmissionResult& r, std::ostream& os) {
     os << std::setw(5) << lab.id << std::setw(52) << ("total of lab " + lab.id + " (" + lab.title + ")")
        << std::setw(14) << (points(lab.score) + "/" + points(lab.max_score)) << "\n";
   }
-  os << "TOTAL " << points(r.score) << " / " << points(r.max_score) << "\n";
+  os << "TOTAL " << points(r.score) << " / " << points(r.max_score) << "   (hidden seed " << r.seed << ")\n";
+  int process = 0;
+  for (const LabResult& lab : r.labs)
+    for (const TestResult& t : lab.tests) process += t.verdict == "process";
+  if (process)
+    os << "note: " << process << " test(s) send no observations yet and were judged by the program's own "
+       << "outcome (see grader/README.md, \"How a test is judged\")\n";
+  for (const std::string& d : r.defects) os << "GRADER DEFECT: " << d << "\n";
+}
+
+void print_seed_line(const SubmissionResult& r, std::ostream& os) {
+  os << "seed " << r.seed << ": " << points(r.score) << " / " << points(r.max_score);
+  std::string failed;
+  for (const LabResult& lab : r.labs)
+    for (const TestResult& t : lab.tests)
+      if (t.status != "passed" && t.status != "skipped") failed += " " + lab.id + ":" + t.name + "(" + t.status + ")";
+  if (!failed.empty()) os << "  not passed:" << failed;
+  os << "\n";
 }
 
 nlohmann::json gradescope_json(const SubmissionResult& r, const std::string& hidden_visibility) {
@@ -105,7 +125,7 @@ nlohmann::json full_json(const SubmissionResult& r) {
   for (const LabResult& lab : r.labs) {
     nlohmann::json tests = nlohmann::json::array();
     for (const TestResult& t : lab.tests) {
-      nlohmann::json jt = {{"name", t.name},     {"group", t.group},     {"status", t.status},
+      nlohmann::json jt = {{"name", t.name},     {"group", t.group},     {"status", t.status}, {"verdict", t.verdict},
                            {"score", t.score},   {"max_score", t.max_score}, {"reason", t.reason},
                            {"outcome", t.outcome}, {"seconds", t.seconds}, {"output", t.output}};
       if (t.group == "benchmark")
@@ -119,7 +139,7 @@ nlohmann::json full_json(const SubmissionResult& r) {
   }
   return {{"submission", r.name}, {"input", r.input}, {"score", r.score}, {"max_score", r.max_score},
           {"seconds", r.seconds}, {"seed", r.seed}, {"sandbox", r.sandbox}, {"gpu", r.gpu},
-          {"error", r.error}, {"labs", labs}};
+          {"error", r.error}, {"defects", r.defects}, {"labs", labs}};
 }
 
 std::string csv_gradebook(const std::vector<SubmissionResult>& results, const std::vector<std::string>& lab_ids) {

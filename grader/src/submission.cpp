@@ -10,10 +10,13 @@
 #include <cctype>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "callgraph.h"
 #include "gw/error.h"
+#include "scan.h"
 #include "util.h"
 
 namespace gw::grader {
@@ -74,7 +77,10 @@ void secret_paths(const Manifest& manifest, const std::string& root, const std::
     }
     closedir(d);
   }
+  // Neither the compiler nor a test sees the grader's tree (hidden tests, fixtures, its
+  // sources): a header lab's hidden test reaches the compiler on its stdin.
   *compile_mask = common;
+  compile_mask->push_back(root + "/grader");
   *run_mask = common;
   run_mask->push_back(root + "/grader");
 }
@@ -83,8 +89,9 @@ Submission open_submission(const std::string& input, const Manifest& manifest,
                            const std::string& root, const GradeContext& ctx) {
   Submission sub;
   sub.input = input;
-  std::string name = basename_of(input);
-  while (!name.empty() && name.back() == '/') name.pop_back();
+  std::string trimmed = input;  // "alice/" names alice, not ""
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  std::string name = basename_of(trimmed);
   for (const char* ext : {".tar.gz", ".tgz", ".zip", ".tar"})
     if (ends_with(name, ext)) name = name.substr(0, name.size() - std::string(ext).size());
   sub.name = name.empty() ? "submission" : name;
@@ -112,6 +119,8 @@ Submission open_submission(const std::string& input, const Manifest& manifest,
                                    : "/bin/tar -xf \"$1\" -C x --no-same-owner --no-overwrite-dir";
     spec.argv = {"/bin/sh", "-c", "mkdir x && " + unpack, "unpack", archive};
     spec.workdir = tree;
+    spec.private_workdir = false;  // the unpacked files are what the grader reads next
+    spec.keep = {archive};
     spec.env = base_env(tree);
     spec.mask = ctx.run_mask;
     spec.limits.wall_s = 60;
@@ -160,6 +169,60 @@ Submission open_submission(const std::string& input, const Manifest& manifest,
   return sub;
 }
 
+namespace {
+
+// The -I/-isystem/-iquote folders of a compile command, without the grader's own tree, the
+// cache and the instructor's build folders (masked for the compiler anyway).
+std::vector<std::string> include_dirs(const std::string& command, const std::string& root,
+                                      const std::vector<std::string>& masked) {
+  std::vector<std::string> out;
+  std::istringstream in(command);
+  std::string w, pending;
+  while (in >> w) {
+    std::string dir;
+    if (!pending.empty()) {
+      dir = w;
+      pending.clear();
+    } else if (w == "-I" || w == "-isystem" || w == "-iquote") {
+      pending = w;
+      continue;
+    } else if (w.rfind("-I", 0) == 0) {
+      dir = w.substr(2);
+    } else {
+      continue;
+    }
+    if (!dir.empty() && dir.front() == '\'') dir = dir.substr(1, dir.size() - 2);
+    bool hidden = dir.rfind(root + "/grader", 0) == 0;
+    for (const std::string& m : masked) hidden = hidden || dir.rfind(m, 0) == 0;
+    if (!hidden && is_dir(dir)) out.push_back(absolute(dir));
+  }
+  return out;
+}
+
+// The hidden test's text with the grader's common headers (grader/hidden/common) pasted in,
+// so that it compiles from stdin: no file of grader/ exists in the compiler's sandbox, and
+// __FILE__/__BASE_FILE__ of a header included there are "<stdin>".
+std::string inline_hidden_headers(const std::string& source, const std::string& common,
+                                  std::set<std::string>& done) {
+  std::istringstream in(read_text(source));
+  std::string out, line;
+  static const std::regex include_re(R"re(^\s*#\s*include\s*"([^"]+)")re");
+  static const std::regex once_re(R"(^\s*#\s*pragma\s+once)");
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, include_re) && exists(common + "/" + m[1].str())) {
+      if (done.insert(m[1].str()).second) out += inline_hidden_headers(common + "/" + m[1].str(), common, done);
+      out += "\n";
+      continue;
+    }
+    if (std::regex_search(line, once_re)) line.clear();
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
 LabBinaries build_lab(const Lab& lab, const Submission& sub, const GradeContext& ctx) {
   const double t0 = now_s();
   LabBinaries out;
@@ -171,19 +234,65 @@ LabBinaries build_lab(const Lab& lab, const Submission& sub, const GradeContext&
   // first, for every header lab (their reference versions are masked).
   const std::string inc = dir + "/include";
   make_sandbox_dir(inc);
+  std::set<std::string> header_names;  // "gw/dual.h": how lab headers are included
+  static const std::regex inc_re("^reference/(?:include/)?(.*)$");
   for (const Lab& any : ctx.manifest->labs)
     for (const std::string& h : fw.labs.at(any.id).headers) {
       std::smatch m;
-      static const std::regex inc_re("^reference/(?:include/)?(.*)$");
-      if (!std::regex_match(h, m, inc_re) || sub.files.count(h) == 0 || sub.files.at(h).empty()) continue;
-      copy_file(sub.files.at(h), inc + "/" + m[1].str());
+      if (std::regex_match(h, m, inc_re)) header_names.insert(m[1].str());
     }
-  // What to compile in the sandbox: the lab's .cpp files, and for a header lab its tests.
+  // 1. The scan: nothing that reads another file at compile time (scan.h).
+  {
+    IncludePolicy policy;
+    std::string any_command;
+    for (const auto& [ref, tmpl] : lb.compile) any_command += " " + tmpl;
+    for (const LabProgram& p : lb.programs)
+      for (const auto& [src, tmpl] : p.compile) any_command += " " + tmpl;
+    policy.dirs = include_dirs(any_command, fw.root, ctx.compile_mask);
+    for (const std::string& ref : lab.files) policy.dirs.push_back(absolute(fw.root + "/" + dirname_of(ref)));
+    for (const std::string& d : system_include_dirs()) policy.dirs.push_back(d);
+    policy.lab_files = header_names;
+    for (const std::string& f : lab.student_files) policy.lab_files.insert(basename_of(f));
+    for (const Lab& any : ctx.manifest->labs)
+      for (const std::string& f : any.files) policy.forbidden.insert(absolute(fw.root + "/" + f));
+    std::vector<ScanFinding> findings;
+    for (const std::string& ref : lab.files) {
+      const std::string src = sub.files.count(ref) ? sub.files.at(ref) : "";
+      if (src.empty()) continue;
+      for (const ScanFinding& f : scan_source(basename_of(lab.student_path(ref)), read_text(src), policy))
+        findings.push_back(f);
+    }
+    // Another lab's header goes into this lab's include folder too: one that fails the scan
+    // is replaced by its stub here (its own lab gets the 0).
+    for (const Lab& any : ctx.manifest->labs)
+      for (const std::string& h : fw.labs.at(any.id).headers) {
+        std::smatch m;
+        if (!std::regex_match(h, m, inc_re) || sub.files.count(h) == 0 || sub.files.at(h).empty()) continue;
+        std::string from = sub.files.at(h);
+        if (any.id != lab.id && !scan_source(basename_of(h), read_text(from), policy).empty())
+          from = fw.root + "/" + any.student_path(h);
+        copy_file(from, inc + "/" + m[1].str());
+      }
+    chmod((inc + "/gw").c_str(), 0755);
+    if (!findings.empty()) {
+      out.status = "rejected";
+      out.message = "the lab scores 0: its files may not read other files at compile time\n";
+      for (size_t i = 0; i < findings.size() && i < 12; ++i) out.message += findings[i].str() + "\n";
+      if (findings.size() > 12) out.message += "... (" + std::to_string(findings.size() - 12) + " more)\n";
+      out.seconds = now_s() - t0;
+      return out;
+    }
+  }
+  // 2. Compile in the sandbox: the lab's .cpp files, and for a header lab its tests. The
+  // compiler sees the project's public files, the lab's files and its own output folder;
+  // never grader/, the reference solutions, the cache or .git.
   struct Job {
-    std::string what, command, object;
+    std::string what, command, object, stdin_data;
+    bool hidden = false;  // its errors are not shown (they would quote the hidden test)
   };
   std::vector<Job> jobs;
   std::vector<std::string> lab_objects;
+  const std::string src_dir = sub.work + "/src/" + lab.id;
   for (const auto& [ref, tmpl] : lb.compile) {
     const std::string src = sub.files.count(ref) ? sub.files.at(ref) : "";
     if (src.empty()) {
@@ -195,19 +304,13 @@ LabBinaries build_lab(const Lab& lab, const Submission& sub, const GradeContext&
     const std::string flags = "-I" + shell_quote(inc) + " -iquote " + shell_quote(fw.root + "/" + dirname_of(ref));
     std::string cmd = fill(tmpl, {{"INC", flags}, {"SRC", shell_quote(src)}, {"OUT", shell_quote(obj)}});
     cmd = cmd.substr(cmd.find(" && ") + 4);  // run in the work folder, not the cache
-    jobs.push_back({basename_of(ref), cmd, obj});
+    jobs.push_back({basename_of(ref), cmd, obj, "", false});
     lab_objects.push_back(obj);
   }
   std::map<std::string, std::vector<std::string>> test_objects;  // kind -> objects
-  // A header lab recompiles its tests with the student's header. The grader's test sources
-  // may be unreadable to the sandbox user (Gradescope: permissions instead of mounts), so
-  // private copies are compiled, and removed before any student code runs.
-  const std::string testsrc = dir + "/testsrc";
-  if (!lb.headers.empty()) {
-    make_sandbox_dir(testsrc + "/common");
-    const std::string common = fw.root + "/grader/hidden/common";
-    for (const std::string& f : list_files(common, 2)) copy_file(common + "/" + f, testsrc + "/common/" + f);
-  }
+  // A header lab recompiles its tests with the student's header: the public test from its
+  // public file, the hidden test from stdin (its text, with the grader's common headers
+  // pasted in), so that no hidden file is there to be read.
   for (const LabProgram& p : lb.programs) {
     if (lb.headers.empty()) {
       test_objects[p.kind] = p.objects;
@@ -215,14 +318,17 @@ LabBinaries build_lab(const Lab& lab, const Submission& sub, const GradeContext&
     }
     for (size_t i = 0; i < p.sources.size(); ++i) {
       const std::string obj = dir + "/obj/" + p.kind + "_" + std::to_string(i) + ".o";
-      const std::string src = testsrc + "/" + p.kind + "_" + std::to_string(i) + "_" + basename_of(p.sources[i]);
-      copy_file(p.sources[i], src);
-      const std::string flags = "-I" + shell_quote(inc) + " -I" + shell_quote(testsrc + "/common") + " -iquote " +
-                                shell_quote(dirname_of(p.sources[i]));
+      const bool hidden = p.kind == "hidden";
+      const std::string flags = "-I" + shell_quote(inc);
       std::string cmd = fill(p.compile.at(p.sources[i]),
-                             {{"INC", flags}, {"SRC", shell_quote(src)}, {"OUT", shell_quote(obj)}});
+                             {{"INC", flags}, {"SRC", hidden ? std::string("-x c++ -") : shell_quote(p.sources[i])},
+                              {"OUT", shell_quote(obj)}});
       cmd = cmd.substr(cmd.find(" && ") + 4);
-      jobs.push_back({"the " + p.kind + " tests (with your " + basename_of(lb.headers[0]) + ")", cmd, obj});
+      std::set<std::string> done;
+      const std::string text =
+          hidden ? inline_hidden_headers(p.sources[i], fw.root + "/grader/hidden/common", done) : "";
+      jobs.push_back({"the " + p.kind + " tests (with your " + basename_of(lb.headers[0]) + ")", cmd, obj, text,
+                      hidden});
       test_objects[p.kind].push_back(obj);
     }
   }
@@ -240,34 +346,53 @@ LabBinaries build_lab(const Lab& lab, const Submission& sub, const GradeContext&
       SandboxSpec spec;
       spec.argv = {"/bin/sh", "-c", job.command};
       spec.workdir = dir + "/obj";
-      spec.env = base_env(dir + "/obj");
+      spec.private_workdir = false;  // the objects are the point
+      spec.keep = {src_dir, inc};
+      spec.env = base_env("/tmp");
       spec.mask = ctx.compile_mask;
       spec.slot = slot;
+      spec.stdin_data = job.stdin_data;
       spec.limits.wall_s = ctx.compile_timeout_s;
       spec.limits.memory_mb = 4096;
       spec.limits.file_mb = 512;
+      spec.limits.disk_mb = 512;
       spec.limits.processes = 256;
       spec.limits.output_keep = 64 * 1024;
       const SandboxResult r = run_sandboxed(spec);
       if (r.exit_code != 0 || !exists(job.object)) {
         std::lock_guard<std::mutex> lock(mu);
         if (errors.empty())
-          errors = "compiling " + job.what + " failed (" + describe_end(r, spec.limits) + "):\n" +
-                   first_errors(r.output, sub.work);
+          errors = job.hidden ? "compiling " + job.what + " failed (" + describe_end(r, spec.limits) +
+                                    "). The hidden tests' errors are not shown: compile your header with the "
+                                    "public tests (./gradwork lab " + lab.id + ") and fix every error and warning "
+                                    "there first.\n"
+                              : "compiling " + job.what + " failed (" + describe_end(r, spec.limits) + "):\n" +
+                                    first_errors(r.output, sub.work);
       }
     }
   };
   std::vector<std::thread> threads;
   for (int s = 0; s < std::max(1, ctx.jobs); ++s) threads.emplace_back(worker, s);
   for (auto& t : threads) t.join();
-  remove_all(testsrc);
   if (!errors.empty()) {
     out.status = "compile_error";
     out.message = errors;
     out.seconds = now_s() - t0;
     return out;
   }
-  // Forbidden shortcuts, and GoogleTest from student code (it could skip or fake results).
+  // 3. Forbidden routes: derived from the reference's call graph (callgraph.h), plus any
+  // patterns of the manifest; and GoogleTest from student code (it could skip or fake results).
+  for (const std::string& obj : lab_objects) {
+    const std::string route = forbidden_route(lb.routes, undefined_symbols(obj));
+    if (!route.empty()) {
+      out.status = "forbidden";
+      out.message = basename_of(obj).substr(0, basename_of(obj).size() - 2) + " " + route +
+                    ". Lab " + lab.id + " may not reach another lab's solution by any path: write it with the "
+                    "framework's own operations.";
+      out.seconds = now_s() - t0;
+      return out;
+    }
+  }
   std::vector<std::pair<std::string, std::regex>> forbidden;
   for (const std::string& pat : lab.forbidden_symbols) {
     try {
@@ -293,7 +418,7 @@ LabBinaries build_lab(const Lab& lab, const Submission& sub, const GradeContext&
         }
     }
   }
-  // Link each test program: test objects, the grader's main, this lab's objects, the
+  // 4. Link each test program: test objects, the grader's main, this lab's objects, the
   // reference objects of the other labs, the framework.
   std::string objects = shell_quote(fw.runner);
   for (const std::string& o : lab_objects) objects += " " + shell_quote(o);

@@ -3,11 +3,13 @@
 // Only the files the manifest lists are taken, found by basename (sub/gradcheck.cpp) or by
 // their place in the repository (sub/labs/03-reverse-mode/backprop.cpp), under at most one
 // extra top-level folder; a missing file is replaced by its untouched stub from labs/.
-// Archives are unpacked inside the sandbox. Each lab's files are compiled inside the sandbox
-// with the reference build's flags (the reference solutions and the cache are masked, so an
-// #include of a solution fails), scanned with nm for forbidden symbols, and linked (by the
-// grader, never run by it) against the prebuilt framework: the student's objects for this
-// lab, the reference objects for every other lab.
+// Archives are unpacked inside the sandbox. Each lab's files are scanned before anything
+// compiles them (scan.h: nothing that reads another file at compile time), compiled inside
+// the sandbox with the reference build's flags (the grader's tree, the reference solutions and
+// the cache are masked; a header lab's hidden test arrives on the compiler's stdin), checked
+// for forbidden routes (callgraph.h), and linked (by the grader, never run by it) against the
+// prebuilt framework: the student's objects for this lab, the reference objects for every
+// other lab.
 #pragma once
 
 #include <map>
@@ -32,7 +34,7 @@ struct Submission {
 
 /// The build of one lab of one submission.
 struct LabBinaries {
-  std::string status = "ok";   ///< ok | compile_error | forbidden | link_error | not_built
+  std::string status = "ok";   ///< ok | rejected | compile_error | forbidden | link_error | not_built
   std::string message;         ///< first compiler errors, the forbidden symbol, ...
   std::map<std::string, std::string> binaries;  ///< "public"/"hidden" -> program
   double seconds = 0;

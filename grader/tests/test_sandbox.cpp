@@ -8,16 +8,20 @@
 
 #include <dirent.h>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 
+#include "manifest.h"
 #include "sandbox.h"
+#include "submission.h"
 #include "util.h"
 
 namespace gw::grader {
 namespace {
 
-SandboxResult sh(const std::string& script, SandboxLimits limits = {}, std::vector<std::string> mask = {}) {
+SandboxResult sh(const std::string& script, SandboxLimits limits = {}, std::vector<std::string> mask = {},
+               std::vector<std::string> keep = {}, const std::string& input = "") {
   static const bool reaper = (become_subreaper(), true);
   (void)reaper;
   const std::string dir = make_temp_dir("gw-sandbox-test-");
@@ -28,6 +32,8 @@ SandboxResult sh(const std::string& script, SandboxLimits limits = {}, std::vect
   spec.env = {"PATH=/usr/bin:/bin", "HOME=" + dir};
   spec.limits = limits;
   spec.mask = mask;
+  spec.keep = keep;
+  spec.stdin_data = input;
   spec.slot = 7;  // a uid no other test uses
   SandboxResult r = run_sandboxed(spec);
   remove_all(dir);
@@ -155,6 +161,93 @@ TEST(Sandbox, StdinIsClosed) {
   const SandboxResult r = sh("cat; echo done", lim);
   EXPECT_FALSE(r.timed_out) << "the child waited for input";
   EXPECT_NE(r.output.find("done"), std::string::npos);
+}
+
+TEST(Sandbox, TheProgramSeesOnlyItsOwnProcessesAndNothingOfTheGrader) {
+  if (!sandbox_caps().pid_ns) GTEST_SKIP() << "no PID namespace here: " << sandbox_caps().describe();
+  const SandboxResult r = sh("echo ppid=$PPID; ls /proc | grep -c '^[0-9]'; "
+                             "tr '\\0' ' ' < /proc/$PPID/cmdline 2>/dev/null; echo; "
+                             "tr '\\0' ' ' < /proc/$PPID/environ 2>/dev/null; echo end");
+  EXPECT_NE(r.output.find("ppid=1\n"), std::string::npos) << r.output;
+  // bash, and the ls of the pipe (and grep): no grader, no other test.
+  std::istringstream in(r.output.substr(r.output.find('\n') + 1));
+  int visible = 0;
+  in >> visible;
+  EXPECT_LE(visible, 3) << r.output;
+  EXPECT_EQ(r.output.find("gw_test_grader"), std::string::npos) << "the grader's command line leaked: " << r.output;
+  EXPECT_EQ(r.output.find("PATH="), std::string::npos) << "the parent's environment leaked: " << r.output;
+}
+
+TEST(Sandbox, EachRunHasAPrivateTmpThatNothingOutlives) {
+  if (!sandbox_caps().namespaces) GTEST_SKIP() << "no mount namespace here";
+  const std::string mark = "gw-sandbox-private-" + random_token(4);
+  const SandboxResult a = sh("for d in /tmp /var/tmp /dev/shm; do echo hi > $d/" + mark + " || echo FAILED $d; done; "
+                             "ls /tmp/" + mark);
+  EXPECT_EQ(a.output.find("FAILED"), std::string::npos) << a.output;
+  const SandboxResult b = sh("cat /tmp/" + mark + " /var/tmp/" + mark + " /dev/shm/" + mark + " 2>&1; echo done");
+  EXPECT_EQ(b.output.find("hi"), std::string::npos) << "a file of one run was still there in the next: " << b.output;
+  for (const char* d : {"/tmp/", "/var/tmp/", "/dev/shm/"})
+    EXPECT_FALSE(exists(d + mark)) << d << mark << " reached the machine's own folder";
+  if (sandbox_caps().root) {
+    const CommandResult left = run_command("find /tmp /var/tmp /dev/shm -xdev -uid 61007 2>/dev/null | head -3");
+    EXPECT_EQ(left.output, "") << "files of the sandbox uid outlived the runs";
+  }
+}
+
+TEST(Sandbox, TheTotalBytesWrittenAreCapped) {
+  if (!sandbox_caps().namespaces) GTEST_SKIP() << "no mount namespace here";
+  SandboxLimits lim;
+  lim.disk_mb = 16;
+  lim.file_mb = 8;
+  // Many files, each under the per-file limit: the total stops at the cap.
+  const SandboxResult r = sh("for i in $(seq 1 10); do head -c 6000000 /dev/zero > /tmp/f$i || { echo STOPPED $i; break; }; done; "
+                             "du -sm /tmp | cut -f1",
+                             lim);
+  EXPECT_NE(r.output.find("STOPPED"), std::string::npos) << r.output;
+  EXPECT_TRUE(r.disk_full) << r.output;
+  EXPECT_LE(r.disk_used, 17 << 20);
+}
+
+TEST(Sandbox, KeptPathsAreVisibleAndReadOnlyEverythingElseInTmpIsNot) {
+  if (!sandbox_caps().namespaces) GTEST_SKIP() << "no mount namespace here";
+  const std::string dir = make_temp_dir("gw-keep-");
+  chmod(dir.c_str(), 0755);
+  write_text(dir + "/kept.txt", "KEPT");
+  write_text(dir + "/other.txt", "OTHER");
+  chmod((dir + "/kept.txt").c_str(), 0644);
+  chmod((dir + "/other.txt").c_str(), 0644);
+  const SandboxResult r = sh("cat " + dir + "/kept.txt; cat " + dir + "/other.txt; echo x >> " + dir +
+                             "/kept.txt && echo WROTE", {}, {}, {dir + "/kept.txt"});
+  EXPECT_NE(r.output.find("KEPT"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("OTHER"), std::string::npos) << "a file of the work folder that was not kept is visible";
+  EXPECT_EQ(r.output.find("WROTE"), std::string::npos) << r.output;
+  EXPECT_EQ(read_text(dir + "/kept.txt"), "KEPT");
+  remove_all(dir);
+}
+
+TEST(Sandbox, StdinDataReachesTheProgram) {
+  const SandboxResult r = sh("wc -c", {}, {}, {}, std::string(200000, 'x'));
+  EXPECT_NE(r.output.find("200000"), std::string::npos) << r.output;
+}
+
+TEST(Sandbox, TheCompilerSeesNeitherTheGradersTreeNorTheSolutions) {
+  if (!sandbox_caps().namespaces && !sandbox_caps().root) GTEST_SKIP() << "no mount namespace and not root";
+  const std::string root = GW_SOURCE_DIR;
+  const Manifest m = load_manifest(root + "/labs/labs.json");
+  std::vector<std::string> compile_mask, run_mask;
+  secret_paths(m, root, "/nonexistent-cache", &compile_mask, &run_mask);
+  std::string script;
+  for (const std::string& f : list_files(root + "/grader/hidden", 3)) script += "cat " + root + "/grader/hidden/" + f + "; ";
+  for (const Lab& lab : m.labs)
+    for (const std::string& f : lab.files) script += "cat " + root + "/" + f + "; ";
+  script += "echo entries=$(ls " + root + "/grader 2>/dev/null | wc -l); echo done";
+  for (const auto* mask : {&compile_mask, &run_mask}) {
+    const SandboxResult r = sh(script, {}, *mask);
+    EXPECT_NE(r.output.find("done"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("TEST("), std::string::npos) << "a hidden test is readable: " << r.output.substr(0, 400);
+    EXPECT_EQ(r.output.find("BEGIN LAB"), std::string::npos) << "a solution is readable: " << r.output.substr(0, 400);
+    EXPECT_NE(r.output.find("entries=0"), std::string::npos) << "grader/ can be listed: " << r.output.substr(0, 400);
+  }
 }
 
 TEST(Sandbox, ACrashIsReportedWithItsSignal) {

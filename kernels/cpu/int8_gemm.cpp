@@ -53,7 +53,10 @@ void dnnl_shifted_gemm(int64_t m, int64_t n, int64_t k, const int8_t* a, int shi
 #endif
 }
 
-void loop_gemm(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c) {
+// Exact plain loops; row by row, each a[i][p] scales row p of b, so the inner loop runs over
+// contiguous n and vectorizes (widening multiply-adds). A is int8_t or uint8_t.
+template <typename A>
+void loop_gemm(int64_t m, int64_t n, int64_t k, const A* a, const int8_t* b, int32_t* c) {
 #pragma omp parallel for schedule(static) if (m * n * k > 65536)
   for (int64_t i = 0; i < m; ++i) {
     int32_t* row = c + i * n;
@@ -83,16 +86,7 @@ void u7s8_gemm(int64_t m, int64_t n, int64_t k, const uint8_t* a, const int8_t* 
   GW_CHECK(status == dnnl_success, "u8·s8 GEMM (oneDNN): status ", static_cast<int>(status),
            " for (", m, " × ", k, ")·(", k, " × ", n, ")");
 #else
-#pragma omp parallel for schedule(static) if (m * n * k > 65536)
-  for (int64_t i = 0; i < m; ++i) {
-    int32_t* row = c + i * n;
-    for (int64_t j = 0; j < n; ++j) row[j] = 0;
-    for (int64_t p = 0; p < k; ++p) {
-      const int32_t aip = a[i * k + p];
-      const int8_t* brow = b + p * n;
-      for (int64_t j = 0; j < n; ++j) row[j] += aip * static_cast<int32_t>(brow[j]);
-    }
-  }
+  loop_gemm(m, n, k, a, b, c);
 #endif
 }
 

@@ -105,8 +105,7 @@ void dequantize_kernel(const KernelArgs& args) {
   dequantize_typed<float>(args);
 }
 
-// c (m, n) = a (m, k) · b (k, n) in i32. Row by row: each a[i][p] scales row p of b, so the
-// inner loop runs over contiguous n and vectorizes (i8 → i32 widening multiply-adds).
+// c (m, n) = a (m, k) · b (k, n) in i32, exactly (int8_gemm.cpp).
 void matmul_int8_kernel(const KernelArgs& args) {
   const Tensor& a = args.inputs[0];
   const Tensor& b = args.inputs[1];

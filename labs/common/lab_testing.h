@@ -5,6 +5,11 @@
 //
 // Kept apart from tests/common so that a student release (labs/ without the project's own
 // tests) still builds the public tests.
+//
+// Graded, every check here also sends what it checked to the grader's judge (observe.h):
+// the value the student's code computed, never the check's verdict, and never more than the
+// check asserts (what passes the check by hand must match in grading). Run by hand, the
+// observations do nothing and the checks decide alone, with the same messages.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -32,6 +37,7 @@
 #include "gw/op_table.h"
 #include "gw/ops.h"
 #include "gw/tensor.h"
+#include "observe.h"
 
 namespace gw::labs {
 
@@ -108,9 +114,12 @@ inline Node* straight_line_program(Node* w1, Node* w2) {
 }
 
 /// Expects |a − b| ≤ atol + rtol·|b| for every element; on failure names `what`, the first
-/// element that is off, both values and the shapes.
+/// element that is off, both values and the shapes. Graded, `a` is observed in f64 (the check
+/// ignores the dtype) with twice the tolerances: two answers that each pass this check may
+/// differ by that much.
 inline ::testing::AssertionResult close(const std::string& what, const Tensor& a, const Tensor& b,
                                         double atol = 1e-6, double rtol = 1e-6) {
+  observe::tensor(what, a.defined() ? a.astype(DType::f64) : a, 2 * atol, 2 * rtol);
   if (!a.defined()) return ::testing::AssertionFailure() << what << ": got an undefined tensor";
   if (a.shape() != b.shape())
     return ::testing::AssertionFailure()
@@ -126,8 +135,13 @@ inline ::testing::AssertionResult close(const std::string& what, const Tensor& a
 }
 
 /// Expects |a − expected| ≤ tol for a one-element tensor, explaining `why` on failure.
+/// Graded, its one element is observed within 2·tol (see close; the shape is not checked).
 inline ::testing::AssertionResult near(const std::string& what, const Tensor& a, double expected,
                                        double tol, const std::string& why = "") {
+  if (a.defined() && a.numel() == 1)
+    observe::value(what, a.item(), 2 * tol);
+  else
+    observe::flag(what + ": one element", false);
   if (!a.defined()) return ::testing::AssertionFailure() << what << ": got an undefined tensor";
   if (a.numel() != 1)
     return ::testing::AssertionFailure()
@@ -360,11 +374,10 @@ inline ::testing::AssertionResult on_small_stack(const std::string& hint, const 
 
 // ---- errors ------------------------------------------------------------------------------
 
-/// Expects `call` to throw an `E` (a gw::Error) whose message contains `text`; `why` says
-/// what the rule is. A NotImplemented (an untouched stub) is a failure like any other.
+/// throws() without the observation.
 template <typename E = Error>
-::testing::AssertionResult throws(const std::function<void()>& call, const std::string& text,
-                                  const std::string& why) {
+::testing::AssertionResult throws_unobserved(const std::function<void()>& call,
+                                             const std::string& text, const std::string& why) {
   try {
     call();
   } catch (const NotImplemented& e) {
@@ -379,6 +392,17 @@ template <typename E = Error>
   }
   return ::testing::AssertionFailure()
          << "returned normally, expected a gw::Error that names " << text << ": " << why;
+}
+
+/// Expects `call` to throw an `E` (a gw::Error) whose message contains `text`; `why` says
+/// what the rule is. A NotImplemented (an untouched stub) is a failure like any other.
+/// Graded, whether it did is observed (the error's exact type is not: any `E` passes).
+template <typename E = Error>
+::testing::AssertionResult throws(const std::function<void()>& call, const std::string& text,
+                                  const std::string& why) {
+  ::testing::AssertionResult r = throws_unobserved<E>(call, text, why);
+  observe::flag("throws an error naming " + text, static_cast<bool>(r));
+  return r;
 }
 
 /// For as long as it lives, `op`'s VJP rule is `rule` (a test plants a wrong rule this way
@@ -447,10 +471,9 @@ inline ::testing::AssertionResult rejects_wrong_shape_rule(const Differentiate& 
 
 // ---- graphs ------------------------------------------------------------------------------
 
-/// Checks that `order` holds every node that `outputs` depend on exactly once, each after its
-/// inputs, and nothing else.
-inline ::testing::AssertionResult is_topological(const std::vector<Node*>& order,
-                                                 const std::vector<Node*>& outputs) {
+/// is_topological() without the observation.
+inline ::testing::AssertionResult is_topological_unobserved(const std::vector<Node*>& order,
+                                                            const std::vector<Node*>& outputs) {
   std::unordered_map<const Node*, size_t> at;
   for (size_t i = 0; i < order.size(); ++i)
     if (!at.emplace(order[i], i).second)
@@ -477,6 +500,17 @@ inline ::testing::AssertionResult is_topological(const std::vector<Node*>& order
     return ::testing::AssertionFailure() << "the order has " << order.size() << " nodes, but "
                                          << "the outputs depend on " << seen.size();
   return ::testing::AssertionSuccess();
+}
+
+/// Checks that `order` holds every node that `outputs` depend on exactly once, each after its
+/// inputs, and nothing else. Graded, the order's length and the outcome are observed (many
+/// orders are right, so the order itself is not).
+inline ::testing::AssertionResult is_topological(const std::vector<Node*>& order,
+                                                 const std::vector<Node*>& outputs) {
+  ::testing::AssertionResult r = is_topological_unobserved(order, outputs);
+  observe::count("nodes in the order", static_cast<int64_t>(order.size()));
+  observe::flag("the order is topological", static_cast<bool>(r));
+  return r;
 }
 
 /// A chain x → ((x·c) + d)·c + d … of `length` ops: 10⁵ of them overflow a recursive walk on

@@ -6,6 +6,7 @@
 // element are caught at every drawn point; the ε study takes the given steps and shows the
 // truncation slope and the flat stretch of f32. Inputs come from GW_HIDDEN_SEED
 // (grader/hidden/common/hidden.h); every test that targets a bug catches it for every seed.
+// Each check also sends what it asserts to the grader's judge (labs/common/observe.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include "gw/autodiff.h"
 #include "hidden.h"
 #include "lab_testing.h"
+#include "observe.h"
 
 namespace gw {
 namespace {
@@ -121,12 +123,23 @@ std::string indices(const std::vector<int64_t>& v) {
                                        << c.max_abs_error << " and " << c.max_rel_error;
 }
 
+// What the tests assert of reports, for the judge (never a NaN or an infinity as a number).
+void observe_checks(const std::string& what, const GradcheckReport& r) {
+  observe::count(what + ": input checks", static_cast<int64_t>(r.inputs.size()));
+}
+void observe_verdicts(const std::string& what, const GradcheckReport& r) {
+  observe::flag(what + ": report passed", r.passed);
+  for (size_t i = 0; i < r.inputs.size(); ++i)
+    observe::flag(what + ": input " + std::to_string(i) + " passed", r.inputs[i].passed);
+}
+
 TEST(HiddenGradcheck, PassesEveryCorrectHiddenGradient) {
   SCOPED_TRACE(hidden::seed_note());
   uint64_t salt = 1;
   for (const Hidden& h : hidden_functions()) {
     const std::vector<Tensor> in = draw(h.shapes, salt++);
     const GradcheckReport r = gradcheck(h.f, h.grads(in), in);
+    observe::flag(std::string(h.name) + ": report passed", r.passed);
     EXPECT_TRUE(r.passed) << h.name
                           << ": expected a correct gradient to pass, got a failing "
                              "report:\n"
@@ -165,7 +178,10 @@ TEST(HiddenGradcheck, CatchesPlantedBugs) {
       std::vector<Tensor> wrong = good;
       wrong[0] = edit(good[0], bug.change);
       const GradcheckReport r = gradcheck(h.f, wrong, in);
+      const std::string what = std::string(h.name) + " / " + bug.what;
+      observe_checks(what, r);
       ASSERT_EQ(r.inputs.size(), 2u) << h.name << ": expected one InputCheck per input";
+      observe_verdicts(what, r);
       EXPECT_FALSE(r.inputs[0].passed) << h.name << ": expected the planted bug \"" << bug.what
                                        << "\" in input 0 to fail it, got a pass:\n"
                                        << r.str();
@@ -188,6 +204,7 @@ TEST(HiddenGradcheck, MissingConsumerTermIsCaught) {
   std::vector<Tensor> wrong = h.grads(in);
   wrong[0] = in[1].astype(DType::f64);  // only the x1·x2 consumer, the ln term forgotten
   const GradcheckReport r = gradcheck(h.f, wrong, in);
+  observe::flag("report passed", r.passed);
   EXPECT_FALSE(r.passed) << "expected an adjoint that misses one consumer to fail, got a pass:\n"
                          << r.str();
 }
@@ -205,7 +222,11 @@ TEST(HiddenGradcheck, FailingListIsExactlyThePlantedElements) {
     for (int64_t i : planted) v[static_cast<size_t>(i)] += 0.05;
   });
   const GradcheckReport r = gradcheck(h.f, wrong, in);
+  observe_checks("two planted", r);
   ASSERT_EQ(r.inputs.size(), 2u) << "expected one InputCheck per input";
+  observe::flag("input 0 passed", r.inputs[0].passed);
+  observe::indices("failing elements of input 1", r.inputs[1].failing);
+  observe::value("max abs error of input 1", r.inputs[1].max_abs_error, 2e-6);
   EXPECT_TRUE(r.inputs[0].passed) << "expected the correct input 0 to pass, got:\n" << r.str();
   const std::vector<int64_t> expected(planted.begin(), planted.end());
   EXPECT_EQ(r.inputs[1].failing, expected)
@@ -232,11 +253,13 @@ TEST(HiddenGradcheck, RelativeToleranceScalesWithTheNumericalGradient) {
   o.atol = 1e-6;
   o.rtol = 1e-4;
   const GradcheckReport loose = gradcheck(f, {g}, {x}, o);
+  observe::flag("passed with rtol 1e-4", loose.passed);
   EXPECT_TRUE(loose.passed) << "expected a pass: |g − ĝ| = 1 ≤ atol + rtol·|ĝ| ≈ 100 (the "
                                "tolerance is relative to |ĝ|); got:\n"
                             << loose.str();
   o.rtol = 1e-8;
   const GradcheckReport tight = gradcheck(f, {g}, {x}, o);
+  observe::flag("passed with rtol 1e-8", tight.passed);
   EXPECT_FALSE(tight.passed) << "expected a failure: with rtol = 1e-8 the tolerance is ≈ 0.02 "
                                 "and the error is 1; got:\n"
                              << tight.str();
@@ -270,7 +293,13 @@ TEST(HiddenGradcheck, ZeroGradientsGoThroughTheTinyGuard) {
     }
   });
   const GradcheckReport r = gradcheck(f, {g}, {x});
+  observe_checks("zero gradients", r);
   ASSERT_EQ(r.inputs.size(), 1u) << "expected one InputCheck";
+  observe::flag("report passed", r.passed);
+  if (std::isfinite(r.inputs[0].max_rel_error))
+    observe::value("max rel error", r.inputs[0].max_rel_error, 0, 2e-6);
+  else
+    observe::flag("max rel error is finite", false);
   EXPECT_TRUE(r.passed) << "expected a pass: every |g − ĝ| ≤ 1e-8 is within atol = 1e-6, "
                            "whatever the relative error; got:\n"
                         << r.str();
@@ -289,7 +318,11 @@ TEST(HiddenGradcheck, NaNOnEitherSideFailsItsElementAndPoisonsBothMaxima) {
     std::vector<Tensor> wrong = h.grads(in);
     wrong[0] = edit(wrong[0], [k](std::vector<double>& v) { v[static_cast<size_t>(k)] = NAN; });
     const GradcheckReport r = gradcheck(h.f, wrong, in);
+    observe_checks("analytic NaN", r);
     ASSERT_EQ(r.inputs.size(), 2u) << "expected one InputCheck per input";
+    observe::indices("analytic NaN: failing elements of input 0", r.inputs[0].failing);
+    observe::flag("analytic NaN: both maxima NaN", static_cast<bool>(both_maxima_nan(r.inputs[0])));
+    observe::flag("analytic NaN: input 1 passed", r.inputs[1].passed);
     EXPECT_EQ(r.inputs[0].failing, std::vector<int64_t>{k})
         << "analytic NaN at element " << k << ": expected failing = {" << k << "}, got "
         << indices(r.inputs[0].failing);
@@ -309,7 +342,10 @@ TEST(HiddenGradcheck, NaNOnEitherSideFailsItsElementAndPoisonsBothMaxima) {
       for (double& e : v) e = e < 0 ? -0.5 / std::sqrt(-e) : 1e6;
     });
     const GradcheckReport r = gradcheck(f, {g}, {x});
+    observe_checks("numerical NaN", r);
     ASSERT_EQ(r.inputs.size(), 1u) << "expected one InputCheck";
+    observe::indices("numerical NaN: failing elements", r.inputs[0].failing);
+    observe::flag("numerical NaN: both maxima NaN", static_cast<bool>(both_maxima_nan(r.inputs[0])));
     EXPECT_EQ(r.inputs[0].failing, std::vector<int64_t>{k})
         << "numerical NaN at element " << k << " (√ of −ε): expected failing = {" << k << "}, got "
         << indices(r.inputs[0].failing);
@@ -327,16 +363,20 @@ TEST(HiddenGradcheck, MissingAndMisshapenGradientsFailWithInfiniteErrors) {
   Tensor& other = grads[missing_first ? 1 : 0];
   other = other.reshaped({1, other.numel()});
   const GradcheckReport r = gradcheck(h.f, grads, in);
+  observe_checks("missing and misshapen", r);
   ASSERT_EQ(r.inputs.size(), 2u) << "expected one InputCheck per input";
   const double inf = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < 2; ++i) {
     const InputCheck& c = r.inputs[i];
+    observe::flag("input " + std::to_string(i) + " failed with both maxima +inf",
+                  !c.passed && c.max_abs_error == inf && c.max_rel_error == inf);
     EXPECT_TRUE(!c.passed && c.max_abs_error == inf && c.max_rel_error == inf)
         << h.name << ", input " << i << " ("
         << ((i == 0) == missing_first ? "no gradient" : "a gradient of the wrong shape")
         << "): expected a failed input with both maxima +inf, got passed = " << c.passed
         << ", max_abs_error " << c.max_abs_error << ", max_rel_error " << c.max_rel_error;
   }
+  observe::flag("report passed", r.passed);
   EXPECT_FALSE(r.passed) << "expected the report to fail";
 }
 
@@ -364,6 +404,7 @@ TEST(HiddenNumericalGradient, CountsTwoEvaluationsPerElementOfALargerInput) {
   };
   const Tensor x = labs::uniform({n}, hidden::seed(18));
   const Tensor g = numerical_gradient(f, {x}, 0);
+  observe::count("calls of f", calls);
   EXPECT_EQ(calls, 2 * n) << "expected two calls of f per element of an input of " << n
                           << " elements, got " << calls;
   const Tensor expected = edit(x, [](std::vector<double>& v) {
@@ -432,6 +473,7 @@ TEST(HiddenNumericalGradient, RestoresEveryElementBeforeMovingTheNext) {
     return s * s;
   };
   const Tensor g = numerical_gradient(f, in, which);
+  observe::text("what f saw", problem);
   EXPECT_EQ(problem, "") << "expected every call to see one element moved by ±ε and the rest "
                             "at the point (input "
                          << which << " differentiated)";
@@ -445,7 +487,12 @@ TEST(HiddenNumericalGradient, RestoresEveryElementBeforeMovingTheNext) {
 TEST(HiddenEpsStudy, TakesTheGivenStepsAndIsSecondOrderInTruncation) {
   const std::vector<double> steps{1e-1, 1e-2, 3e-3};
   const std::vector<EpsStudyPoint> pts = eps_study(steps);
+  observe::count("points of the study", static_cast<int64_t>(pts.size()));
   ASSERT_EQ(pts.size(), steps.size()) << "expected one point per given step";
+  for (const EpsStudyPoint& p : pts) observe::value("ε of a point", p.eps, 0, 1e-15);
+  observe::value("f64 error ratio of ε = 0.1 and 0.01", pts[0].error_f64 / pts[1].error_f64, 4.0);
+  observe::value("f64 error at ε = 0.1", pts[0].error_f64, 2e-5);
+  observe::value("f32 error at ε = 0.1", pts[0].error_f32, 4e-5);
   for (size_t i = 0; i < steps.size(); ++i)
     EXPECT_DOUBLE_EQ(pts[i].eps, steps[i]) << "point " << i << " should hold the given ε";
   // Truncation error ε²/6·|cos 1|: 100x smaller for a 10x smaller ε.
@@ -463,10 +510,13 @@ TEST(HiddenEpsStudy, TruncationSlopeIsTwoOnRandomLargeSteps) {
   const double e1 = hidden::draw_real(80, 0.06, 0.2);
   const double e2 = hidden::draw_real(81, 0.03, e1 / 2);
   const std::vector<EpsStudyPoint> pts = eps_study({e1, e2});
+  observe::count("points of the study", static_cast<int64_t>(pts.size()));
   ASSERT_EQ(pts.size(), 2u) << "expected one point per given step";
   const double decades = std::log10(e1 / e2);
   const double s64 = std::log10(pts[0].error_f64 / pts[1].error_f64) / decades;
   const double s32 = std::log10(pts[0].error_f32 / pts[1].error_f32) / decades;
+  observe::value("f64 slope", s64, 0.1);
+  observe::value("f32 slope", s32, 0.4);
   EXPECT_NEAR(s64, 2.0, 0.05) << "expected the f64 error to fall like ε² between ε = " << e1
                               << " and " << e2;
   EXPECT_NEAR(s32, 2.0, 0.2) << "expected the f32 error to fall like ε² between ε = " << e1
@@ -482,7 +532,9 @@ TEST(HiddenEpsStudy, F32ErrorIsCos1OnTheFlatStretch) {
   for (int i = 0; i < 4; ++i)
     steps.push_back(std::pow(10.0, std::uniform_real_distribution<double>(-12, -7.7)(rng)));
   const std::vector<EpsStudyPoint> pts = eps_study(steps);
+  observe::count("points of the study", static_cast<int64_t>(pts.size()));
   ASSERT_EQ(pts.size(), steps.size()) << "expected one point per given step";
+  for (const EpsStudyPoint& p : pts) observe::value("f32 error on the flat stretch", p.error_f32, 2e-6);
   for (const EpsStudyPoint& p : pts)
     EXPECT_NEAR(p.error_f32, std::cos(1.0), 1e-6)
         << "at ε = " << p.eps << " expected the f32 error cos 1 = 0.5403 (1 ± ε rounds to 1 in "
@@ -491,7 +543,10 @@ TEST(HiddenEpsStudy, F32ErrorIsCos1OnTheFlatStretch) {
 
 TEST(HiddenEpsStudy, FloatErrorIsRoundingDominatedAtSmallSteps) {
   const std::vector<EpsStudyPoint> pts = eps_study({1e-6, 1e-7});
+  observe::count("points of the study", static_cast<int64_t>(pts.size()));
   ASSERT_EQ(pts.size(), 2u) << "expected one point per given step";
+  observe::flag("the f32 error at ε = 1e-6 is above 1e-3", pts[0].error_f32 > 1e-3);
+  observe::value("f64 error at ε = 1e-6", pts[0].error_f64, 1e-8);
   // u_f32 ≈ 6e-8: at ε = 1e-6 rounding costs ~u/ε ≈ 0.06 in float, ~1e-10 in double.
   EXPECT_GT(pts[0].error_f32, 1e-3) << "expected a rounding error of order u/ε ≈ 0.06 in f32 at "
                                        "ε = 1e-6, got "

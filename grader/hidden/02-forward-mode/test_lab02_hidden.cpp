@@ -34,6 +34,8 @@ TEST(HiddenDual, ComposedProgramsMatchCentralDifferences) {
     const double a = hidden::draw_real(k, 0.1, 2.0);
     const Dual r = dual(Dual{a, 1.0});
     const double fd = (plain(a + 1e-6) - plain(a - 1e-6)) / 2e-6;
+    observe::value("value of the composed program", r.value, 2e-12);
+    observe::value("tangent of the composed program", r.tangent, 2e-6 * (1 + std::abs(fd)));
     EXPECT_NEAR(r.value, plain(a), 1e-12) << "value of the composed program at a = " << a;
     EXPECT_NEAR(r.tangent, fd, 1e-6 * (1 + std::abs(fd)))
         << "tangent of the composed program at a = " << a << " against a central difference";

@@ -131,7 +131,9 @@ TEST(HiddenSgdStep, MatchesTheHandMadeReferenceOnHiddenShapesAndData) {
     const Tensor x = labs::uniform({b, n_in}, hidden::seed(810 + s), -2, 2);
     const Tensor y = labs::uniform({b, n_out}, hidden::seed(820 + s), -2, 2);
     const double expected = ref.step(x.to_doubles(), y.to_doubles(), lr);
-    EXPECT_NEAR(step.step(x, y), expected, 1e-6 * std::abs(expected) + 1e-9)
+    const double loss = step.step(x, y);
+    observe::value("loss of a step", loss, 2e-9, 2e-6);
+    EXPECT_NEAR(loss, expected, 1e-6 * std::abs(expected) + 1e-9)
         << "step " << s << " (b " << b << ", n_in " << n_in << ", h " << h << ", n_out " << n_out
         << ", η " << lr << ")";
   }
@@ -154,6 +156,11 @@ TEST(HiddenSgdStep, NodeCountIsConstantAcrossManySteps) {
   for (int s = 0; s < 20; ++s)
     (void)step.step(labs::uniform({6, 4}, hidden::seed(910 + s)),
                     labs::uniform({6, 3}, hidden::seed(930 + s)));
+  // The number of nodes added, not the graph's size: correct graphs differ in size.
+  observe::count("nodes added by 20 steps", static_cast<int64_t>(g.size()) - static_cast<int64_t>(built));
+  observe::count("grads", static_cast<int64_t>(step.grads.size()));
+  observe::count("new params", static_cast<int64_t>(step.new_params.size()));
+  observe::count("runs of the executor", step.executor ? step.executor->runs() : -1);
   EXPECT_EQ(g.size(), built) << "expected the graph to keep its " << built
                              << " nodes over 20 "
                                 "steps (built once, at build_sgd_step), got "

@@ -3,6 +3,10 @@
 // (tolerances, the kRelativeErrorTiny guard, NaN, missing gradients) and the ε study (the
 // truncation slope, the minimum, the flat stretch of f32). Each test names the claim it
 // checks; its messages say what to look at.
+//
+// Graded, each check also sends what it checked to the grader (labs/common/observe.h; the
+// checks of lab_testing.h do it themselves), never more than it asserts; run by hand, the
+// observations do nothing.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +16,7 @@
 
 #include "gw/autodiff.h"
 #include "lab_testing.h"
+#include "observe.h"
 
 namespace gw {
 namespace {
@@ -61,6 +66,32 @@ Tensor planted(const Tensor& t, int64_t at, double delta) {
   return with_element(t, at, t.to_doubles().at(static_cast<size_t>(at)) + delta);
 }
 
+// What the gradcheck tests assert of a report, for the grader (never a NaN or an infinity as a
+// number: the judge compares neither).
+void observe_checks(const GradcheckReport& r) {
+  observe::count("input checks", static_cast<int64_t>(r.inputs.size()));
+}
+void observe_verdicts(const GradcheckReport& r) {
+  observe::flag("report passed", r.passed);
+  for (size_t i = 0; i < r.inputs.size(); ++i)
+    observe::flag("input " + std::to_string(i) + " passed", r.inputs[i].passed);
+}
+void observe_failing(const GradcheckReport& r, size_t i) {
+  observe::indices("failing elements of input " + std::to_string(i), r.inputs.at(i).failing);
+}
+void observe_both_nan(const GradcheckReport& r, size_t i) {
+  const InputCheck& c = r.inputs.at(i);
+  observe::flag("input " + std::to_string(i) + ": both maxima NaN",
+                std::isnan(c.max_abs_error) && std::isnan(c.max_rel_error));
+}
+
+// The steps of a study, for the tests that assert them.
+void observe_steps(const std::vector<EpsStudyPoint>& pts) {
+  std::vector<double> eps;
+  for (const EpsStudyPoint& p : pts) eps.push_back(p.eps);
+  observe::values("steps of the study", eps, 0, 1e-15);
+}
+
 // ---- numerical_gradient ---------------------------------------------------------------------
 
 TEST(NumericalGradient, ReproducesLectureDerivativeForX1) {
@@ -99,6 +130,8 @@ TEST(NumericalGradient, HasTheInputShapeAndIsF64) {
   WeightedSquares p;
   const std::vector<Tensor> in{p.x.astype(DType::f32), p.w.astype(DType::f32)};
   const Tensor g = numerical_gradient(weighted_squares, in, 0);
+  observe::text("shape of the gradient", shape_str(g.shape()));
+  observe::text("dtype of the gradient", dtype_name(g.dtype()));
   EXPECT_EQ(g.shape(), p.x.shape()) << "the gradient has the shape of the input it is taken for";
   EXPECT_EQ(g.dtype(), DType::f64) << "numerical gradients are computed and returned in f64, "
                                       "whatever the input's dtype";
@@ -122,6 +155,7 @@ TEST(NumericalGradient, TakesTwoEvaluationsPerElement) {
     return weighted_squares(in);
   };
   (void)numerical_gradient(counted, {p.x, p.w}, 1);
+  observe::count("calls of f", calls);
   EXPECT_EQ(calls, 2 * 6) << "one f(θ + ε eⱼ) and one f(θ − ε eⱼ) per element of the 2×3 input";
 }
 
@@ -145,6 +179,7 @@ TEST(NumericalGradient, PutsEachElementBackBeforeMovingTheNext) {
     return weighted_squares(in);
   };
   (void)numerical_gradient(watched, {p.x, p.w}, 0);
+  observe::text("what f saw", problem);
   EXPECT_EQ(problem, "") << "f must see θ ± ε·eⱼ: one element moved and every other at its "
                             "value. Put θⱼ back (save it, restore it) before moving element j + 1";
 }
@@ -153,6 +188,7 @@ TEST(NumericalGradient, LeavesTheCallersInputsUnchanged) {
   WeightedSquares p;
   const std::vector<double> before = p.x.to_doubles();
   (void)numerical_gradient(weighted_squares, {p.x, p.w}, 0);
+  observe::values("the caller's input after the call", p.x.to_doubles());
   EXPECT_EQ(p.x.to_doubles(), before)
       << "copying a Tensor copies the handle, not the data: move the elements of the f64 "
          "copies (astype makes a new tensor), never the caller's tensor";
@@ -163,7 +199,12 @@ TEST(NumericalGradient, LeavesTheCallersInputsUnchanged) {
 TEST(Gradcheck, PassesACorrectGradient) {
   WeightedSquares p;
   const GradcheckReport r = gradcheck(weighted_squares, {p.grad_x(), p.grad_w()}, {p.x, p.w});
+  observe_checks(r);
   ASSERT_EQ(r.inputs.size(), 2u) << "one InputCheck per input";
+  observe_verdicts(r);
+  observe_failing(r, 0);
+  observe_failing(r, 1);
+  observe::value("max abs error of input 0", r.inputs[0].max_abs_error, 1e-6);
   EXPECT_TRUE(r.passed) << r.str();
   EXPECT_TRUE(r.inputs[0].passed && r.inputs[1].passed) << r.str();
   EXPECT_TRUE(r.inputs[0].failing.empty() && r.inputs[1].failing.empty()) << r.str();
@@ -174,7 +215,10 @@ TEST(Gradcheck, FlagsThePlantedWrongElementOnly) {
   WeightedSquares p;
   const GradcheckReport r =
       gradcheck(weighted_squares, {planted(p.grad_x(), 4, 0.01), p.grad_w()}, {p.x, p.w});
+  observe_checks(r);
   ASSERT_EQ(r.inputs.size(), 2u);
+  observe_verdicts(r);
+  observe_failing(r, 0);
   EXPECT_FALSE(r.passed) << "element 4 of ∂f/∂x is off by 0.01: the report must fail";
   EXPECT_FALSE(r.inputs[0].passed);
   EXPECT_EQ(r.inputs[0].failing, std::vector<int64_t>{4})
@@ -189,7 +233,10 @@ TEST(Gradcheck, ReportsTheMaxAbsoluteAndRelativeErrors) {
   const double at4 = gx.to_doubles()[4];
   const GradcheckReport r =
       gradcheck(weighted_squares, {planted(gx, 4, 0.01), p.grad_w()}, {p.x, p.w});
+  observe_checks(r);
   ASSERT_EQ(r.inputs.size(), 2u);
+  observe::value("max abs error of input 0", r.inputs[0].max_abs_error, 2e-6);
+  observe::value("max rel error of input 0", r.inputs[0].max_rel_error, 2e-4 / std::abs(at4));
   EXPECT_NEAR(r.inputs[0].max_abs_error, 0.01, 1e-6) << "max |g − ĝ| over the elements";
   EXPECT_NEAR(r.inputs[0].max_rel_error, 0.01 / std::abs(at4), 1e-4 / std::abs(at4))
       << "max |g − ĝ| / max(|ĝ|, kRelativeErrorTiny) (relative to the numerical gradient)";
@@ -201,13 +248,15 @@ TEST(Gradcheck, AppliesAtolPlusRtolTimesTheNumericalGradient) {
   GradcheckOptions loose;
   loose.atol = 1e-4;
   loose.rtol = 0;
-  EXPECT_TRUE(gradcheck(weighted_squares, grads, {p.x, p.w}, loose).passed)
-      << "an error of 1e-5 is within atol = 1e-4";
+  const bool loose_passed = gradcheck(weighted_squares, grads, {p.x, p.w}, loose).passed;
+  observe::flag("passed with atol 1e-4", loose_passed);
+  EXPECT_TRUE(loose_passed) << "an error of 1e-5 is within atol = 1e-4";
   GradcheckOptions tight;
   tight.atol = 1e-7;
   tight.rtol = 0;
-  EXPECT_FALSE(gradcheck(weighted_squares, grads, {p.x, p.w}, tight).passed)
-      << "an error of 1e-5 exceeds atol = 1e-7 with rtol = 0";
+  const bool tight_passed = gradcheck(weighted_squares, grads, {p.x, p.w}, tight).passed;
+  observe::flag("passed with atol 1e-7", tight_passed);
+  EXPECT_FALSE(tight_passed) << "an error of 1e-5 exceeds atol = 1e-7 with rtol = 0";
 }
 
 // f(x) = x₀²: the numerical gradient of elements 1 and 2 is exactly 0.
@@ -220,7 +269,12 @@ TEST(Gradcheck, ZeroGradientsGiveZeroErrorsNotNaN) {
   const Tensor x = Tensor::from_values({3}, {0.5, -0.25, 2.0}, DType::f64);
   const Tensor g = Tensor::from_values({3}, {1.0, 0.0, 0.0}, DType::f64);
   const GradcheckReport r = gradcheck(first_squared, {g}, {x});
+  observe_checks(r);
   ASSERT_EQ(r.inputs.size(), 1u);
+  observe::flag("report passed", r.passed);
+  observe::flag("max rel error is a number", !std::isnan(r.inputs[0].max_rel_error));
+  if (std::isfinite(r.inputs[0].max_rel_error))
+    observe::value("max rel error", r.inputs[0].max_rel_error, 1e-4);
   EXPECT_TRUE(r.passed) << "g = ĝ = 0 at elements 1 and 2 is a correct gradient\n" << r.str();
   EXPECT_EQ(r.inputs[0].max_rel_error, r.inputs[0].max_rel_error)
       << "max_rel_error is NaN: 0/0 where ĝ = 0. Divide by max(|ĝ|, kRelativeErrorTiny)";
@@ -231,7 +285,13 @@ TEST(Gradcheck, RelativeErrorDividesByAtLeastKRelativeErrorTiny) {
   const Tensor x = Tensor::from_values({3}, {0.5, -0.25, 2.0}, DType::f64);
   const Tensor g = Tensor::from_values({3}, {1.0, 0.0, 1e-9}, DType::f64);
   const GradcheckReport r = gradcheck(first_squared, {g}, {x});
+  observe_checks(r);
   ASSERT_EQ(r.inputs.size(), 1u);
+  if (std::isfinite(r.inputs[0].max_rel_error))
+    observe::value("max rel error", r.inputs[0].max_rel_error, 2e-3);
+  else
+    observe::flag("max rel error is finite", false);
+  observe::flag("report passed", r.passed);
   EXPECT_NEAR(r.inputs[0].max_rel_error, 1e-9 / kRelativeErrorTiny, 1e-3)
       << "element 2 has ĝ = 0 and g = 1e-9: rel = |g − ĝ| / max(|ĝ|, kRelativeErrorTiny) = "
          "1e-9 / 1e-12 = 1000 (inf or NaN means no guard)";
@@ -244,7 +304,11 @@ TEST(Gradcheck, NaNInTheAnalyticGradientFailsItsElementAndPoisonsBothMaxima) {
   WeightedSquares p;
   const Tensor gx = planted(with_element(p.grad_x(), 1, NAN), 3, 0.5);
   const GradcheckReport r = gradcheck(weighted_squares, {gx, p.grad_w()}, {p.x, p.w});
+  observe_checks(r);
   ASSERT_EQ(r.inputs.size(), 2u);
+  observe_failing(r, 0);
+  observe_both_nan(r, 0);
+  observe::flag("input 1 passed", r.inputs[1].passed);
   EXPECT_EQ(r.inputs[0].failing, (std::vector<int64_t>{1, 3}))
       << "element 1 is NaN, element 3 is off by 0.5: both fail. A comparison with NaN is "
          "false, so write the pass test as !(err <= tol), not err > tol\n"
@@ -266,7 +330,10 @@ TEST(Gradcheck, NaNInTheNumericalGradientFailsItsElement) {
   const Tensor x = Tensor::from_values({4}, {-0.25, -1.0, 0.0, -4.0}, DType::f64);
   const Tensor g = Tensor::from_values({4}, {-1.0, -0.5, 1e6, -0.25}, DType::f64);
   const GradcheckReport r = gradcheck(root_sum, {g}, {x});
+  observe_checks(r);
   ASSERT_EQ(r.inputs.size(), 1u);
+  observe_failing(r, 0);
+  observe_both_nan(r, 0);
   EXPECT_EQ(r.inputs[0].failing, std::vector<int64_t>{2})
       << "ĝ₂ is NaN (√ of a negative number): its element fails\n"
       << r.str();
@@ -279,7 +346,16 @@ TEST(Gradcheck, MissingOrMisshapenGradientFailsWithInfiniteErrors) {
   WeightedSquares p;
   const Tensor flat = p.grad_w().reshaped({6});
   const GradcheckReport r = gradcheck(weighted_squares, {Tensor(), flat}, {p.x, p.w});
+  observe_checks(r);
   ASSERT_EQ(r.inputs.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const InputCheck& c = r.inputs[i];
+    observe::flag("input " + std::to_string(i) + " passed", c.passed);
+    observe::flag("input " + std::to_string(i) + ": both maxima +inf",
+                  std::isinf(c.max_abs_error) && c.max_abs_error > 0 && std::isinf(c.max_rel_error) &&
+                      c.max_rel_error > 0);
+  }
+  observe::flag("report passed", r.passed);
   const double inf = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < 2; ++i) {
     EXPECT_FALSE(r.inputs[i].passed) << "input " << i
@@ -298,6 +374,7 @@ TEST(Gradcheck, ReportKeepsMaxListedForItsText) {
   GradcheckOptions o;
   o.max_listed = 2;
   const GradcheckReport r = gradcheck(weighted_squares, {p.grad_x(), p.grad_w()}, {p.x, p.w}, o);
+  observe::count("max_listed of the report", r.max_listed);
   EXPECT_EQ(r.max_listed, 2) << "the report keeps options.max_listed (str() lists that many)";
 }
 
@@ -322,6 +399,7 @@ double slope(const std::vector<EpsStudyPoint>& pts, size_t i, size_t j, bool f32
 TEST(EpsStudy, TakesTheQuarterDecadeGridByDefault) {
   const std::vector<EpsStudyPoint> pts = eps_study();
   const std::vector<double> grid = eps_study_grid();
+  observe_steps(pts);
   ASSERT_EQ(pts.size(), grid.size()) << "with no argument the study takes eps_study_grid(): "
                                         "four steps per decade from 1e-1 to 1e-12";
   for (size_t i = 0; i < pts.size(); ++i) EXPECT_EQ(pts[i].eps, grid[i]) << "point " << i;
@@ -329,6 +407,7 @@ TEST(EpsStudy, TakesTheQuarterDecadeGridByDefault) {
 
 TEST(EpsStudy, TakesTheGivenSteps) {
   const std::vector<EpsStudyPoint> pts = eps_study({1e-2, 1e-5, 3e-3});
+  observe_steps(pts);
   ASSERT_EQ(pts.size(), 3u) << "one point per given ε, in order";
   EXPECT_EQ(pts[0].eps, 1e-2);
   EXPECT_EQ(pts[1].eps, 1e-5);
@@ -337,7 +416,10 @@ TEST(EpsStudy, TakesTheGivenSteps) {
 
 TEST(EpsStudy, F64TruncationErrorFallsLikeEpsSquared) {
   const std::vector<EpsStudyPoint> pts = eps_study({1e-1, 1e-2});
+  observe::count("points of the study", static_cast<int64_t>(pts.size()));
   ASSERT_EQ(pts.size(), 2u);
+  observe::value("f64 error at ε = 0.1", pts[0].error_f64, 2e-5);
+  observe::value("f64 slope", slope(pts, 0, 1, false), 0.1);
   EXPECT_NEAR(pts[0].error_f64, 1e-2 / 6 * std::cos(1.0), 1e-5)
       << "at ε = 0.1 the error is the truncation term ε²/6·|f'''(1)| = ε²/6·cos 1";
   EXPECT_NEAR(slope(pts, 0, 1, false), 2.0, 0.05)
@@ -347,7 +429,9 @@ TEST(EpsStudy, F64TruncationErrorFallsLikeEpsSquared) {
 
 TEST(EpsStudy, F32TruncationErrorFallsLikeEpsSquared) {
   const std::vector<EpsStudyPoint> pts = eps_study({1e-1, std::pow(10.0, -1.5)});
+  observe::count("points of the study", static_cast<int64_t>(pts.size()));
   ASSERT_EQ(pts.size(), 2u);
+  observe::value("f32 slope", slope(pts, 0, 1, true), 0.3);
   EXPECT_NEAR(slope(pts, 0, 1, true), 2.0, 0.15)
       << "in float too the error falls like ε² at large ε (errors " << pts[0].error_f32
       << " at ε = 0.1 and " << pts[1].error_f32 << " at ε = 0.032)";
@@ -355,8 +439,13 @@ TEST(EpsStudy, F32TruncationErrorFallsLikeEpsSquared) {
 
 TEST(EpsStudy, F64ErrorHasItsMinimumInsideTheGrid) {
   const std::vector<EpsStudyPoint> pts = eps_study();
+  observe::flag("more than two points", pts.size() > 2);
   ASSERT_GT(pts.size(), 2u);
   const size_t b = best_eps(pts, false);
+  observe::flag("the f64 error falls tenfold below ε = 0.1",
+                pts.front().error_f64 > 10 * pts[b].error_f64);
+  observe::flag("the f64 error rises tenfold towards ε = 1e-12",
+                pts.back().error_f64 > 10 * pts[b].error_f64);
   EXPECT_GT(pts.front().error_f64, 10 * pts[b].error_f64)
       << "truncation: the f64 error falls below ε = 1e-1 (best " << pts[b].error_f64
       << " at ε = " << pts[b].eps << ")";
@@ -367,8 +456,14 @@ TEST(EpsStudy, F64ErrorHasItsMinimumInsideTheGrid) {
 
 TEST(EpsStudy, F32ErrorHasItsMinimumInsideTheGridAtALargerEps) {
   const std::vector<EpsStudyPoint> pts = eps_study();
+  observe::flag("more than two points", pts.size() > 2);
   ASSERT_GT(pts.size(), 2u);
   const size_t b32 = best_eps(pts, true), b64 = best_eps(pts, false);
+  observe::flag("the f32 error falls tenfold below ε = 0.1",
+                pts.front().error_f32 > 10 * pts[b32].error_f32);
+  observe::flag("the f32 error rises tenfold at small ε",
+                pts.back().error_f32 > 10 * pts[b32].error_f32);
+  observe::flag("the best f32 ε is larger than the best f64 ε", pts[b32].eps > pts[b64].eps);
   EXPECT_GT(pts.front().error_f32, 10 * pts[b32].error_f32)
       << "the f32 error falls below ε = 1e-1 (best " << pts[b32].error_f32
       << " at ε = " << pts[b32].eps << ")";
@@ -380,7 +475,10 @@ TEST(EpsStudy, F32ErrorHasItsMinimumInsideTheGridAtALargerEps) {
 
 TEST(EpsStudy, F32ErrorIsCos1WhereOnePlusEpsRoundsToOne) {
   const std::vector<EpsStudyPoint> pts = eps_study({1e-8, 1e-10, 1e-12});
+  observe::count("points of the study", static_cast<int64_t>(pts.size()));
   ASSERT_EQ(pts.size(), 3u);
+  for (const EpsStudyPoint& p : pts)
+    observe::value("f32 error on the flat stretch", p.error_f32, 2e-6);
   for (const EpsStudyPoint& p : pts)
     EXPECT_NEAR(p.error_f32, std::cos(1.0), 1e-6)
         << "at ε = " << p.eps << ", 1 + ε and 1 − ε round to 1 in float, the difference is 0 "

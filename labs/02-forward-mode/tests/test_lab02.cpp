@@ -47,6 +47,9 @@ double straight_line_double(double w1, double w2) {
 TEST(Dual, ReproducesTheLectureTangentTrace) {
   const Dual x1{2.0, 1.0}, x2{5.0, 0.0};  // ẋ = (1, 0)
   const Dual v3 = log(x1), v4 = x1 * x2, v5 = sin(x2), v6 = v3 + v4, v7 = v6 - v5;
+  observe::values("tangents v̇3 … v̇7", {v3.tangent, v4.tangent, v5.tangent, v6.tangent, v7.tangent},
+                  2e-12);
+  observe::value("value of y", v7.value, 2e-5);
   EXPECT_NEAR(v3.tangent, 0.5, 1e-12) << "v̇3 = v̇1 / v1 (tangent of ln)";
   EXPECT_NEAR(v4.tangent, 5.0, 1e-12) << "v̇4 = v̇1·v2 + v1·v̇2 (product rule)";
   EXPECT_NEAR(v5.tangent, 0.0, 1e-12) << "v̇5 = cos(v2)·v̇2 and v̇2 = 0";
@@ -57,12 +60,15 @@ TEST(Dual, ReproducesTheLectureTangentTrace) {
 
 TEST(Dual, StraightLineProgramValueIs39Point45998) {
   const Dual f = straight_line(Dual{1.5, 1.0}, Dual{0.5, 0.0});
+  observe::value("f(1.5, 0.5)", f.value, 2e-5);
   EXPECT_NEAR(f.value, 39.45998, 1e-5) << "f(1.5, 0.5) of the lecture's straight-line program";
 }
 
 TEST(Dual, StraightLineProgramTangentsMatchCentralDifferences) {
   const Dual d1 = straight_line(Dual{1.5, 1.0}, Dual{0.5, 0.0});
   const Dual d2 = straight_line(Dual{1.5, 0.0}, Dual{0.5, 1.0});
+  observe::value("∂f/∂w1", d1.tangent, 2e-5);
+  observe::value("∂f/∂w2", d2.tangent, 2e-4);
   EXPECT_NEAR(d1.tangent, derivative([](double w) { return straight_line_double(w, 0.5); }, 1.5),
               1e-5)
       << "∂f/∂w1 (seed w1 with tangent 1)";
@@ -94,6 +100,8 @@ TEST(Dual, EveryElementaryFunctionHasTheRightTangent) {
   };
   for (const Case& c : cases) {
     const Dual r = c.dual(Dual{c.x, 1.0});
+    observe::value(std::string(c.name) + ": value", r.value, 2e-12);
+    observe::value(std::string(c.name) + ": tangent", r.tangent, 2e-6);
     EXPECT_NEAR(r.value, c.plain(c.x), 1e-12) << c.name << ": the value part is f(a)";
     EXPECT_NEAR(r.tangent, derivative(c.plain, c.x), 1e-6) << c.name << ": the tangent is f'(a)·ȧ";
   }

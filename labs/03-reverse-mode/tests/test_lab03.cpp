@@ -56,6 +56,8 @@ TEST(TopologicalOrder, SortsAChainOf100000NodesWithoutOverflowingTheStack) {
   Node* v = labs::long_chain(x, 100000);
   const ::testing::AssertionResult result = labs::on_small_stack(kExplicitStack, [&] {
     const std::vector<Node*> order = topological_order({v});
+    observe::count("nodes in the order", static_cast<int64_t>(order.size()));
+    observe::flag("x first and the output last", !order.empty() && order.front() == x && order.back() == v);
     if (order.size() != 100001u || order.front() != x || order.back() != v)
       return ::testing::AssertionFailure()
              << "expected the 100001 nodes of the chain, x first and the output last; got "

@@ -35,8 +35,13 @@ TEST(Gradients, AreNodesAppendedToTheSameGraph) {
   labs::LectureGraph l = labs::lecture_graph(g);
   const size_t before = g.size();
   const std::vector<Node*> grads = gradients(l.y, {l.x1});
+  observe::count("adjoint nodes", static_cast<int64_t>(grads.size()));
   ASSERT_EQ(grads.size(), 1u);
+  observe::flag("an adjoint node", grads[0] != nullptr);
   ASSERT_NE(grads[0], nullptr);
+  observe::flag("in the forward graph", grads[0]->graph == &g);
+  observe::flag("nodes were added", g.size() > before);
+  observe::text("shape of the adjoint", shape_str(grads[0]->shape));
   EXPECT_EQ(grads[0]->graph, &g) << "the backward graph is appended to the forward graph";
   EXPECT_GT(g.size(), before) << "building the gradient adds nodes; nothing is computed yet";
   EXPECT_EQ(grads[0]->shape, l.x1->shape) << "an adjoint has its value's shape";
@@ -155,6 +160,7 @@ TEST(Gradients, EvaluateNothingWhileBuilding) {
   labs::LectureGraph l = labs::lecture_graph(g);
   const int64_t before = global_evaluation_count();
   (void)gradients(l.y, {l.x1, l.x2});
+  observe::count("evaluations while building", global_evaluation_count() - before);
   EXPECT_EQ(global_evaluation_count(), before)
       << "gradients() only appends nodes; nothing runs until the caller evaluates them";
 }
@@ -185,6 +191,7 @@ TEST(SgdStep, LossesAndWeightsMatchAHandMadeReferenceOverSeveralSteps) {
     const Tensor x = labs::uniform({b, n_in}, 10 + s), y = labs::uniform({b, n_out}, 20 + s);
     const double expected = ref.step(x.to_doubles(), y.to_doubles(), lr);
     const double got = step.step(x, y);
+    observe::value("loss of step " + std::to_string(s), got, 2e-7, 2e-5);
     EXPECT_NEAR(got, expected, 1e-5 * std::abs(expected) + 1e-7)
         << "step " << s << ": L = mean((relu(x w1) w2 − y)²) before the update";
   }
@@ -211,6 +218,9 @@ TEST(SgdStep, AddsNoNodePerStep) {
   (void)t.run(0);
   const size_t after_first = t.g.size();
   for (int s = 1; s < 6; ++s) (void)t.run(s);
+  // The number of nodes added, not the graph's size: correct graphs differ in size.
+  observe::count("nodes added by steps 2 to 6",
+                 static_cast<int64_t>(t.g.size()) - static_cast<int64_t>(after_first));
   EXPECT_EQ(t.g.size(), after_first) << "the step graph is built once; every step only feeds "
                                         "new x and y and runs it again";
 }
@@ -224,6 +234,7 @@ TEST(SgdStep, LossFallsOnAFixedBatch) {
   const double first = step.step(x, y);
   double last = first;
   for (int s = 0; s < 50; ++s) last = step.step(x, y);
+  observe::flag("the loss at least halved", last < 0.5 * first);
   EXPECT_LT(last, 0.5 * first) << "50 SGD steps on one batch should at least halve the loss";
 }
 
@@ -231,8 +242,17 @@ TEST(SgdStep, BuildsInputsAndParametersOfTheRightShapes) {
   const Tensor w1 = labs::uniform({3, 5}, 1), w2 = labs::uniform({5, 2}, 2);
   Graph g;
   SgdStepGraph step = build_sgd_step(g, 4, w1, w2, 0.25);
-  ASSERT_TRUE(step.graph == &g && step.x && step.y && step.w1 && step.w2 && step.loss)
-      << "build_sgd_step fills every field of the SgdStepGraph";
+  const bool filled = step.graph == &g && step.x && step.y && step.w1 && step.w2 && step.loss;
+  observe::flag("every field is filled", filled);
+  ASSERT_TRUE(filled) << "build_sgd_step fills every field of the SgdStepGraph";
+  observe::text("shape of x", shape_str(step.x->shape));
+  observe::text("shape of y", shape_str(step.y->shape));
+  observe::text("op of w1", op_name(step.w1->op));
+  observe::text("op of w2", op_name(step.w2->op));
+  observe::text("shape of the loss", shape_str(step.loss->shape));
+  observe::value("learning rate", step.learning_rate);
+  observe::count("grads", static_cast<int64_t>(step.grads.size()));
+  observe::count("new params", static_cast<int64_t>(step.new_params.size()));
   EXPECT_EQ(step.x->shape, (Shape{4, 3})) << "x is an Input (b, n_in)";
   EXPECT_EQ(step.y->shape, (Shape{4, 2})) << "y is an Input (b, n_out)";
   EXPECT_EQ(step.w1->op, Op::Parameter) << "w1 is a Parameter";
@@ -242,6 +262,9 @@ TEST(SgdStep, BuildsInputsAndParametersOfTheRightShapes) {
   EXPECT_EQ(step.grads.size(), 2u) << "grads = {w̄1, w̄2}";
   EXPECT_EQ(step.new_params.size(), 2u) << "new_params = {w1 − ηw̄1, w2 − ηw̄2}";
   step.w1->value.data<double>()[0] += 1.0;
+  observe::flag("the Parameter w1 owns its value",
+                step.w1->value.to_doubles()[0] != w1.to_doubles()[0] &&
+                    w1.to_doubles()[0] == labs::uniform({3, 5}, 1).to_doubles()[0]);
   EXPECT_NE(step.w1->value.to_doubles()[0], w1.to_doubles()[0])
       << "the parameters own clones of the initial values";
   EXPECT_EQ(w1.to_doubles()[0], labs::uniform({3, 5}, 1).to_doubles()[0])
@@ -272,9 +295,12 @@ TEST(SgdStep, RejectsWeightsOfMismatchedShapes) {
 TEST(SgdStep, MakesOneExecutorAndReusesItEveryStep) {
   SmallStep t;
   (void)t.run(0);
+  observe::flag("an executor is kept", t.step.executor != nullptr);
   ASSERT_NE(t.step.executor, nullptr) << "the first step() makes the executor and keeps it";
   const Executor* first = t.step.executor.get();
   for (int s = 1; s < 4; ++s) (void)t.run(s);
+  observe::flag("the same executor", t.step.executor.get() == first);
+  observe::count("runs of the executor", t.step.executor->runs());
   EXPECT_EQ(t.step.executor.get(), first) << "every step reuses the executor (planned once)";
   EXPECT_EQ(t.step.executor->runs(), 4) << "one run per step";
 }
