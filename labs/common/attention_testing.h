@@ -290,7 +290,8 @@ inline ::testing::AssertionResult sampled_rows_match(const RowOracle& oracle, co
                                          << dtype_name(packed.dtype());
   std::mt19937_64 rng(seed);
   for (int n = 0; n < count; ++n) {
-    const int64_t h = n == 0 ? heads - 1 : std::uniform_int_distribution<int64_t>(0, heads - 1)(rng);
+    const int64_t h =
+        n == 0 ? heads - 1 : std::uniform_int_distribution<int64_t>(0, heads - 1)(rng);
     const int64_t i = n == 0   ? t - 1
                       : n == 1 ? 0
                                : std::uniform_int_distribution<int64_t>(0, t - 1)(rng);
