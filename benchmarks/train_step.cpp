@@ -5,7 +5,9 @@
 // Prints per shape: tokens/s, FLOPs per token (op-table count of the step graph) and the
 // achieved GFLOP/s, then the ratio of the step's GFLOP/s to sgemm's on the shape of the
 // model's largest GEMM (the MLP projection, (b·s, h)·(h, i)): how close the whole step runs
-// to the speed of its dominant kernel. The vocabulary is a 65-symbol
+// to the speed of its dominant kernel. train_step_flash/<shape> is the same step with the
+// model's attention through the flash op (gw-train --attention flash); the summary gives its
+// ratio too and its speed against the naive step's. The vocabulary is a 65-symbol
 // character set (tinyshakespeare's size), since the tokenizer is character-level.
 // Each shape also runs with activation checkpointing (train_step_ckpt/...): the summary
 // prints its time overhead against the plain step, next to what the FLOP counts expect (one
@@ -42,8 +44,9 @@ gw::TextDataset synthetic_text() {
   return gw::TextDataset::from_text(text, "65-symbol synthetic text");
 }
 
-std::unique_ptr<gw::Trainer> make_trainer(const Shape& sh, bool checkpoint) {
+std::unique_ptr<gw::Trainer> make_trainer(const Shape& sh, bool checkpoint, bool flash) {
   gw::TrainConfig c = gw::preset_config(sh.preset);
+  c.attention = flash ? "flash" : "naive";
   c.batch_size = sh.batch;
   c.eval_iters = 1;
   c.checkpoint_activations = checkpoint;
@@ -53,9 +56,11 @@ std::unique_ptr<gw::Trainer> make_trainer(const Shape& sh, bool checkpoint) {
 double g_recompute_share[2] = {0, 0};  // recomputed FLOPs / step FLOPs, per shape
 double g_step_seconds[2][2] = {};      // wall-clock seconds per step, per shape and checkpointing
 
-void BM_train_step(benchmark::State& state, int which, bool checkpoint) {
+// variant: 0 the plain step, 1 with activation checkpointing, 2 with flash attention.
+void BM_train_step(benchmark::State& state, int which, int variant) {
   const Shape& sh = kShapes[which];
-  auto trainer = make_trainer(sh, checkpoint);
+  const bool checkpoint = variant == 1, flash = variant == 2;
+  auto trainer = make_trainer(sh, checkpoint, flash);
   if (checkpoint)
     g_recompute_share[which] = trainer->recompute_flops_per_token() / trainer->flops_per_token();
   trainer->train_step();  // warm-up: the arena is allocated on the first run
@@ -63,7 +68,7 @@ void BM_train_step(benchmark::State& state, int which, bool checkpoint) {
   const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) trainer->train_step();
   // Wall clock: the step runs on every OpenMP thread, the benchmark's CPU time counts one.
-  g_step_seconds[which][checkpoint] =
+  if (!flash) g_step_seconds[which][checkpoint] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
       static_cast<double>(state.iterations());
   const double tokens = static_cast<double>(trainer->tokens_per_step()) * state.iterations();
@@ -107,10 +112,10 @@ int main(int argc, char** argv) {
     const std::string name = kShapes[s].name;
     benchmark::RegisterBenchmark(("sgemm/" + name).c_str(), BM_sgemm, s)
         ->Unit(benchmark::kMillisecond);
-    for (bool checkpoint : {false, true}) {
-      auto* b = benchmark::RegisterBenchmark(
-          ((checkpoint ? "train_step_ckpt/" : "train_step/") + name).c_str(), BM_train_step, s,
-          checkpoint);
+    const char* steps[] = {"train_step/", "train_step_ckpt/", "train_step_flash/"};
+    for (int variant = 0; variant < 3; ++variant) {
+      auto* b = benchmark::RegisterBenchmark((steps[variant] + name).c_str(), BM_train_step, s,
+                                             variant);
       if (s == 0)
         b->Unit(benchmark::kMillisecond)->MinTime(2.0);
       else  // one gpt2-small step is seconds on a CPU
@@ -135,6 +140,11 @@ int main(int argc, char** argv) {
       std::printf("  %-10s activation checkpointing: %.3f s against %.3f s per step, x%.2f "
                   "(the FLOP counts expect x%.2f: one more forward pass of the blocks)\n",
                   kShapes[s].name, ckpt, plain, ckpt / plain, 1 + g_recompute_share[s]);
+    const double flash = reporter.median("train_step_flash/" + name);
+    if (flash > 0)
+      std::printf("  %-10s with flash attention %7.2f GFLOP/s | ratio to sgemm %.2f | %.2fx the "
+                  "naive step\n", kShapes[s].name, flash, gemm > 0 ? flash / gemm : 0.0,
+                  flash / step);
   }
   return 0;
 }

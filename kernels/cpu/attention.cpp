@@ -1,4 +1,5 @@
-// attention.cpp — naive CPU attention, forward and backward: the baseline of lab 08.
+// attention.cpp — naive CPU attention, forward and backward: the baseline of lab 08 (the
+// student writes it first; the rest of the project keeps it as flash attention's oracle).
 //
 // q, k, v, o (b, n, s, d). Per head, with c = scale (1/sqrt(d) by default):
 //   S = c·q kᵀ (s, s), masked above the diagonal when causal;  P = softmax_rows(S);  o = P v
@@ -9,6 +10,7 @@
 // T² memory that flash attention (lab 08) removes. The five products per head are BLAS calls.
 #include <algorithm>
 #include <cmath>
+#include <exception>
 
 #include "common/op_shapes.h"
 #include "cpu/cpu_kernels.h"
@@ -28,6 +30,7 @@ inline double exp_of(double x) { return std::exp(x); }
 // causal half, still several times faster than dot products), the softmax a pass per row.
 template <typename T>
 void probabilities(const T* q, const T* k, const Dims& g, T* p) {
+  // BEGIN LAB 08: P (s × s, row-major) of one head: the scores c·q kᵀ (c = g.scale, q and k (s, d) row-major; blas_gemm of cpu_kernels.h does the product), then per row i a softmax over the keys row i may see (j ≤ i when g.causal, every key otherwise), stable (subtract the row's max before exp), with P_ij = 0 for the masked keys
   blas_gemm(false, true, g.s, g.s, g.d, static_cast<T>(g.scale), q, k, T(0), p);  // c·q kᵀ
   for (int64_t i = 0; i < g.s; ++i) {
     T* row = p + i * g.s;
@@ -43,6 +46,55 @@ void probabilities(const T* q, const T* k, const Dims& g, T* p) {
     for (int64_t j = 0; j < seen; ++j) row[j] *= inv;
     std::fill(row + seen, row + g.s, T(0));
   }
+  // END LAB 08
+}
+
+// One head's output o (s, d) = P v, with P (s, s) in p.
+template <typename T>
+void forward_head(const T* q, const T* k, const T* v, const Dims& g, T* p, T* o) {
+  // BEGIN LAB 08: naive attention of one head: P = probabilities(q, k, g, p), then o = P v (blas_gemm)
+  probabilities(q, k, g, p);
+  blas_gemm(false, false, g.s, g.d, g.s, T(1), p, v, T(0), o);  // o = P v
+  // END LAB 08
+}
+
+// One head's gradients gq, gk, gv (s, d) given ō (s, d), with p and dp two (s, s) scratch
+// matrices.
+template <typename T>
+void backward_head(const T* q, const T* k, const T* v, const T* go, const Dims& g, T* p, T* dp,
+                   T* gq, T* gk, T* gv) {
+  // BEGIN LAB 08: the naive backward of one head, recomputing P = probabilities(q, k, g, p) (the forward saves nothing): v̄ = Pᵀ ō; dP = ō vᵀ (into dp); D_i = Σ_j P_ij dP_ij; dS = P ∘ (dP − D) (masked P_ij are 0); q̄ = c·dS k; k̄ = c·dSᵀ q (c = g.scale). Every q̄, k̄, v̄ element is written (not accumulated)
+  const T c = static_cast<T>(g.scale);
+  probabilities(q, k, g, p);
+  blas_gemm(false, true, g.s, g.s, g.d, T(1), go, v, T(0), dp);  // dP = ō vᵀ
+  blas_gemm(true, false, g.s, g.d, g.s, T(1), p, go, T(0), gv);  // v̄ = Pᵀ ō
+  for (int64_t i = 0; i < g.s; ++i) {
+    T* pi = p + i * g.s;
+    T* dpi = dp + i * g.s;
+    T rowdot = 0;  // D_i = Σ_j P_ij dP_ij (masked P_ij are 0)
+    for (int64_t j = 0; j < g.s; ++j) rowdot += pi[j] * dpi[j];
+    for (int64_t j = 0; j < g.s; ++j) dpi[j] = pi[j] * (dpi[j] - rowdot) * c;  // c·dS
+  }
+  blas_gemm(false, false, g.s, g.d, g.s, T(1), dp, k, T(0), gq);  // q̄ = c·dS k
+  blas_gemm(true, false, g.s, g.d, g.s, T(1), dp, q, T(0), gk);   // k̄ = c·dSᵀ q
+  // END LAB 08
+}
+
+/// Runs body(h) for h in [0, n) on the OpenMP threads. An exception may not leave a parallel
+/// region (the program would terminate), so the first one is kept and rethrown after it.
+template <typename F>
+void parallel_heads(int64_t n, const F& body) {
+  std::exception_ptr error;
+#pragma omp parallel for schedule(static)
+  for (int64_t h = 0; h < n; ++h) {
+    try {
+      body(h);
+    } catch (...) {
+#pragma omp critical(gw_attention_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 // Heads run in parallel; each head's products are single-threaded BLAS calls (OpenBLAS runs
@@ -56,12 +108,9 @@ void attention_typed(const KernelArgs& args) {
   T* o = args.output.data<T>();
   T* scores = static_cast<T*>(args.workspace);
   const int64_t hs = g.s * g.d;  // elements of one head of q, k, v, o
-#pragma omp parallel for schedule(static)
-  for (int64_t h = 0; h < g.heads; ++h) {
-    T* p = scores + h * g.s * g.s;
-    probabilities(q + h * hs, k + h * hs, g, p);
-    blas_gemm(false, false, g.s, g.d, g.s, T(1), p, v + h * hs, T(0), o + h * hs);  // o = P v
-  }
+  parallel_heads(g.heads, [&](int64_t h) {
+    forward_head(q + h * hs, k + h * hs, v + h * hs, g, scores + h * g.s * g.s, o + h * hs);
+  });
 }
 
 template <typename T>
@@ -76,25 +125,11 @@ void attention_backward_typed(const KernelArgs& args) {
   T* gk = gq + all;
   T* gv = gk + all;
   T* ws = static_cast<T*>(args.workspace);
-  const T c = static_cast<T>(g.scale);
-#pragma omp parallel for schedule(static)
-  for (int64_t h = 0; h < g.heads; ++h) {
-    T* p = ws + h * g.s * g.s;               // P
-    T* dp = ws + (g.heads + h) * g.s * g.s;  // dP, then c·dS in place
+  parallel_heads(g.heads, [&](int64_t h) {
     const int64_t off = h * hs;
-    probabilities(q + off, k + off, g, p);
-    blas_gemm(false, true, g.s, g.s, g.d, T(1), go + off, v + off, T(0), dp);  // dP = ō vᵀ
-    blas_gemm(true, false, g.s, g.d, g.s, T(1), p, go + off, T(0), gv + off);  // v̄ = Pᵀ ō
-    for (int64_t i = 0; i < g.s; ++i) {
-      T* pi = p + i * g.s;
-      T* dpi = dp + i * g.s;
-      T rowdot = 0;  // D_i = Σ_j P_ij dP_ij (masked P_ij are 0)
-      for (int64_t j = 0; j < g.s; ++j) rowdot += pi[j] * dpi[j];
-      for (int64_t j = 0; j < g.s; ++j) dpi[j] = pi[j] * (dpi[j] - rowdot) * c;  // c·dS
-    }
-    blas_gemm(false, false, g.s, g.d, g.s, T(1), dp, k + off, T(0), gq + off);  // q̄ = c·dS k
-    blas_gemm(true, false, g.s, g.d, g.s, T(1), dp, q + off, T(0), gk + off);   // k̄ = c·dSᵀ q
-  }
+    backward_head(q + off, k + off, v + off, go + off, g, ws + h * g.s * g.s,
+                  ws + (g.heads + h) * g.s * g.s, gq + off, gk + off, gv + off);
+  });
 }
 
 void attention_kernel(const KernelArgs& args) {

@@ -10,6 +10,7 @@ void define_cpu_kernels(OpRegistry& r) {
   cpu::define_gemm_kernels(r);
   cpu::define_nn_kernels(r);
   cpu::define_attention_kernels(r);
+  cpu::define_flash_attention_kernels(r);
   cpu::define_optimizer_kernels(r);
   cpu::define_comm_kernels(r);
   cpu::define_quant_kernels(r);

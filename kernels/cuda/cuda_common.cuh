@@ -177,6 +177,7 @@ void define_shape_kernels(OpRegistry& r);
 void define_gemm_kernels(OpRegistry& r);
 void define_nn_kernels(OpRegistry& r);
 void define_attention_kernels(OpRegistry& r);
+void define_flash_attention_kernels(OpRegistry& r);
 void define_optimizer_kernels(OpRegistry& r);
 void define_comm_kernels(OpRegistry& r);
 void define_quant_kernels(OpRegistry& r);

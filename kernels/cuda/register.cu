@@ -14,6 +14,7 @@ void define_cuda_kernels(OpRegistry& r) {
   cuda::define_gemm_kernels(r);
   cuda::define_nn_kernels(r);
   cuda::define_attention_kernels(r);
+  cuda::define_flash_attention_kernels(r);
   cuda::define_optimizer_kernels(r);
   cuda::define_comm_kernels(r);
   cuda::define_quant_kernels(r);

@@ -56,6 +56,8 @@ void visit_fields(Config& c, F&& f) {
   f("resume", c.resume, "checkpoint to resume from");
   f("plot", c.plot, "write loss.png with gnuplot when it is installed");
   f("save_checkpoint", c.save_checkpoint, "write out_dir/ckpt.bin");
+  f("attention", c.attention,
+    "naive or flash: the attention op (flash: tiled, no (s, s) scores, the same values)");
   f("qat", c.qat,
     "int8-channel or int4-g32: train with fake-quantized matmul weights, then write "
     "out_dir/quantized.bin (empty = off)");
@@ -182,6 +184,8 @@ void TrainConfig::validate() const {
                   ": must be ", field.range_text());
     }
   });
+  GW_CHECK_AS(UsageError, attention == "naive" || attention == "flash", "--attention ",
+              attention, ": must be naive or flash");
   GW_CHECK_AS(UsageError, qat.empty() || qat == "int8-channel" || qat == "int4-g32",
               "--qat ", qat, ": must be int8-channel or int4-g32 (or empty for none)");
   GW_CHECK_AS(UsageError, device == "cpu" || device == "auto" || device.rfind("cuda", 0) == 0,

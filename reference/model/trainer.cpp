@@ -207,6 +207,7 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data)
   graph_ = std::make_unique<Graph>(device);
   model_ = make_transformer(*graph_, model_shape(config_, data_.tokenizer.vocab_size()),
                             config_.seed, config_.init_std);
+  model_.use_flash = config_.attention == "flash";
   x_ = graph_->input("x", {b, s}, DType::i32);
   y_ = graph_->input("y", {b, s}, DType::i32);
   Transformer model = model_;  // with --qat, its matmul weights are fake-quantized
@@ -464,6 +465,7 @@ Transformer load_model(Graph& graph, const Checkpoint& ckpt, CharTokenizer* toke
   const TrainConfig c = saved_config(ckpt);
   const CharTokenizer tok = saved_tokenizer(ckpt);
   Transformer m = make_transformer(graph, model_shape(c, tok.vocab_size()), c.seed, c.init_std);
+  m.use_flash = c.attention == "flash";
   for (const ModelParameter& p : m.params) {
     const Tensor& t = ckpt.tensor(p.node->name);
     GW_CHECK_AS(IoError, t.shape() == p.node->shape && t.dtype() == p.node->dtype, ckpt.label(),

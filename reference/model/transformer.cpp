@@ -139,7 +139,9 @@ ForwardPass Transformer::forward(Node* ids, Node* targets) const {
       Node* q = rope(split_heads(matmul(a, w.wq), b, s, n, d), shape.rope_theta);  // (b, n, s, d)
       Node* k = rope(split_heads(matmul(a, w.wk), b, s, n, d), shape.rope_theta);
       Node* v = split_heads(matmul(a, w.wv), b, s, n, d);
-      Node* o = merge_heads(attention(q, k, v, /*causal=*/true), b, s, n, d);  // (b·s, h)
+      Node* att = use_flash ? flash_attention(q, k, v, /*causal=*/true)
+                            : attention(q, k, v, /*causal=*/true);
+      Node* o = merge_heads(att, b, s, n, d);  // (b·s, h)
       x = add(x, matmul(o, w.wo));
     }
     {

@@ -21,8 +21,9 @@ namespace {
 // the backward ops of RMSNorm and attention have no second-order rule.
 const std::set<Op> kVjpExempt = {Op::Input, Op::Parameter, Op::Constant,
                                  Op::RMSNormBackwardInput, Op::RMSNormBackwardWeight,
-                                 Op::AttentionBackward, Op::AdamW, Op::Quantize, Op::Dequantize,
-                                 Op::MatMulInt8, Op::QuantizedLinear};
+                                 Op::AttentionBackward, Op::FlashAttentionBackward, Op::AdamW,
+                                 Op::Quantize, Op::Dequantize, Op::MatMulInt8,
+                                 Op::QuantizedLinear};
 // Every op with a VJP rule also has a JVP rule.
 const std::set<Op> kJvpExempt = kVjpExempt;
 

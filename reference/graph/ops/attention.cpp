@@ -1,11 +1,16 @@
 // attention.cpp — attention softmax(q kᵀ · scale + mask) v over q, k, v (b, n, s, d), and its
-// fused backward op: declarations, rules and builders.
+// fused backward op, naive and flash: declarations, rules and builders.
 //
-// The kernels behind these ops are naive: they materialize the (s, s) scores of every head
-// in their workspace. The forward's FLOP count is lab 07's (reference/passes/cost_rules.cpp);
-// the backward's, here, uses the same convention (a product of m×n by n×h costs
-// m·h·(2n − 1)): per head S = QKᵀ again, dV = Pᵀ dO, dP = dO Vᵀ, dQ = dS K, dK = dSᵀ Q (five
-// GEMMs), then P from S (3s², softmax's count) and dS = P ∘ (dP − rowsum) (3s²).
+// The kernels behind Attention are naive: they materialize the (s, s) scores of every head
+// in their workspace. FlashAttention computes the same output tile by tile with an online
+// softmax and packs each row's log-sum-exp after it, (b, n, s, d + 1), so that its backward
+// op recomputes P = exp(S − LSE) per tile without a second pass over the keys.
+// Attention's forward FLOP count is lab 07's (reference/passes/cost_rules.cpp); its
+// backward's, here, uses the same convention (a product of m×n by n×h costs m·h·(2n − 1)):
+// per head S = QKᵀ again, dV = Pᵀ dO, dP = dO Vᵀ, dQ = dS K, dK = dSᵀ Q (five GEMMs), then P
+// from S (3s², softmax's count) and dS = P ∘ (dP − rowsum) (3s²). The flash ops count what
+// every flash-attention paper counts: per head QKᵀ 2s²d, softmax 3s², PV 2s²d forward; S,
+// dV, dP, dQ, dK (five GEMMs) and P, dS backward.
 #include "common/op_shapes.h"
 #include "gw/error.h"
 #include "gw/op_table.h"
@@ -18,13 +23,14 @@ namespace {
 
 using op_rules::build;
 
-void check_qkv(const char* op, const Node& node) {
+// The first `same` inputs (every one by default) must have q's shape and dtype.
+void check_qkv(const char* op, const Node& node, size_t same = 0) {
   const Node* q = node.inputs[0];
   op_rules::check_f32_or_f64(op, q, "q");
   GW_CHECK_AS(ShapeError, q->shape.size() == 4, op, ": q ", shape_str(q->shape),
               " must be (b, n, s, d)");
   const char* names[] = {"", "q and k", "q and v", "q and the output adjoint"};
-  for (size_t i = 1; i < node.inputs.size(); ++i)
+  for (size_t i = 1; i < (same ? same : node.inputs.size()); ++i)
     op_rules::check_same(op, q, node.inputs[i], names[i]);
 }
 void attention_shape(Node& node) {
@@ -34,6 +40,37 @@ void attention_shape(Node& node) {
 }
 void attention_backward_shape(Node& node) {  // q, k, v, ō -> (3, b, n, s, d)
   check_qkv("attention_backward", node);
+  node.shape = node.inputs[0]->shape;
+  node.shape.insert(node.shape.begin(), 3);
+  node.dtype = node.inputs[0]->dtype;
+}
+// Flash: q, k, v as above with s, d ≥ 1 (an empty sequence has no softmax), the packed output
+// and its adjoint (b, n, s, d + 1).
+void check_flash(const char* op, const Node& node) {
+  const Node* q = node.inputs[0];
+  check_qkv(op, node, 3);
+  GW_CHECK_AS(ShapeError, q->shape[2] >= 1 && q->shape[3] >= 1, op, ": q ", shape_str(q->shape),
+              " must have s ≥ 1 (a softmax needs a key) and d ≥ 1");
+  Shape packed = q->shape;
+  packed[3] += 1;
+  const char* names[] = {"the packed output", "the packed output's adjoint"};
+  for (size_t i = 3; i < node.inputs.size(); ++i) {
+    const Node* x = node.inputs[i];
+    GW_CHECK_AS(ShapeError, x->shape == packed, op, ": ", names[i - 3], " ",
+                shape_str(x->shape), " must be ", shape_str(packed), " for q ",
+                shape_str(q->shape));
+    GW_CHECK_AS(DTypeError, x->dtype == q->dtype, op, ": ", names[i - 3], " is ",
+                dtype_name(x->dtype), ", q is ", dtype_name(q->dtype));
+  }
+}
+void flash_attention_shape(Node& node) {  // q, k, v -> (b, n, s, d + 1)
+  check_flash("flash_attention", node);
+  node.shape = node.inputs[0]->shape;
+  node.shape[3] += 1;
+  node.dtype = node.inputs[0]->dtype;
+}
+void flash_attention_backward_shape(Node& node) {  // q, k, v, y, ȳ -> (3, b, n, s, d)
+  check_flash("flash_attention_backward", node);
   node.shape = node.inputs[0]->shape;
   node.shape.insert(node.shape.begin(), 3);
   node.dtype = node.inputs[0]->dtype;
@@ -66,14 +103,17 @@ Adjoints vjp_attention(Node& y, Node* g) {
     out.push_back(reshape(slice(packed, 0, i, i + 1), y.inputs[static_cast<size_t>(i)]->shape));
   return out;
 }
-// o = P·v with P = softmax(S), S = scale·q kᵀ (+ a causal mask). The fused op does not expose
-// P, so the rule recomputes it from primitives (the op's composed reference):
+// o = P·v with P = softmax(S), S = scale·q kᵀ (+ a causal mask). The fused ops do not expose
+// P, so the rules recompute it from primitives (the ops' composed reference):
 // ȯ = Ṗ·v + P·v̇, Ṗ = softmax_backward(P, Ṡ) (symmetric Jacobian), Ṡ = scale·(q̇ kᵀ + q k̇ᵀ).
 // Masked scores have P = 0, so their Ṡ never matters.
-Node* jvp_attention(Node& o, const Tangents& t) {
+struct Composed {
+  Node* p = nullptr;   // P (b, n, s, s)
+  Node* ds = nullptr;  // Ṡ, or null when q̇ and k̇ are zero
+};
+Composed compose(Node& o, const Tangents& t) {
   Node* q = o.inputs[0];
   Node* k = o.inputs[1];
-  Node* v = o.inputs[2];
   const kernels::AttentionShape a = kernels::attention_shape(o);
   Node* scores = mul(matmul(q, k, false, true), a.scale);  // (b, n, s, s)
   if (a.causal) {
@@ -82,11 +122,37 @@ Node* jvp_attention(Node& o, const Tangents& t) {
       for (int64_t j = i + 1; j < a.s; ++j) mask[static_cast<size_t>(i * a.s + j)] = -1e30;
     scores = add(scores, o.graph->constant(Tensor::from_values({a.s, a.s}, mask, q->dtype)));
   }
-  Node* p = softmax(scores);
   Node* ds = add_terms(t[0] ? matmul(t[0], k, false, true) : nullptr,
                        t[1] ? matmul(q, t[1], false, true) : nullptr);
-  Node* dp = ds ? matmul(softmax_backward(p, mul(ds, a.scale)), v) : nullptr;
-  return add_terms(dp, t[2] ? matmul(p, t[2]) : nullptr);
+  return {softmax(scores), ds ? mul(ds, a.scale) : nullptr};
+}
+Node* jvp_attention(Node& o, const Tangents& t) {
+  const Composed c = compose(o, t);
+  Node* dp = c.ds ? matmul(softmax_backward(c.p, c.ds), o.inputs[2]) : nullptr;
+  return add_terms(dp, t[2] ? matmul(c.p, t[2]) : nullptr);
+}
+
+// Flash: the adjoint of the packed output carries ō and the LSE's adjoint; the backward op
+// takes both (∂LSE_i/∂S_ij = P_ij adds to dS).
+Adjoints vjp_flash_attention(Node& y, Node* g) {
+  Node* packed = flash_attention_backward(y.inputs[0], y.inputs[1], y.inputs[2], &y, g,
+                                          y.attrs.causal, y.attrs.scale);  // (3, b, n, s, d)
+  Adjoints out;
+  for (int64_t i = 0; i < 3; ++i)
+    out.push_back(reshape(slice(packed, 0, i, i + 1), y.inputs[static_cast<size_t>(i)]->shape));
+  return out;
+}
+// [ȯ, L̇SE] with ȯ as for Attention and L̇SE_i = Σ_j P_ij Ṡ_ij; a zero part is a constant.
+Node* jvp_flash_attention(Node& y, const Tangents& t) {
+  const Composed c = compose(y, t);
+  Node* dp = c.ds ? matmul(softmax_backward(c.p, c.ds), y.inputs[2]) : nullptr;
+  Node* dout = add_terms(dp, t[2] ? matmul(c.p, t[2]) : nullptr);
+  if (dout == nullptr) return nullptr;
+  Shape row = y.shape;
+  row[3] = 1;
+  Node* dlse = c.ds ? sum(mul(c.p, c.ds), {3}, true)
+                    : y.graph->constant(Tensor::zeros(row, y.dtype));
+  return concat({dout, dlse}, 3);
 }
 
 }  // namespace
@@ -97,6 +163,12 @@ void define_attention_ops(OpRegistry& r) {
   // No second-order rules for the backward op.
   r.define(Op::AttentionBackward, "attention_backward", 4).shape(attention_backward_shape)
       .flops(attention_backward_flops).workspace(attention_backward_workspace);
+  // The flash kernels' tile scratch is O(threads · tile), independent of s: they take it from
+  // the allocator themselves (so MemoryProbe counts it) rather than declaring a workspace.
+  r.define(Op::FlashAttention, "flash_attention", 3).shape(flash_attention_shape)
+      .flops(attention_flops).vjp(vjp_flash_attention).jvp(jvp_flash_attention);
+  r.define(Op::FlashAttentionBackward, "flash_attention_backward", 5)
+      .shape(flash_attention_backward_shape).flops(attention_backward_flops);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------
@@ -112,6 +184,25 @@ Node* attention_backward(Node* q, Node* k, Node* v, Node* out_adjoint, bool caus
   a.causal = causal;
   a.scale = scale;
   return build(Op::AttentionBackward, {q, k, v, out_adjoint}, a, "attention_backward");
+}
+
+Node* flash_attention_packed(Node* q, Node* k, Node* v, bool causal, double scale) {
+  Attrs a;
+  a.causal = causal;
+  a.scale = scale;
+  return build(Op::FlashAttention, {q, k, v}, a, "flash_attention");
+}
+Node* flash_attention(Node* q, Node* k, Node* v, bool causal, double scale) {
+  Node* packed = flash_attention_packed(q, k, v, causal, scale);
+  return slice(packed, 3, 0, packed->shape[3] - 1);
+}
+Node* flash_attention_backward(Node* q, Node* k, Node* v, Node* packed, Node* packed_adjoint,
+                               bool causal, double scale) {
+  Attrs a;
+  a.causal = causal;
+  a.scale = scale;
+  return build(Op::FlashAttentionBackward, {q, k, v, packed, packed_adjoint}, a,
+               "flash_attention_backward");
 }
 
 }  // namespace gw

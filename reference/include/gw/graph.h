@@ -42,7 +42,7 @@ enum class Op : uint16_t {
   Softmax, SoftmaxBackward, LogSoftmax, LogSoftmaxBackward,
   SoftmaxCrossEntropy, SoftmaxCrossEntropyBackward,
   RMSNorm, RMSNormBackwardInput, RMSNormBackwardWeight,
-  RoPE, Attention, AttentionBackward,
+  RoPE, Attention, AttentionBackward, FlashAttention, FlashAttentionBackward,
   AdamW,
   // distributed
   AllReduce,
@@ -83,8 +83,8 @@ struct Attrs {
   double eps = 1e-5;           ///< RMSNorm and its backward ops: added to mean(x²)
   double theta = 10000.0;      ///< RoPE: base of the frequencies
   bool inverse = false;        ///< RoPE: rotate the other way (its own VJP)
-  bool causal = false;         ///< Attention, AttentionBackward: mask keys after the query
-  double scale = 0.0;          ///< Attention, AttentionBackward: score scale (0: 1/sqrt(d))
+  bool causal = false;         ///< the attention ops: mask keys after the query
+  double scale = 0.0;          ///< the attention ops: score scale (0: 1/sqrt(d))
   AdamWAttrs adamw;            ///< AdamW
   bool average = true;         ///< AllReduce: divide the sum by the number of ranks
   int64_t bits = 8;            ///< Quantize, FakeQuantize*: N of the signed range [−2^(N−1), 2^(N−1) − 1]

@@ -74,6 +74,7 @@ struct Transformer {
   Node* final_norm = nullptr;          ///< (h)
   Node* lm_head = nullptr;             ///< (h, v), untied from tok_emb
   std::vector<ModelParameter> params;  ///< every weight, in a fixed order (checkpoints use it)
+  bool use_flash = false;              ///< attention through flash_attention (O(s) memory)
 
   /// The forward pass of ids i32 (b, s), s ≤ block_size, and its loss against targets
   /// (b, s) when `targets` is not null.

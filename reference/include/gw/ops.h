@@ -111,6 +111,18 @@ Node* attention(Node* q, Node* k, Node* v, bool causal, double scale = 0.0);
 /// Gradients of attention given ō (b, n, s, d), packed as (3, b, n, s, d): q̄, k̄, v̄.
 Node* attention_backward(Node* q, Node* k, Node* v, Node* out_adjoint, bool causal,
                          double scale = 0.0);
+/// Flash attention's op: softmax(q kᵀ · scale + mask) v for q, k, v (b, n, s, d), tiled with
+/// an online softmax (no (s, s) buffer), packed with each row's log-sum-exp of the scaled,
+/// masked scores as (b, n, s, d + 1): [..., :d] is the output, [..., d] the LSE that the
+/// backward op reads instead of recomputing the softmax's normalizer.
+Node* flash_attention_packed(Node* q, Node* k, Node* v, bool causal, double scale = 0.0);
+/// The output of flash attention alone, (b, n, s, d): slice of flash_attention_packed.
+Node* flash_attention(Node* q, Node* k, Node* v, bool causal, double scale = 0.0);
+/// Gradients of flash_attention_packed given its output `packed` and that output's adjoint
+/// (both (b, n, s, d + 1)), packed as (3, b, n, s, d): q̄, k̄, v̄. Recomputes P per tile from
+/// the saved LSE.
+Node* flash_attention_backward(Node* q, Node* k, Node* v, Node* packed, Node* packed_adjoint,
+                               bool causal, double scale = 0.0);
 /// One AdamW step, in place, on param, m and v (Parameter leaves of the same shape).
 /// scalars f32 (4) = [lr, 1 − β1ᵗ, 1 − β2ᵗ, grad_scale]; the gradient is multiplied by
 /// grad_scale first (global-norm clipping). Output: a scalar placeholder (0).

@@ -60,6 +60,7 @@ struct TrainConfig {
   std::string resume;               ///< checkpoint to continue from; empty = fresh start
   bool plot = true;                 ///< write loss.png with gnuplot (when installed)
   bool save_checkpoint = true;      ///< write out_dir/ckpt.bin at the end (and intervals)
+  std::string attention = "naive";  ///< naive or flash: the attention op of the model
   std::string qat;                  ///< "", int8-channel or int4-g32: quantization-aware
                                     ///< training (fake-quantized matmul weights), then
                                     ///< out_dir/quantized.bin at the end

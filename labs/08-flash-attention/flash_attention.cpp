@@ -1,0 +1,168 @@
+// Lab 08: your copy of this file. Replace each GW_TODO("lab 08: ...") line with your
+// code and leave the rest as it is; the build and the grader take this file as it stands.
+// flash_attention.cpp — lab 08: flash attention on the CPU, forward and backward.
+//
+// q, k, v (b, n, s, d), per head S = c·q kᵀ (c = scale, 1/√d by default), masked above the
+// diagonal when causal, P = softmax_rows(S), o = P v. The naive kernels (attention.cpp) hold
+// every (s, s) matrix; these hold only tiles of kRows queries × kCols keys, so their extra
+// memory does not grow with s².
+//
+// Forward, per (head, query tile): walk the key tiles keeping for each row the running max m
+// and the running sum l of exp(S − m); when a tile raises m, rescale l and the unnormalized
+// output by exp(m_old − m_new). At the end o = acc / l and LSE = m + log l, written as the
+// row's last element of the packed output (b, n, s, d + 1).
+// Backward, per head, given the packed output y and its adjoint ȳ = [ō, L̄SE]:
+//   D_i = ō_i·o_i − L̄SE_i;  per (key tile j, query tile i): P = exp(S − LSE) (recomputed),
+//   v̄_j += Pᵀ ō_i;  dP = ō_i v_jᵀ;  dS = P ∘ (dP − D);  q̄_i += c·dS k_j;  k̄_j += c·dSᵀ q_i.
+// A causal pass skips the tiles wholly above the diagonal in both directions.
+//
+// The products are single-threaded BLAS calls on tiles (blas_gemm, cpu_kernels.h); threads
+// take query tiles (forward) or heads (backward, which owns k̄ and v̄ of its head). Each
+// thread's scratch comes from the counting allocator, so MemoryProbe sees it.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <limits>
+
+#include "common/op_shapes.h"
+#include "cpu/cpu_kernels.h"
+#include "cpu/element_access.h"
+#include "gw/allocator.h"
+#include "gw/error.h"
+
+namespace gw::cpu {
+namespace {
+
+constexpr int64_t kRows = 64;  // queries per tile
+constexpr int64_t kCols = 64;  // keys per tile: S and P tiles of 16 KiB (f32) stay in L1/L2
+
+inline float exp_of(float x) { return vec_expf(x); }
+inline double exp_of(double x) { return std::exp(x); }
+
+/// The sizes every tile function reads: one head's q, k, v are (s, d) row-major.
+template <typename T>
+struct Flash {
+  int64_t s = 0, d = 0;
+  T scale = 1;
+  bool causal = false;
+};
+
+/// Keys of query row i that the tile [j0, j0 + cols) holds and the row may see.
+inline int64_t keys_seen(bool causal, int64_t i, int64_t j0, int64_t cols) {
+  return causal ? std::clamp<int64_t>(i - j0 + 1, 0, cols) : cols;
+}
+
+// Query rows [i0, i1) of one head. y: the head's packed output (s, d + 1). scratch: kRows·kCols
+// + kRows·d + 2·kRows elements.
+template <typename T>
+void forward_tile(const Flash<T>& f, const T* q, const T* k, const T* v, T* y, int64_t i0,
+                  int64_t i1, T* scratch) {
+  GW_TODO("lab 08: the tiled forward of query rows [i0, i1): for each key tile (up to row i1 − 1 when causal: later tiles are wholly masked), S = c·Q_i K_jᵀ; per row a running max m and sum l of exp(S − m), masked keys (j > i when causal) left out, the output accumulator and l rescaled by exp(m_old − m_new) when m grows; acc += P V_j; then y row i = [acc/l, m + log l] (length d + 1). Never allocate anything of size s·s", f, q, k, v, y, i0, i1, scratch);
+}
+
+// One head's gradients. y, gy: its packed output and adjoint (s, d + 1); gq, gk, gv (s, d).
+// scratch: s·d + 2·s + 2·kRows·kCols elements.
+template <typename T>
+void backward_head(const Flash<T>& f, const T* q, const T* k, const T* v, const T* y,
+                   const T* gy, T* gq, T* gk, T* gv, T* scratch) {
+  GW_TODO("lab 08: the tiled backward of one head: D_i = ō_i·o_i − L̄SE_i (ō_i, o_i the first d elements of row i of gy and y, L̄SE_i and LSE_i their last); zero q̄, k̄, v̄; per key tile j and each query tile i that can see it (causal: i1 > j0): P = exp(c·Q_i K_jᵀ − LSE) with masked keys 0, v̄_j += Pᵀ ō_i, dP = ō_i V_jᵀ, dS = P ∘ (dP − D), q̄_i += c·dS K_j, k̄_j += c·dSᵀ Q_i. Never allocate anything of size s·s", f, q, k, v, y, gy, gq, gk, gv, scratch);
+}
+
+/// Scratch from the counting allocator, one slice per thread.
+template <typename T>
+class Scratch {
+ public:
+  Scratch(int64_t per_thread, int threads)
+      : per_(per_thread), bytes_(static_cast<size_t>(per_thread * threads) * sizeof(T)),
+        data_(static_cast<T*>(allocate(bytes_, Device::cpu()))) {}
+  ~Scratch() { release(data_, bytes_, Device::cpu()); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T* of_thread() const { return data_ + per_ * omp_get_thread_num(); }
+
+ private:
+  int64_t per_;
+  size_t bytes_;
+  T* data_;
+};
+
+/// Runs body(t) for t in [0, n) on the OpenMP threads. An exception may not leave a parallel
+/// region (the program would terminate), so the first one is kept and rethrown after it.
+template <typename F>
+void parallel_tasks(int64_t n, const F& body) {
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t t = 0; t < n; ++t) {
+    try {
+      body(t);
+    } catch (...) {
+#pragma omp critical(gw_flash_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+template <typename T>
+Flash<T> flash_of(const kernels::AttentionShape& g) {
+  return Flash<T>{g.s, g.d, static_cast<T>(g.scale), g.causal};
+}
+
+template <typename T>
+void forward_typed(const KernelArgs& args) {
+  const kernels::AttentionShape g = kernels::attention_shape(args.node);
+  const Flash<T> f = flash_of<T>(g);
+  const T* q = args.inputs[0].data<T>();
+  const T* k = args.inputs[1].data<T>();
+  const T* v = args.inputs[2].data<T>();
+  T* y = args.output.data<T>();
+  const int64_t tiles = (g.s + kRows - 1) / kRows, hs = g.s * g.d;
+  Scratch<T> scratch(kRows * kCols + kRows * g.d + 2 * kRows, omp_get_max_threads());
+  // Causal tiles differ in work (tile i sees i + 1 key tiles): dynamic scheduling.
+  parallel_tasks(g.heads * tiles, [&](int64_t t) {
+    const int64_t h = t / tiles, i0 = t % tiles * kRows;
+    forward_tile(f, q + h * hs, k + h * hs, v + h * hs, y + h * g.s * (g.d + 1), i0,
+                 std::min(i0 + kRows, g.s), scratch.of_thread());
+  });
+}
+
+template <typename T>
+void backward_typed(const KernelArgs& args) {
+  const kernels::AttentionShape g = kernels::attention_shape(args.node);
+  const Flash<T> f = flash_of<T>(g);
+  const T* q = args.inputs[0].data<T>();
+  const T* k = args.inputs[1].data<T>();
+  const T* v = args.inputs[2].data<T>();
+  const T* y = args.inputs[3].data<T>();
+  const T* gy = args.inputs[4].data<T>();
+  const int64_t hs = g.s * g.d, hy = g.s * (g.d + 1), all = g.heads * hs;
+  T* gq = args.output.data<T>();  // output (3, b, n, s, d) = q̄, k̄, v̄
+  Scratch<T> scratch(hs + 2 * g.s + 2 * kRows * kCols, omp_get_max_threads());
+  parallel_tasks(g.heads, [&](int64_t h) {
+    backward_head(f, q + h * hs, k + h * hs, v + h * hs, y + h * hy, gy + h * hy, gq + h * hs,
+                  gq + all + h * hs, gq + 2 * all + h * hs, scratch.of_thread());
+  });
+}
+
+void flash_attention_kernel(const KernelArgs& args) {
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(
+      args.output.dtype(), "flash_attention",
+      [&](auto zero) { forward_typed<decltype(zero)>(args); });
+}
+
+void flash_attention_backward_kernel(const KernelArgs& args) {
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(
+      args.output.dtype(), "flash_attention_backward",
+      [&](auto zero) { backward_typed<decltype(zero)>(args); });
+}
+
+}  // namespace
+
+void define_flash_attention_kernels(OpRegistry& r) {
+  r.define(Op::FlashAttention).cpu(flash_attention_kernel);
+  r.define(Op::FlashAttentionBackward).cpu(flash_attention_backward_kernel);
+}
+
+}  // namespace gw::cpu

@@ -1,0 +1,59 @@
+// test_flash_training.cpp — the trainer on flash attention (--attention flash): the same loss
+// curve as on the naive op, step by step, and the same evaluation; a bad value is refused.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "gw/trainer.h"
+#include "model_testing.h"
+
+namespace gw {
+namespace {
+
+using testing::TempDir;
+using testing::tiny_config;
+
+struct Curve {
+  std::vector<double> losses;
+  double val_loss = 0;
+};
+
+// 30 steps of the tiny model with the given attention op, then an evaluation. A block of 80
+// positions crosses the flash kernel's 64-row tile edge.
+Curve train(const std::string& attention) {
+  TempDir dir;
+  TrainConfig c = tiny_config(dir);
+  c.attention = attention;
+  c.block_size = 80, c.max_iters = 30;
+  Trainer t(c, TextDataset::from_file(c.data));
+  Curve out;
+  for (int i = 0; i < 30; ++i) out.losses.push_back(t.train_step().loss);
+  out.val_loss = t.evaluate().val_loss;
+  return out;
+}
+
+TEST(FlashTraining, LossCurveMatchesNaiveAttention) {
+  const Curve naive = train("naive"), flash = train("flash");
+  ASSERT_EQ(naive.losses.size(), flash.losses.size());
+  for (size_t i = 0; i < naive.losses.size(); ++i)
+    EXPECT_NEAR(flash.losses[i], naive.losses[i], 1e-3 * (1 + i)) << "step " << i + 1;
+  EXPECT_LT(flash.losses.back(), flash.losses.front() - 0.2) << "flash training did not learn";
+  EXPECT_NEAR(flash.val_loss, naive.val_loss, 2e-2);
+}
+
+TEST(FlashTraining, UnknownAttentionIsAUsageError) {
+  TempDir dir;
+  TrainConfig c = tiny_config(dir);
+  c.attention = "sparse";
+  try {
+    c.validate();
+    ADD_FAILURE() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--attention sparse"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gw
