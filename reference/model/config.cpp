@@ -63,6 +63,11 @@ void visit_fields(Config& c, F&& f) {
   f("bucket_mb", c.bucket_mb, "gradient bucket size in MiB for the all-reduce");
   f("ring_allreduce", c.ring_allreduce,
     "all-reduce gradients with the ring (lab 09); false: the communicator's own");
+  f("overlap", c.overlap,
+    "all-reduce each gradient bucket during backward, on a communication thread (grad_accum 1)");
+  f("trace", c.trace,
+    "write the timeline of steps 2-4 to this file as a Chrome trace (compute and comm tracks; "
+    "open in Perfetto or chrome://tracing)");
 }
 
 // The interval of each number field. The bounds keep every value meaningful and finite in

@@ -377,6 +377,15 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& rank_log,
                                                 {{"qat_steps", trainer.step() - first}}));
     log << "quantized (--qat " << cfg.qat << "): " << path << '\n';
   }
+  if (writer && !cfg.trace.empty()) {
+    const auto [comm_s, overlapped_s] = trainer.write_trace(cfg.trace);
+    log << "trace: " << cfg.trace << " (steps 2-4; tracks compute and comm";
+    if (comm_s > 0)
+      log << "; " << std::fixed << std::setprecision(1) << comm_s * 1e3 << " ms of all-reduce, "
+          << overlapped_s * 1e3 << " ms of it during compute (" << std::setprecision(0)
+          << 100 * overlapped_s / comm_s << "%)" << std::defaultfloat;
+    log << ")\n";
+  }
   finish(sum.stop_signal ? "interrupted" : "completed");
   if (sum.stop_signal) {
     log << "interrupted by " << run::signal_name(sum.stop_signal) << " after step " << trainer.step();

@@ -7,6 +7,7 @@
 // moments, step) or a pure function of saved values (batches of (seed, step), LR of step),
 // and the data file is checked to be the same bytes.
 #include <algorithm>
+#include <numeric>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -19,6 +20,7 @@
 #include "gw/quantized_model.h"
 #include "gw/trainer.h"
 #include "model/test_hooks.h"
+#include "parallel/gradient_sync.h"
 
 namespace gw {
 namespace {
@@ -216,7 +218,12 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data, Communicator* comm
   if (config_.grad_accum == 1) {
     // The gradients stay in the grad executor's arena and are fed to the norm and update
     // executors as Inputs: no copy.
-    outs.insert(outs.end(), grads.begin(), grads.end());
+    // With overlap the outputs go last parameter first: the executor's schedule (a walk from
+    // the outputs in order) then finishes the gradients in the order backward produces them,
+    // so the first buckets are complete early.
+    for (size_t k = 0; k < grads.size(); ++k) grad_out_.push_back(k);
+    if (comm_ != nullptr && config_.overlap) std::reverse(grad_out_.begin(), grad_out_.end());
+    for (size_t k : grad_out_) outs.push_back(grads[k]);
     for (Node* w : weights)
       grad_inputs_.push_back(graph_->input(w->name + ".grad", w->shape, w->dtype));
     stepped = grad_inputs_;
@@ -261,9 +268,26 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data, Communicator* comm
       bytes.push_back(numel(p.node->shape) * static_cast<int64_t>(dtype_size(p.node->dtype)));
     buckets_ = make_buckets(bytes, static_cast<int64_t>(config_.bucket_mb * 1024 * 1024));
   }
+  if (!config_.trace.empty()) timeline_ = std::make_unique<Timeline>();
+  if (world_ > 1 && config_.overlap && grad_exec_) {
+    sync_ = std::make_unique<GradientSync>(*comm_, buckets_, grads, config_.ring_allreduce,
+                                           timeline_.get());
+    grad_exec_->set_observer(sync_.get());
+  } else if (timeline_ && grad_exec_) {
+    tracer_ = std::make_unique<ComputeTracer>(*timeline_);
+    grad_exec_->set_observer(tracer_.get());
+  }
 }
 
-Trainer::~Trainer() = default;
+Trainer::~Trainer() {
+  if (grad_exec_) grad_exec_->set_observer(nullptr);
+}
+
+std::pair<double, double> Trainer::write_trace(const std::string& path) const {
+  GW_CHECK_AS(UsageError, timeline_ != nullptr, "write_trace: the run has no --trace");
+  timeline_->write(path, rank_);
+  return {timeline_->comm_seconds(), timeline_->overlapped_comm_seconds()};
+}
 
 int64_t Trainer::tokens_per_step() const {
   return world_ * config_.batch_size * config_.block_size * config_.grad_accum;
@@ -271,10 +295,12 @@ int64_t Trainer::tokens_per_step() const {
 
 void Trainer::average_over_ranks(const Feeds& grads, double* loss) {
   if (world_ == 1) return;
-  std::vector<Tensor> g;  // ḡ of every parameter, in model_.params order
-  for (size_t k = 0; k < model_.params.size(); ++k)
-    g.push_back(grad_exec_ ? grads.at(grad_inputs_[k]) : accumulators_[k]->value);
-  all_reduce_buckets(*comm_, g, buckets_, /*average=*/true, config_.ring_allreduce);
+  if (!sync_) {  // with overlap, GradientSync has averaged them during backward
+    std::vector<Tensor> g;  // ḡ of every parameter, in model_.params order
+    for (size_t k = 0; k < model_.params.size(); ++k)
+      g.push_back(grad_exec_ ? grads.at(grad_inputs_[k]) : accumulators_[k]->value);
+    all_reduce_buckets(*comm_, g, buckets_, /*average=*/true, config_.ring_allreduce);
+  }
   comm_->all_reduce(loss, 1, DType::f64, /*average=*/true);
 }
 
@@ -291,6 +317,7 @@ StepStats Trainer::train_step(const std::vector<Batch>& micro) {
               config_.grad_accum);
   StepStats st;
   st.lr = schedule_.at(step_);
+  if (timeline_) timeline_->recording = step_ >= 1 && step_ <= 3;  // steps 2–4: warm
   Feeds grads = gradients_of(micro, &st.loss);
   average_over_ranks(grads, &st.loss);
   if (test_hooks::nan_at(step_ + 1)) {  // as an overflow would: NaN loss, NaN gradient
@@ -312,9 +339,16 @@ StepStats Trainer::train_step(const std::vector<Batch>& micro) {
 Feeds Trainer::gradients_of(const std::vector<Batch>& micro, double* loss) {
   Feeds grads;
   if (grad_exec_) {
+    if (sync_ && !last_grads_.empty()) sync_->arm(last_grads_);
     const std::vector<Tensor> out = grad_exec_->run(batch_feeds(micro[0]));
     *loss = out[0].item();
-    for (size_t k = 0; k < grad_inputs_.size(); ++k) grads[grad_inputs_[k]] = out[k + 1];
+    std::vector<Tensor> g(grad_inputs_.size());
+    for (size_t j = 0; j < grad_out_.size(); ++j) g[grad_out_[j]] = out[j + 1];
+    for (size_t k = 0; k < grad_inputs_.size(); ++k) grads[grad_inputs_[k]] = g[k];
+    if (sync_) {
+      sync_->finish(g);  // every bucket averaged over the ranks
+      last_grads_ = g;   // the arena does not move: the next run writes here again
+    }
     return grads;
   }
   double total = 0;

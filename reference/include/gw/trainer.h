@@ -24,6 +24,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gw/checkpoint.h"
@@ -39,6 +40,10 @@
 #include "gw/train_config.h"
 
 namespace gw {
+
+class GradientSync;  // parallel/gradient_sync.h
+class Timeline;
+class ComputeTracer;
 
 /// Training produced NaN or infinite values: kNonFiniteLimit steps in a row, or a state that
 /// a checkpoint must not hold. gw-train exits 1.
@@ -110,6 +115,9 @@ class Trainer {
   int ranks() const { return world_; }
   /// The gradient buckets, in all-reduce order (empty with one rank).
   const std::vector<Bucket>& buckets() const { return buckets_; }
+  /// With config.trace: writes the recorded timeline (steps 2–4) as a Chrome trace and returns
+  /// the seconds of all-reduce recorded and how many of them overlapped a compute kernel.
+  std::pair<double, double> write_trace(const std::string& path) const;
   /// Training FLOPs per token, counted from the op table over the step graph(s).
   double flops_per_token() const { return flops_per_token_; }
   /// The model.
@@ -149,6 +157,11 @@ class Trainer {
   Communicator* comm_ = nullptr;  // data parallel: this rank's communicator (not owned)
   int rank_ = 0, world_ = 1;
   std::vector<Bucket> buckets_;   // gradient buckets over model_.params (world_ > 1)
+  std::vector<size_t> grad_out_;  // grad_accum = 1: output j + 1 is parameter grad_out_[j]'s ḡ
+  std::unique_ptr<Timeline> timeline_;       // --trace
+  std::unique_ptr<ComputeTracer> tracer_;    // --trace without overlap
+  std::unique_ptr<GradientSync> sync_;       // overlap: buckets all-reduced during backward
+  std::vector<Tensor> last_grads_;           // overlap: where the gradients are written
 };
 
 /// What a whole run reports: only what this run measured (after a resume, the steps and
