@@ -6,6 +6,11 @@
 // 0 done, 2 usage error (bad flag or value, bad config), 1 any other error (missing data,
 // unwritable output, corrupt checkpoint, a run stopped by NaN), each with one line on stderr,
 // and 130 / 143 when SIGINT / SIGTERM stopped the run (after its checkpoint).
+//
+// Data parallel: `--ranks N` (with --comm threads, the default) trains N ranks as threads of
+// this process; `mpirun -np N gw-train ...` trains N processes over MPI (found from mpirun's
+// environment, or --comm mpi). Rank 0 alone prints and writes files; an error on any rank
+// ends every rank (under MPI the failing rank prints it and aborts the job).
 #include <unistd.h>
 
 #include <array>
@@ -13,12 +18,15 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "app_main.h"
 #include "gw/checkpoint.h"
 #include "gw/error.h"
+#include "gw/mpi_communicator.h"
+#include "gw/thread_group.h"
 #include "gw/train_config.h"
 #include "gw/trainer.h"
 
@@ -103,6 +111,38 @@ int main(int argc, char** argv) {
     gw::RunOptions run;
     run.handle_signals = true;
     run.program = self_path(argv[0]);
+    if (config.comm == "mpi" || gw::launched_by_mpirun()) {
+      gw::Communicator& world = gw::mpi_world();  // gw::UsageError when built without MPI
+      if (config.ranks > 1 && config.ranks != world.size())
+        throw gw::UsageError("--ranks " + std::to_string(config.ranks) + " but mpirun started " +
+                             std::to_string(world.size()) + " processes; give mpirun -np " +
+                             std::to_string(config.ranks) + " or leave --ranks out");
+      config.comm = "mpi";
+      if (world.size() > 1) run.communicator = &world;
+      try {
+        const gw::TrainSummary summary = gw::run_training(config, std::cout, run);
+        return summary.stop_signal ? 128 + summary.stop_signal : 0;
+      } catch (const std::exception& e) {  // the other ranks must not wait for this one
+        const int code = dynamic_cast<const gw::UsageError*>(&e) ? 2 : 1;
+        std::cerr << "gw-train: error: rank " << world.rank() << ": " << e.what() << std::endl;
+        if (world.size() > 1) gw::mpi_abort(code);
+        throw;
+      }
+    }
+    if (config.ranks > 1) {
+      if (config.comm != "threads")
+        throw gw::UsageError("--comm " + config.comm + ": start the ranks with mpirun -np " +
+                             std::to_string(config.ranks) + " gw-train ... --comm mpi");
+      gw::ThreadGroup group(static_cast<int>(config.ranks));
+      std::vector<gw::TrainSummary> summaries(static_cast<size_t>(config.ranks));
+      group.run([&](gw::Communicator& comm) {
+        gw::RunOptions rank_run = run;
+        rank_run.communicator = &comm;
+        rank_run.handle_signals = comm.rank() == 0;  // the signal reaches the others through it
+        summaries[static_cast<size_t>(comm.rank())] = gw::run_training(config, std::cout, rank_run);
+      });
+      return summaries[0].stop_signal ? 128 + summaries[0].stop_signal : 0;
+    }
     const gw::TrainSummary summary = gw::run_training(config, std::cout, run);
     return summary.stop_signal ? 128 + summary.stop_signal : 0;
   });

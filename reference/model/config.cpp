@@ -61,6 +61,18 @@ void visit_fields(Config& c, F&& f) {
   f("qat", c.qat,
     "int8-channel or int4-g32: train with fake-quantized matmul weights, then write "
     "out_dir/quantized.bin (empty = off)");
+  f("ranks", c.ranks,
+    "data-parallel ranks, each on batch_size rows of a global batch of ranks x batch_size "
+    "(under mpirun: the number of processes)");
+  f("comm", c.comm, "communicator of the ranks: threads (one process) or mpi (under mpirun)");
+  f("bucket_mb", c.bucket_mb, "gradient bucket size in MiB for the all-reduce");
+  f("ring_allreduce", c.ring_allreduce,
+    "all-reduce gradients with the ring (lab 09); false: the communicator's own");
+  f("overlap", c.overlap,
+    "all-reduce each gradient bucket during backward, on a communication thread (grad_accum 1)");
+  f("trace", c.trace,
+    "write the timeline of steps 2-4 to this file as a Chrome trace (compute and comm tracks; "
+    "open in Perfetto or chrome://tracing)");
 }
 
 // The interval of each number field. The bounds keep every value meaningful and finite in
@@ -77,6 +89,7 @@ NumberRange number_range(const std::string& key) {
   if (key == "lr" || key == "min_lr" || key == "weight_decay") return {0, 10, false, false};
   if (key == "beta1" || key == "beta2") return {0, 1, false, true};
   if (key == "grad_clip") return {0, 1e6, false, false};
+  if (key == "bucket_mb") return {0, 1e6, true, false};
   throw Error("config: no range for number field '" + key + "'");  // a new field needs one
 }
 
@@ -191,6 +204,9 @@ void TrainConfig::validate() const {
   GW_CHECK_AS(UsageError, device == "cpu" || device == "auto" || device.rfind("cuda", 0) == 0,
               "config: device must be cpu, cuda[:N] or auto, got '", device, "'");
   GW_CHECK_AS(UsageError, !out_dir.empty(), "config: out_dir must not be empty");
+  GW_CHECK_AS(UsageError, ranks >= 1 && ranks <= 64, "--ranks ", ranks, ": must be 1 to 64");
+  GW_CHECK_AS(UsageError, comm == "threads" || comm == "mpi", "--comm ", comm,
+              ": must be threads or mpi");
 }
 
 nlohmann::json TrainConfig::to_json() const {

@@ -23,11 +23,11 @@ Philox4x32Key derive_key(uint64_t seed, uint32_t tag) {
   return {{b.v[0], b.v[1]}};
 }
 
-std::vector<int64_t> draw_offsets(Philox4x32Key key, uint64_t step, uint64_t micro, int64_t rows,
-                                  uint64_t positions) {
+std::vector<int64_t> draw_offsets(Philox4x32Key key, uint64_t step, uint64_t micro, int64_t first,
+                                  int64_t rows, uint64_t positions) {
   std::vector<int64_t> out(static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r) {
-    Philox4x32Block b = philox4x32({{static_cast<uint32_t>(r), static_cast<uint32_t>(micro),
+    Philox4x32Block b = philox4x32({{static_cast<uint32_t>(first + r), static_cast<uint32_t>(micro),
                                      static_cast<uint32_t>(step), static_cast<uint32_t>(step >> 32)}},
                                    key);
     // Lemire's multiply-shift on 64 random bits: bias <= positions / 2^64 (see rng.h).
@@ -66,8 +66,8 @@ BatchSampler::BatchSampler(const std::vector<int32_t>& tokens, Split split, int6
 
 std::vector<int64_t> BatchSampler::offsets(uint64_t step, uint64_t micro) const {
   const uint64_t positions = tokens_->size() - static_cast<uint64_t>(block_);  // starts 0..n-s-1
-  return draw_offsets(derive_key(seed_, static_cast<uint32_t>(split_)), step, micro, batch_,
-                      positions);
+  return draw_offsets(derive_key(seed_, static_cast<uint32_t>(split_)), step, micro, first_row_,
+                      batch_, positions);
 }
 
 Batch BatchSampler::get(uint64_t step, uint64_t micro) const {
@@ -79,9 +79,15 @@ std::vector<Batch> BatchSampler::eval_batches(int64_t count) const {
   const Philox4x32Key key = derive_key(seed_, kEvalTag + static_cast<uint32_t>(split_));
   std::vector<Batch> out;
   for (int64_t i = 0; i < count; ++i)
-    out.push_back(gather(*tokens_, draw_offsets(key, static_cast<uint64_t>(i), 0, batch_, positions),
-                         block_));
+    out.push_back(gather(
+        *tokens_, draw_offsets(key, static_cast<uint64_t>(i), 0, first_row_, batch_, positions),
+        block_));
   return out;
+}
+
+void BatchSampler::set_first_row(int64_t first_row) {
+  GW_CHECK(first_row >= 0, "sampler: first row ", first_row, " is negative");
+  first_row_ = first_row;
 }
 
 }  // namespace gw

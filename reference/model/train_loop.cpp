@@ -20,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <iomanip>
+#include <memory>
 #include <ostream>
 #include <sstream>
 
@@ -131,6 +132,20 @@ void plot_losses(const std::string& dir, const TrainSummary& s, std::ostream& lo
 
 nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
+// The metrics file of rank 0; the other ranks of a data-parallel run write none.
+struct RankMetrics {
+  std::unique_ptr<run::MetricsLog> log;
+  void add(const nlohmann::json& record) {
+    if (log) log->add(record);
+  }
+  void flush() {
+    if (log) log->flush();
+  }
+  void sync() {
+    if (log) log->sync();
+  }
+};
+
 // Where the last checkpoint that a run can resume from lies.
 struct GoodCheckpoint {
   std::string path;
@@ -139,24 +154,32 @@ struct GoodCheckpoint {
 
 }  // namespace
 
-TrainSummary run_training(const TrainConfig& config, std::ostream& log, const RunOptions& options) {
+TrainSummary run_training(const TrainConfig& config, std::ostream& rank_log,
+                          const RunOptions& options) {
   const auto start = Clock::now();
+  // Data parallel: every rank trains; rank 0 alone prints and writes files.
+  Communicator* comm = options.communicator;
+  const int world = comm ? comm->size() : 1;
+  const bool writer = comm == nullptr || comm->rank() == 0;
+  std::ostream silent(nullptr);
+  std::ostream& log = writer ? rank_log : silent;
   const std::string program_name = std::filesystem::path(options.program).filename().string();
   run::StopSignals signals(options.handle_signals, program_name.empty() ? "gw-train" : program_name);
   config.validate();
   set_thread_count(config.threads);
   // Absolute paths: the checkpoint records them, so a resume works from any folder.
   TrainConfig cfg = config;
+  if (comm) cfg.ranks = world;  // the checkpoint records how many ranks trained
   cfg.data = absolute_path(config.data.empty() ? require_default_corpus() : config.data);
   cfg.out_dir = absolute_path(config.out_dir);
   if (!cfg.resume.empty()) cfg.resume = absolute_path(cfg.resume);
   TextDataset data = TextDataset::from_file(cfg.data);
-  prepare_out_dir(cfg.out_dir);
+  if (writer) prepare_out_dir(cfg.out_dir);
   const std::string ckpt_path = cfg.out_dir + "/ckpt.bin";
   Checkpoint resume_from;
   if (!cfg.resume.empty()) resume_from = read_checkpoint(cfg.resume);
 
-  Trainer trainer(cfg, std::move(data));
+  Trainer trainer(cfg, std::move(data), comm);
   GoodCheckpoint good;
   if (!cfg.resume.empty()) {
     trainer.restore(resume_from);
@@ -207,8 +230,16 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
          << "%";
     return os.str();
   };
+  if (world > 1)
+    log << "data parallel: " << world << " ranks (" << cfg.comm << ") x batch " << cfg.batch_size
+        << " | " << trainer.buckets().size() << " gradient bucket(s) of <= " << cfg.bucket_mb
+        << " MiB | " << (cfg.ring_allreduce ? "ring all-reduce" : "the communicator's all-reduce")
+        << "\n";
   std::string note;
-  run::MetricsLog metrics(cfg.out_dir + "/metrics.jsonl", cfg.resume.empty() ? -1 : first, &note);
+  RankMetrics metrics;
+  if (writer)
+    metrics.log = std::make_unique<run::MetricsLog>(cfg.out_dir + "/metrics.jsonl",
+                                                    cfg.resume.empty() ? -1 : first, &note);
   if (!note.empty()) log << note << '\n';
   auto do_eval = [&] {
     const EvalStats e = trainer.evaluate();
@@ -224,7 +255,7 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
   auto save = [&] {
     metrics.sync();  // first: records on disk never lag behind the checkpoint
     try {
-      trainer.save(ckpt_path);
+      if (writer) trainer.save(ckpt_path);
     } catch (const NonFiniteError& e) {  // the weights themselves diverged: stop here
       finish("stopped_non_finite");
       throw NonFiniteError(std::string(e.what()) + "; lower --lr or --weight-decay" +
@@ -273,7 +304,7 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
         {"config", cfg.to_json()}};
     if (sum.stop_signal) summary["signal"] = run::signal_name(sum.stop_signal);
     metrics.sync();
-    write_file_atomically(cfg.out_dir + "/summary.json", summary.dump(2) + "\n", "summary");
+    if (writer) write_file_atomically(cfg.out_dir + "/summary.json", summary.dump(2) + "\n", "summary");
     log << "summary: best val loss ";
     if (best)
       log << std::fixed << std::setprecision(4) << best->val_loss << " (step " << best->step << ")";
@@ -291,7 +322,19 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
     log << "nothing to train: the run is at step " << first << ", its end is " << end << '\n';
   double window_seconds = 0;
   int64_t window_steps = 0, bad_in_a_row = 0;
-  while (trainer.step() < end && !signals.received()) {
+  // The signal that stops the run, agreed by all ranks before each step (each may see a
+  // signal at another moment; all must stop after the same step).
+  int stop = 0;
+  auto stop_requested = [&] {
+    stop = signals.received();
+    if (world > 1) {
+      double seen[2] = {static_cast<double>(stop), stop ? 1.0 : 0.0};
+      comm->all_reduce(seen, 2, DType::f64, /*average=*/false);
+      stop = seen[1] > 0 ? static_cast<int>(seen[0] / seen[1] + 0.5) : 0;
+    }
+    return stop != 0;
+  };
+  while (trainer.step() < end && !stop_requested()) {
     const auto t0 = Clock::now();
     const StepStats st = trainer.train_step();
     if (test_hooks::kill_armed("step", st.step)) test_hooks::kill_now();
@@ -355,10 +398,10 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
             << std::endl;
     }
   }
-  sum.stop_signal = trainer.step() < end ? signals.received() : 0;
+  sum.stop_signal = trainer.step() < end ? stop : 0;
   if (cfg.save_checkpoint && (good.path != ckpt_path || good.step != trainer.step())) save();
   if (cfg.save_checkpoint) log << "checkpoint: " << ckpt_path << " (step " << trainer.step() << ")\n";
-  if (!cfg.qat.empty() && !signals.received()) {  // QAT's product: the quantized model
+  if (!cfg.qat.empty() && !sum.stop_signal && writer) {  // QAT's product: the quantized model
     const WeightScheme scheme = weight_scheme_from_name(cfg.qat);
     const std::vector<QuantizedWeight> q =
         quantize_model_weights(quantizable_weights(trainer.model()), scheme);
@@ -366,6 +409,15 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
     write_checkpoint(path, quantized_checkpoint(trainer.checkpoint(), trainer.model(), scheme, q,
                                                 {{"qat_steps", trainer.step() - first}}));
     log << "quantized (--qat " << cfg.qat << "): " << path << '\n';
+  }
+  if (writer && !cfg.trace.empty()) {
+    const auto [comm_s, overlapped_s] = trainer.write_trace(cfg.trace);
+    log << "trace: " << cfg.trace << " (steps 2-4; tracks compute and comm";
+    if (comm_s > 0)
+      log << "; " << std::fixed << std::setprecision(1) << comm_s * 1e3 << " ms of all-reduce, "
+          << overlapped_s * 1e3 << " ms of it during compute (" << std::setprecision(0)
+          << 100 * overlapped_s / comm_s << "%)" << std::defaultfloat;
+    log << ")\n";
   }
   finish(sum.stop_signal ? "interrupted" : "completed");
   if (sum.stop_signal) {
@@ -380,7 +432,7 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& log, const Ru
     log << std::endl;
     return sum;
   }
-  if (cfg.plot) {
+  if (cfg.plot && writer) {
     try {
       plot_losses(cfg.out_dir, sum, log);
     } catch (const std::exception& e) {

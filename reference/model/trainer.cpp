@@ -7,6 +7,7 @@
 // moments, step) or a pure function of saved values (batches of (seed, step), LR of step),
 // and the data file is checked to be the same bytes.
 #include <algorithm>
+#include <numeric>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -22,6 +23,7 @@
 #include "gw/trainer.h"
 #include "gw/training_step.h"
 #include "model/test_hooks.h"
+#include "parallel/gradient_sync.h"
 
 namespace gw {
 namespace {
@@ -191,9 +193,14 @@ ModelShape model_shape(const TrainConfig& c, int64_t vocab_size) {
   return m;
 }
 
-Trainer::Trainer(const TrainConfig& config, TextDataset data)
+Trainer::Trainer(const TrainConfig& config, TextDataset data, Communicator* comm)
     : config_(config), data_(std::move(data)) {
   config_.validate();
+  if (comm != nullptr && comm->size() > 1) {
+    comm_ = comm;
+    rank_ = comm->rank();
+    world_ = comm->size();
+  }
   const int64_t b = config_.batch_size, s = config_.block_size;
   const int64_t need = s + 1;
   GW_CHECK_AS(UsageError, static_cast<int64_t>(data_.train.size()) >= need &&
@@ -204,6 +211,8 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data)
               " (use a smaller --block-size or more text)");
   const Device device = resolve_device(config_.device);
 
+  GW_CHECK_AS(UsageError, world_ == 1 || device.is_cpu(), "data parallel training (",
+              world_, " ranks) runs on the CPU here; use --device cpu");
   graph_ = std::make_unique<Graph>(device);
   model_ = make_transformer(*graph_, model_shape(config_, data_.tokenizer.vocab_size()),
                             config_.seed, config_.init_std);
@@ -257,7 +266,7 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data)
   // The update executor recomputes the norm for its clip scale; count it once.
   const StepFlops grad_flops = count_flops(grad_exec_ ? *grad_exec_ : *micro_exec_);
   const double runs = grad_exec_ ? 1.0 : static_cast<double>(config_.grad_accum);
-  const double tokens = static_cast<double>(tokens_per_step());
+  const double tokens = static_cast<double>(tokens_per_step() / world_);  // this rank's tokens
   flops_per_token_ = (grad_flops.model * runs + count_flops(*update_exec_).model) / tokens;
   recompute_flops_per_token_ = grad_flops.recompute * runs / tokens;
   eval_exec_ = std::make_unique<Executor>(*graph_, std::vector<Node*>{loss_});
@@ -266,15 +275,53 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data)
   schedule_.min_lr = config_.min_lr;
   schedule_.warmup_iters = config_.warmup_iters;
   schedule_.decay_iters = config_.lr_decay_iters > 0 ? config_.lr_decay_iters : config_.max_iters;
+  // Rank k takes rows [k·b, (k + 1)·b) of every global batch, for training and evaluation.
   train_sampler_ = std::make_unique<BatchSampler>(data_.train, Split::train, s, b, config_.seed);
+  train_sampler_->set_first_row(rank_ * b);
   eval_train_ = train_sampler_->eval_batches(config_.eval_iters);
-  eval_val_ = BatchSampler(data_.val, Split::val, s, b, config_.seed).eval_batches(config_.eval_iters);
+  BatchSampler val_sampler(data_.val, Split::val, s, b, config_.seed);
+  val_sampler.set_first_row(rank_ * b);
+  eval_val_ = val_sampler.eval_batches(config_.eval_iters);
+  if (world_ > 1) {
+    std::vector<int64_t> bytes;
+    for (const ModelParameter& p : model_.params)
+      bytes.push_back(numel(p.node->shape) * static_cast<int64_t>(dtype_size(p.node->dtype)));
+    buckets_ = make_buckets(bytes, static_cast<int64_t>(config_.bucket_mb * 1024 * 1024));
+  }
+  if (!config_.trace.empty()) timeline_ = std::make_unique<Timeline>();
+  if (world_ > 1 && config_.overlap && grad_exec_) {
+    sync_ = std::make_unique<GradientSync>(*comm_, buckets_, grads, config_.ring_allreduce,
+                                           timeline_.get());
+    grad_exec_->set_observer(sync_.get());
+  } else if (timeline_ && grad_exec_) {
+    tracer_ = std::make_unique<ComputeTracer>(*timeline_);
+    grad_exec_->set_observer(tracer_.get());
+  }
 }
 
-Trainer::~Trainer() = default;
+Trainer::~Trainer() {
+  if (grad_exec_) grad_exec_->set_observer(nullptr);
+}
+
+std::pair<double, double> Trainer::write_trace(const std::string& path) const {
+  GW_CHECK_AS(UsageError, timeline_ != nullptr, "write_trace: the run has no --trace");
+  timeline_->write(path, rank_);
+  return {timeline_->comm_seconds(), timeline_->overlapped_comm_seconds()};
+}
 
 int64_t Trainer::tokens_per_step() const {
-  return config_.batch_size * config_.block_size * config_.grad_accum;
+  return world_ * config_.batch_size * config_.block_size * config_.grad_accum;
+}
+
+void Trainer::average_over_ranks(const Feeds& grads, double* loss) {
+  if (world_ == 1) return;
+  if (!sync_) {  // with overlap, GradientSync has averaged them during backward
+    std::vector<Tensor> g;  // ḡ of every parameter, in model_.params order
+    for (size_t k = 0; k < model_.params.size(); ++k)
+      g.push_back(grad_exec_ ? grads.at(grad_inputs_[k]) : accumulators_[k]->value);
+    all_reduce_buckets(*comm_, g, buckets_, /*average=*/true, config_.ring_allreduce);
+  }
+  comm_->all_reduce(loss, 1, DType::f64, /*average=*/true);
 }
 
 StepStats Trainer::train_step() {
@@ -290,7 +337,9 @@ StepStats Trainer::train_step(const std::vector<Batch>& micro) {
               config_.grad_accum);
   StepStats st;
   st.lr = schedule_.at(step_);
+  if (timeline_) timeline_->recording = step_ >= 1 && step_ <= 3;  // steps 2–4: warm
   Feeds grads = gradients_of(micro, &st.loss);
+  average_over_ranks(grads, &st.loss);
   if (test_hooks::nan_at(step_ + 1)) {  // as an overflow would: NaN loss, NaN gradient
     st.loss = std::numeric_limits<double>::quiet_NaN();
     Tensor g = grad_exec_ ? grads.at(grad_inputs_[0]) : accumulators_[0]->value;
@@ -310,9 +359,16 @@ StepStats Trainer::train_step(const std::vector<Batch>& micro) {
 Feeds Trainer::gradients_of(const std::vector<Batch>& micro, double* loss) {
   Feeds grads;
   if (grad_exec_) {
+    if (sync_ && !last_grads_.empty()) sync_->arm(last_grads_);
     const std::vector<Tensor> out = grad_exec_->run(batch_feeds(micro[0]));
     *loss = out[0].item();
-    for (size_t k = 0; k < grad_inputs_.size(); ++k) grads[grad_inputs_[k]] = out[grad_slot_[k]];
+    std::vector<Tensor> g(grad_inputs_.size());  // in parameter order
+    for (size_t k = 0; k < grad_inputs_.size(); ++k) g[k] = out[grad_slot_[k]];
+    for (size_t k = 0; k < grad_inputs_.size(); ++k) grads[grad_inputs_[k]] = g[k];
+    if (sync_) {
+      sync_->finish(g);  // every bucket averaged over the ranks
+      last_grads_ = g;   // the arena does not move: the next run writes here again
+    }
     return grads;
   }
   double total = 0;
@@ -368,6 +424,12 @@ EvalStats Trainer::evaluate() {
   e.step = step_;
   e.train_loss = eval_split(eval_train_);
   e.val_loss = eval_split(eval_val_);
+  if (world_ > 1) {  // each rank evaluated its rows: the mean over ranks is the global mean
+    double both[2] = {e.train_loss, e.val_loss};
+    comm_->all_reduce(both, 2, DType::f64, /*average=*/true);
+    e.train_loss = both[0];
+    e.val_loss = both[1];
+  }
   if (e.val_loss < best_val_loss) best_val_loss = e.val_loss;
   return e;
 }

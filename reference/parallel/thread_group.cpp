@@ -1,8 +1,9 @@
 // thread_group.cpp — ThreadGroup (gw/thread_group.h): mailboxes per link, byte counters, the
-// α–β link model, and a simple all-reduce (everyone to rank 0, the sum back) as the
-// backend's own collective.
+// α–β link model, dead-peer and timeout detection, and a simple all-reduce (everyone to
+// rank 0, the sum back) as the backend's own collective.
 #include "gw/thread_group.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "gw/ddp.h"
 #include "gw/error.h"
 
 namespace gw {
@@ -26,65 +28,13 @@ struct ThreadGroup::State {
   std::condition_variable arrived;
   std::vector<Link> links;  // from·n + to
   bool closed = false;      // a rank failed: every wait stops with an error
+  std::vector<char> done;   // by rank: its function returned (it will send nothing more)
+  double timeout_s = 30.0;  // longest wait of a recv
 
   Link& link(int from, int to) { return links[static_cast<size_t>(from * n + to)]; }
 };
 
 namespace {
-
-// Adds `count` elements of `src` into `dst`, both of `dtype`.
-void accumulate(void* dst, const void* src, int64_t count, DType dtype) {
-  switch (dtype) {
-    case DType::f64:
-      for (int64_t i = 0; i < count; ++i)
-        static_cast<double*>(dst)[i] += static_cast<const double*>(src)[i];
-      return;
-    case DType::f32:
-      for (int64_t i = 0; i < count; ++i)
-        static_cast<float*>(dst)[i] += static_cast<const float*>(src)[i];
-      return;
-    case DType::i32:
-      for (int64_t i = 0; i < count; ++i)
-        static_cast<int32_t*>(dst)[i] += static_cast<const int32_t*>(src)[i];
-      return;
-    case DType::f16:
-    case DType::bf16: {
-      const bool half = dtype == DType::f16;
-      auto* d = static_cast<uint16_t*>(dst);
-      const auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < count; ++i) {
-        const float a = half ? f16_bits_to_float(d[i]) : bf16_bits_to_float(d[i]);
-        const float b = half ? f16_bits_to_float(s[i]) : bf16_bits_to_float(s[i]);
-        d[i] = half ? float_to_f16_bits(a + b) : float_to_bf16_bits(a + b);
-      }
-      return;
-    }
-    case DType::i8: break;
-  }
-  throw DTypeError("all_reduce (threads): dtype " + std::string(dtype_name(dtype)) +
-                   " cannot be reduced");
-}
-
-void scale(void* data, int64_t count, DType dtype, double factor) {
-  for (int64_t i = 0; i < count; ++i) {
-    switch (dtype) {
-      case DType::f64: static_cast<double*>(data)[i] *= factor; break;
-      case DType::f32: static_cast<float*>(data)[i] *= static_cast<float>(factor); break;
-      case DType::i32: static_cast<int32_t*>(data)[i] /= static_cast<int32_t>(1.0 / factor); break;
-      case DType::f16: {
-        auto* d = static_cast<uint16_t*>(data);
-        d[i] = float_to_f16_bits(f16_bits_to_float(d[i]) * static_cast<float>(factor));
-        break;
-      }
-      case DType::bf16: {
-        auto* d = static_cast<uint16_t*>(data);
-        d[i] = float_to_bf16_bits(bf16_bits_to_float(d[i]) * static_cast<float>(factor));
-        break;
-      }
-      case DType::i8: break;
-    }
-  }
-}
 
 class ThreadCommunicator : public Communicator {
  public:
@@ -115,9 +65,23 @@ class ThreadCommunicator : public Communicator {
     check_peer(peer, "recv");
     std::unique_lock<std::mutex> lock(state_->mutex);
     ThreadGroup::State::Link& link = state_->link(peer, rank_);
-    state_->arrived.wait(lock, [&] { return !link.messages.empty() || state_->closed; });
-    GW_CHECK(!link.messages.empty(), "recv (threads): rank ", rank_, " waited for rank ", peer,
-             ", but the group was closed after another rank failed");
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(state_->timeout_s));
+    const bool ready = state_->arrived.wait_until(lock, deadline, [&] {
+      return !link.messages.empty() || state_->closed || state_->done[static_cast<size_t>(peer)];
+    });
+    if (link.messages.empty()) {
+      GW_CHECK(ready, "recv (threads): rank ", rank_, " timed out after ", state_->timeout_s,
+               " s waiting for ", bytes, " bytes from rank ", peer,
+               " (is that rank stuck, or calling the collectives in another order?)");
+      GW_CHECK(!state_->closed, "recv (threads): rank ", rank_, " waited for rank ", peer,
+               ", but the group was closed after another rank failed");
+      throw Error("recv (threads): rank " + std::to_string(rank_) + " waits for " +
+                  std::to_string(bytes) + " bytes from rank " + std::to_string(peer) +
+                  ", which finished without sending them (did the ranks call all_reduce with "
+                  "different sizes or a different number of times?)");
+    }
     std::vector<char> message = std::move(link.messages.front());
     link.messages.pop_front();
     lock.unlock();
@@ -135,9 +99,9 @@ class ThreadCommunicator : public Communicator {
       std::vector<char> other(bytes);
       for (int r = 1; r < n; ++r) {
         recv(other.data(), bytes, r);
-        accumulate(data, other.data(), count, dtype);
+        reduce_add(data, other.data(), count, dtype);
       }
-      if (average && n > 1) scale(data, count, dtype, 1.0 / n);
+      if (average && n > 1) reduce_scale(data, count, dtype, 1.0 / n);
       for (int r = 1; r < n; ++r) send(data, bytes, r);
     } else {
       send(data, bytes, 0);
@@ -163,12 +127,19 @@ ThreadGroup::ThreadGroup(int ranks, LinkModel link) : state_(std::make_shared<St
   state_->n = ranks;
   state_->model = link;
   state_->links.resize(static_cast<size_t>(ranks * ranks));
+  state_->done.assign(static_cast<size_t>(ranks), 0);
   for (int r = 0; r < ranks; ++r) comms_.push_back(std::make_unique<ThreadCommunicator>(state_, r));
 }
 
 ThreadGroup::~ThreadGroup() = default;
 
 int ThreadGroup::size() const { return state_->n; }
+
+void ThreadGroup::set_timeout(double seconds) {
+  GW_CHECK(seconds > 0, "ThreadGroup: the timeout must be > 0 seconds, not ", seconds);
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->timeout_s = seconds;
+}
 
 Communicator& ThreadGroup::rank(int r) {
   GW_CHECK(r >= 0 && r < state_->n, "ThreadGroup: no rank ", r, " in a group of ", state_->n);
@@ -177,15 +148,22 @@ Communicator& ThreadGroup::rank(int r) {
 
 void ThreadGroup::run(const std::function<void(Communicator&)>& fn) {
   std::vector<std::exception_ptr> errors(static_cast<size_t>(state_->n));
+  int first = -1;  // the rank that failed first: its error is the cause, the others follow
   std::vector<std::thread> threads;
   for (int r = 0; r < state_->n; ++r)
     threads.emplace_back([&, r] {
       try {
         fn(*comms_[static_cast<size_t>(r)]);
+        {
+          std::lock_guard<std::mutex> lock(state_->mutex);
+          state_->done[static_cast<size_t>(r)] = 1;
+        }
+        state_->arrived.notify_all();
       } catch (...) {
         errors[static_cast<size_t>(r)] = std::current_exception();
         {
           std::lock_guard<std::mutex> lock(state_->mutex);
+          if (!state_->closed) first = r;
           state_->closed = true;
         }
         state_->arrived.notify_all();
@@ -197,10 +175,9 @@ void ThreadGroup::run(const std::function<void(Communicator&)>& fn) {
     std::lock_guard<std::mutex> lock(state_->mutex);
     state_->closed = false;
     for (State::Link& l : state_->links) l.messages.clear();
+    std::fill(state_->done.begin(), state_->done.end(), 0);
   }
-  if (failed)
-    for (const std::exception_ptr& e : errors)
-      if (e) std::rethrow_exception(e);
+  if (failed) std::rethrow_exception(errors[static_cast<size_t>(first)]);
 }
 
 int64_t ThreadGroup::bytes_sent(int from, int to) const {

@@ -103,5 +103,29 @@ TEST_F(Cli, TrainThenSampleFromTheCheckpoint) {
   EXPECT_EQ(bad.status, 1) << bad.output;
 }
 
+TEST_F(Cli, BadRanksOrCommExitWith2) {
+  expect_usage("--ranks 0", 2, "--ranks 0");
+  expect_usage("--ranks 65", 2, "--ranks 65");
+  expect_usage("--comm carrier-pigeon", 2, "--comm carrier-pigeon");
+}
+
+TEST_F(Cli, TwoThreadRanksTrainAndResumeOnOneRankWithTheSameGlobalBatch) {
+  const TrainConfig c = gw::testing::tiny_config(dir_);
+  const std::string common = " --data " + c.data + " --n-layer 1 --n-embd 32 --n-head 2" +
+                             " --block-size 16 --eval-iters 2 --plot false";
+  const Result two = run(train_ + common + " --out-dir " + dir_.file("o") +
+                         " --ranks 2 --batch-size 2 --max-iters 6 --stop-at 3");
+  ASSERT_EQ(two.status, 0) << two.output;
+  const size_t first = two.output.find("data parallel: 2 ranks (threads)");
+  EXPECT_NE(first, std::string::npos) << two.output;
+  EXPECT_EQ(two.output.find("data parallel", first + 1), std::string::npos)
+      << "rank 0 alone prints:\n" << two.output;
+  ASSERT_TRUE(std::filesystem::exists(dir_.file("o/ckpt.bin")));
+  const Result one = run(train_ + " --resume " + dir_.file("o/ckpt.bin") +
+                         " --ranks 1 --batch-size 4");  // the same 4 rows per step
+  EXPECT_EQ(one.status, 0) << one.output;
+  EXPECT_NE(one.output.find("resumed from"), std::string::npos) << one.output;
+}
+
 }  // namespace
 }  // namespace gw

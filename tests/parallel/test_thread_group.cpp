@@ -1,11 +1,14 @@
 // test_thread_group.cpp — the threads communicator: point-to-point messages arrive whole and
 // in order, every byte is counted on its link, a size mismatch or a failing rank is a clear
-// error rather than a hang, the α–β model slows a link, and the group's own all-reduce sums
-// or averages every dtype on 1 to 8 ranks.
+// error rather than a hang (a rank that returned without sending, a rank stuck past the
+// timeout), the α–β model slows a link, and the group's own all-reduce sums or averages every
+// dtype on 1 to 8 ranks.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <numeric>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "gw/error.h"
@@ -65,6 +68,52 @@ TEST(ThreadGroup, AFailingRankStopsTheRanksWaitingForIt) {
     if (c.rank() == 1) c.send(&b, 1, 2);
     if (c.rank() == 2) c.recv(&b, 1, 1);
   });
+}
+
+TEST(ThreadGroup, ARankThatReturnsWithoutSendingIsAnErrorAtOnce) {
+  ThreadGroup group(2);  // default timeout 30 s: the error must come long before it
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    group.run([](Communicator& c) {
+      char b = 0;
+      if (c.rank() == 1) c.recv(&b, 1, 0);  // rank 0 returns at once: a dead peer
+    });
+    FAIL() << "a recv from a rank that returned must throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("finished without sending"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+}
+
+TEST(ThreadGroup, AStuckRankEndsTheWaitAfterTheTimeout) {
+  ThreadGroup group(2);
+  group.set_timeout(0.2);
+  try {
+    group.run([](Communicator& c) {
+      char b = 0;
+      if (c.rank() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(600));
+      else c.recv(&b, 1, 0);
+    });
+    FAIL() << "a recv that waits past the timeout must throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("timed out after 0.2 s"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(group.set_timeout(0), Error);
+}
+
+TEST(ThreadGroup, TheFirstFailureIsTheOneReported) {
+  ThreadGroup group(3);
+  try {
+    group.run([](Communicator& c) {
+      char b = 0;
+      if (c.rank() == 2) throw Error("rank 2 broke");
+      c.recv(&b, 1, 2);  // ranks 0 and 1 fail only because rank 2 did
+    });
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "rank 2 broke");
+  }
 }
 
 TEST(ThreadGroup, SendingToItselfOrOutsideTheGroupIsRefused) {

@@ -90,12 +90,18 @@ class BatchSampler {
   /// Fixed evaluation batches: eval batch i is get(i, 0) under a seed derived from `seed` and
   /// the split, so every evaluation of a run sees the same data.
   std::vector<Batch> eval_batches(int64_t count) const;
+  /// Data parallelism: this sampler draws rows [first_row, first_row + batch) of each batch
+  /// instead of [0, batch). Row r of a batch depends only on (seed, split, step, micro, r), so
+  /// rank k of n, each with batch b and first_row k·b, together see exactly the rows of one
+  /// sampler with batch n·b.
+  void set_first_row(int64_t first_row);
 
  private:
   const std::vector<int32_t>* tokens_;
   Split split_;
   int64_t block_, batch_;
   uint64_t seed_;
+  int64_t first_row_ = 0;
 };
 
 /// datasets/fortunes.txt under the source tree (may not exist).

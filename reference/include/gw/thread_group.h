@@ -5,6 +5,11 @@
 // through in-memory mailboxes, one per directed link (from → to). It counts the bytes sent on
 // every link, so a test can check that a ring all-reduce sends 2(n − 1)/n of the data per
 // rank, and it can model slow links with the α–β model: sending b bytes takes α + b/β.
+//
+// Sends are buffered (send returns at once; the bytes wait in the link's mailbox), so a
+// rank may send to its neighbour before receiving from the other one without deadlock. A
+// recv never hangs: it fails with gw::Error when the sizes of the matching send differ, when
+// the peer's function returned without sending, when another rank threw, or after a timeout.
 #pragma once
 
 #include <functional>
@@ -32,11 +37,14 @@ class ThreadGroup {
 
   /// Number of ranks.
   int size() const;
+  /// Longest time a recv waits for its message before throwing gw::Error (default 30 s).
+  void set_timeout(double seconds);
   /// The communicator of rank r, for code running as that rank.
   Communicator& rank(int r);
   /// Runs fn(rank r's communicator) on one thread per rank and waits for all. When some rank
   /// throws, the group is closed so that ranks waiting on it stop too, and the first
-  /// exception is rethrown here.
+  /// exception is rethrown here. A rank whose fn returned sends nothing more: a recv from it
+  /// that finds no message throws at once.
   void run(const std::function<void(Communicator&)>& fn);
 
   /// Bytes sent on the link from → to since construction (or reset_counters).

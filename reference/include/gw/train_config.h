@@ -64,6 +64,17 @@ struct TrainConfig {
   std::string qat;                  ///< "", int8-channel or int4-g32: quantization-aware
                                     ///< training (fake-quantized matmul weights), then
                                     ///< out_dir/quantized.bin at the end
+  // ---- data parallel (lab 09) ----
+  int64_t ranks = 1;            ///< data-parallel ranks; each takes batch_size rows of a
+                                ///< global batch of ranks·batch_size (under mpirun: the
+                                ///< number of processes)
+  std::string comm = "threads"; ///< threads (ranks as threads of this process) or mpi
+  double bucket_mb = 25;        ///< gradient bucket size in MiB (PyTorch's default: 25)
+  bool ring_allreduce = true;   ///< all-reduce with lab 09's ring (false: the backend's own)
+  bool overlap = true;          ///< all-reduce each bucket on a communication thread as soon
+                                ///< as backward has written it (grad_accum = 1)
+  std::string trace;            ///< Chrome trace of steps 2–4 (compute and comm tracks);
+                                ///< empty = none
 
   /// SwiGLU width actually used (mlp_hidden, or the 8h/3 default).
   int64_t mlp_width() const;

@@ -13,6 +13,12 @@
 // The update runs apart from the gradients so that a step whose loss or gradient norm is
 // NaN or infinite can be skipped before it writes NaN into the weights and moments. They
 // all share the graph's Parameter tensors, so they see the same weights.
+//
+// Data parallel (lab 09): given a Communicator of n ranks, each rank's Trainer draws rows
+// [rank·b, (rank + 1)·b) of a global batch of n·b rows, and between the gradients and the
+// norm it all-reduces ḡ (the mean over ranks) bucket by bucket, in reverse parameter order
+// (gw/ddp.h). Every rank then sees the same ḡ, loss and norm and applies the same update:
+// n ranks with batch b step exactly as one rank with batch n·b, up to rounding.
 #pragma once
 
 #include <cstdint>
@@ -20,10 +26,13 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gw/checkpoint.h"
+#include "gw/communicator.h"
 #include "gw/data.h"
+#include "gw/ddp.h"
 #include "gw/error.h"
 #include "gw/executor.h"
 #include "gw/model.h"
@@ -33,6 +42,10 @@
 #include "gw/train_config.h"
 
 namespace gw {
+
+class GradientSync;  // parallel/gradient_sync.h
+class Timeline;
+class ComputeTracer;
 
 /// Training produced NaN or infinite values: kNonFiniteLimit steps in a row, or a state that
 /// a checkpoint must not hold. gw-train exits 1.
@@ -61,8 +74,11 @@ struct EvalStats {
 class Trainer {
  public:
   /// Builds the model (vocabulary from data.tokenizer) and every executor. gw::UsageError
-  /// when the config is invalid or block_size does not fit the data.
-  Trainer(const TrainConfig& config, TextDataset data);
+  /// when the config is invalid or block_size does not fit the data. With `comm` (not owned;
+  /// it must outlive the trainer) of more than one rank, the trainer is that rank's replica:
+  /// every rank must construct its Trainer with the same config and data, and call
+  /// train_step and evaluate in step (they communicate).
+  Trainer(const TrainConfig& config, TextDataset data, Communicator* comm = nullptr);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -94,8 +110,16 @@ class Trainer {
 
   /// Optimizer steps taken so far.
   int64_t step() const { return step_; }
-  /// Tokens consumed per optimizer step (b·s·grad_accum).
+  /// Tokens consumed per optimizer step by all ranks together (ranks·b·s·grad_accum).
   int64_t tokens_per_step() const;
+  /// This trainer's rank and the number of ranks (0 and 1 without a communicator).
+  int rank() const { return rank_; }
+  int ranks() const { return world_; }
+  /// The gradient buckets, in all-reduce order (empty with one rank).
+  const std::vector<Bucket>& buckets() const { return buckets_; }
+  /// With config.trace: writes the recorded timeline (steps 2–4) as a Chrome trace and returns
+  /// the seconds of all-reduce recorded and how many of them overlapped a compute kernel.
+  std::pair<double, double> write_trace(const std::string& path) const;
   /// Model FLOPs per token of a training step (forward, backward, optimizer), counted by lab
   /// 07's counting pass over the step's executors; the recomputation of activation
   /// checkpointing is not included (MFU counts the model's FLOPs, not the machine's). 0 when
@@ -118,6 +142,7 @@ class Trainer {
   Feeds batch_feeds(const Batch& b) const;  // x and y of a batch, on the graph's device
   Tensor hyper_feed() const;                // AdamW's scalars of the next step, on the device
   Feeds gradients_of(const std::vector<Batch>& micro, double* loss);  // ḡ's feeds (k = 1)
+  void average_over_ranks(const Feeds& grads, double* loss);  // all-reduce ḡ and the loss
 
   TrainConfig config_;
   TextDataset data_;
@@ -138,6 +163,13 @@ class Trainer {
   int64_t step_ = 0;
   double flops_per_token_ = 0;
   double recompute_flops_per_token_ = 0;
+  Communicator* comm_ = nullptr;  // data parallel: this rank's communicator (not owned)
+  int rank_ = 0, world_ = 1;
+  std::vector<Bucket> buckets_;   // gradient buckets over model_.params (world_ > 1)
+  std::unique_ptr<Timeline> timeline_;       // --trace
+  std::unique_ptr<ComputeTracer> tracer_;    // --trace without overlap
+  std::unique_ptr<GradientSync> sync_;       // overlap: buckets all-reduced during backward
+  std::vector<Tensor> last_grads_;           // overlap: where the gradients are written
 };
 
 /// What a whole run reports: only what this run measured (after a resume, the steps and
@@ -166,6 +198,10 @@ struct RunOptions {
   bool handle_signals = false;
   /// The program the printed resume command starts with.
   std::string program = "gw-train";
+  /// Data parallel: this rank's communicator (null: one rank). Every rank runs
+  /// run_training with the same config; rank 0 alone prints and writes the checkpoint,
+  /// metrics, summary and plot, and a stop (signal) on any rank stops all at the same step.
+  Communicator* communicator = nullptr;
 };
 
 /// The training loop of gw-train: loads the data, prepares out_dir (checkpoint ckpt.bin,
