@@ -86,6 +86,15 @@ double attention_backward_flops(const Node& node) {
   const double per_head = 2 * s * s * (2 * d - 1) + 3 * s * d * (2 * s - 1) + 6 * s * s;
   return static_cast<double>(a.heads) * per_head;
 }
+// The flash ops count what flash-attention papers count, per head of q (b, n, s, d):
+// 4s²d + 3s² forward (QKᵀ, PV, softmax), 10s²d + 6s² backward.
+double flash_count(const Node& node, double per_d, double per_score) {
+  const Shape& q = node.inputs[0]->shape;
+  const double heads = static_cast<double>(q[0] * q[1]), s = static_cast<double>(q[2]);
+  return heads * s * s * (per_d * static_cast<double>(q[3]) + per_score);
+}
+double flash_attention_flops(const Node& node) { return flash_count(node, 4, 3); }
+double flash_attention_backward_flops(const Node& node) { return flash_count(node, 10, 6); }
 // The naive kernels keep the (s, s) scores of every head (P, and dP for the backward).
 size_t attention_workspace(const Node& node) {
   return static_cast<size_t>(heads_s2(node)) * dtype_size(node.dtype);
@@ -166,9 +175,9 @@ void define_attention_ops(OpRegistry& r) {
   // The flash kernels' tile scratch is O(threads · tile), independent of s: they take it from
   // the allocator themselves (so MemoryProbe counts it) rather than declaring a workspace.
   r.define(Op::FlashAttention, "flash_attention", 3).shape(flash_attention_shape)
-      .flops(attention_flops).vjp(vjp_flash_attention).jvp(jvp_flash_attention);
+      .flops(flash_attention_flops).vjp(vjp_flash_attention).jvp(jvp_flash_attention);
   r.define(Op::FlashAttentionBackward, "flash_attention_backward", 5)
-      .shape(flash_attention_backward_shape).flops(attention_backward_flops);
+      .shape(flash_attention_backward_shape).flops(flash_attention_backward_flops);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------
