@@ -1,8 +1,8 @@
 // sweep.cpp — program gw-sweep: a real IsoFLOP sweep with the reference trainer, the scaling
 // law fitted to it (lab 10), and a check of the law's prediction by one more training run.
 //
-//   1. For each budget C (FLOPs, C = 6ND), a few model sizes around the 20-tokens-per-parameter
-//      guess, spaced by --spread; each shape from design_architecture, each trained on
+//   1. For each budget C (FLOPs, C = 6ND), --sizes model sizes around the guess D = 30·N
+//      (--tokens-per-param), spaced by --spread; each shape from design_architecture, each trained on
 //      D = C/(6N) tokens with its own cosine schedule, to its final validation loss.
 //   2. The Huber fit of L(N, D) = E + A/N^α + B/D^β to all runs (fit_law), and the IsoFLOP
 //      analysis (analyze_isoflop): a parabola per budget, N_opt(C) and D_opt(C).
@@ -63,37 +63,37 @@ int main(int argc, char** argv) {
       "--data ../shared/datasets/tinyshakespeare.txt --out-dir sweep\nRun the same command "
       "again to resume a stopped sweep: finished runs are read back, never trained again."};
   std::string data, out_dir = "sweep";
-  std::vector<double> budgets = {1.5e12, 3e12, 6e12};
-  int64_t sizes = 5;
-  double spread = 2.0, tokens_per_param = 20, final_multiple = 4;
+  std::vector<double> budgets = {4e11, 8e11, 1.6e12};
+  int64_t sizes = 4;
+  double spread = 2.0, tokens_per_param = 30, final_multiple = 4;
   bool no_final = false;
   gw::sweep::RunSettings settings;
   settings.shapes.head_dim = 16;
   settings.shapes.min_aspect = 8;
   settings.shapes.max_aspect = 64;
   settings.shapes.max_layers = 12;
-  settings.shapes.tolerance = 0.2;  // small models are coarse; the run uses its real N anyway
+  settings.shapes.tolerance = 1;  // tiny shapes are coarse: take the closest; runs use their real N
   app.add_option("--data", data, "text file to train on (default: the default corpus)");
   app.add_option("--out-dir", out_dir, "folder of the runs, fit.json and the plots [sweep]");
-  app.add_option("--budgets", budgets, "compute budgets in FLOPs (6ND), comma-separated [1.5e12,3e12,6e12]")
+  app.add_option("--budgets", budgets, "compute budgets in FLOPs (6ND), comma-separated [4e11,8e11,1.6e12]")
       ->delimiter(',')
       ->check(gw::app::finite_in(1e6, 1e30));
-  app.add_option("--sizes", sizes, "model sizes per budget [5]")->check(gw::app::integer_in(3, 9));
+  app.add_option("--sizes", sizes, "model sizes per budget [4]")->check(gw::app::integer_in(3, 9));
   app.add_option("--spread", spread, "ratio between neighbouring sizes of a budget [2]")
       ->check(gw::app::finite_in(1.1, 10));
   app.add_option("--tokens-per-param", tokens_per_param,
-                 "centre of each budget's sizes: N with D = this·N [20]")
+                 "centre of each budget's sizes: N with D = this·N [30]")
       ->check(gw::app::finite_in(0.01, 1e4));
   app.add_option("--final-multiple", final_multiple, "the checked budget, × the largest [4]")
       ->check(gw::app::finite_in(1, 1000));
   app.add_flag("--no-final", no_final, "fit and plot, but do not train the predicted model");
   app.add_option("--lr", settings.lr, "peak learning rate of every run [2e-3]")
       ->check(gw::app::finite_in(1e-6, 1));
-  app.add_option("--batch-size", settings.batch_size, "rows per step [12]")->check(gw::app::integer_in(1, 4096));
+  app.add_option("--batch-size", settings.batch_size, "rows per step [16]")->check(gw::app::integer_in(1, 4096));
   app.add_option("--block-size", settings.block_size, "context length [64]")->check(gw::app::integer_in(8, 8192));
   app.add_option("--eval-iters", settings.eval_iters, "batches per split in the final evaluation [40]")
       ->check(gw::app::integer_in(1, 10000));
-  app.add_option("--threads", settings.threads, "threads per run; 0 = every core [0]")
+  app.add_option("--threads", settings.threads, "threads per run; 0 = every core [1]")
       ->check(gw::app::integer_in(0, 1024));
   return gw::app::run(app, "gw-sweep", argc, argv, [&] {
     const auto start = std::chrono::steady_clock::now();
@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
       std::cout << "measured " << std::fixed << std::setprecision(4) << res.loss << " against predicted "
                 << predicted << ": error " << std::showpos << error << std::noshowpos << " nats ("
                 << (std::abs(error) <= 0.05 ? "within" : "outside") << " the 0.05 goal)"
-                << std::defaultfloat << std::endl;
+                << std::defaultfloat << (res.reused ? " (finished earlier, reused)" : "") << std::endl;
       prediction["run"] = run_json(fin, res);
       prediction["measured_loss"] = res.loss;
       prediction["error"] = error;

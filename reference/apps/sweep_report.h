@@ -114,8 +114,8 @@ inline void plot_frontier(const std::string& dir, const scaling::IsoFlopAnalysis
   write_text(dir + "/frontier_lines.dat", lines.str());
   write_text(dir + "/frontier_final.dat", fin.str());
   std::ostringstream n_law, d_law;
-  n_law << std::setprecision(3) << a.n_opt.coefficient << "·C^" << a.n_opt.exponent;
-  d_law << std::setprecision(3) << a.d_opt.coefficient << "·C^" << a.d_opt.exponent;
+  n_law << std::setprecision(3) << a.n_opt.coefficient << "·C^{" << a.n_opt.exponent << "}";
+  d_law << std::setprecision(3) << a.d_opt.coefficient << "·C^{" << a.d_opt.exponent << "}";
   script << "set terminal pngcairo size 900,600\nset output '" << dir << "/frontier.png'\n"
          << "set logscale xy\nset format x '%.0e'\nset format y '%.0e'\n"
          << "set xlabel 'compute C (FLOPs, 6ND)'\nset ylabel 'N (parameters), D (tokens)'\n"

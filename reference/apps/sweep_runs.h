@@ -25,11 +25,11 @@ namespace gw::sweep {
 struct RunSettings {
   std::string data;             ///< text file (absolute)
   std::string runs_dir;         ///< one folder per run below it
-  int64_t batch_size = 12;      ///< b
+  int64_t batch_size = 16;      ///< b
   int64_t block_size = 64;      ///< s
   double lr = 2e-3;             ///< peak learning rate (cosine to lr/10 over the run)
   int64_t eval_iters = 40;      ///< batches per split in the final evaluation
-  int64_t threads = 0;          ///< 0: every core
+  int64_t threads = 1;          ///< 1: small models' GEMMs are too small to share
   scaling::DesignConstraints shapes;  ///< the small models' shape rules
 };
 

@@ -123,10 +123,10 @@ TEST(Architecture, TheDesignsCountIsTheTrainersOwnModelsCount) {
   c.head_dim = 16;
   c.min_aspect = 8;
   c.max_aspect = 64;
-  const ModelShape s = design_architecture(200e3, c);
+  const ModelShape s = design_architecture(500e3, c);
   Graph g;
   const Transformer model = make_transformer(g, s, 1);
-  const double error = std::abs(static_cast<double>(model.parameter_count()) - 200e3) / 200e3;
+  const double error = std::abs(static_cast<double>(model.parameter_count()) - 500e3) / 500e3;
   observe::value("relative error of the built model's count", error, 0.05);
   EXPECT_LE(error, 0.05) << "the built model has " << model.parameter_count() << " parameters";
   observe::count("parameter_count − built model's count", parameter_count(s) - model.parameter_count());
