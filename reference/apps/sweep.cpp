@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
       "--data ../shared/datasets/tinyshakespeare.txt --out-dir sweep\nRun the same command "
       "again to resume a stopped sweep: finished runs are read back, never trained again."};
   std::string data, out_dir = "sweep";
-  std::vector<double> budgets = {4e11, 8e11, 1.6e12};
+  std::vector<double> budgets = {2e11, 4e11, 8e11};
   int64_t sizes = 4;
   double spread = 2.0, tokens_per_param = 30, final_multiple = 4;
   bool no_final = false;
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   settings.shapes.tolerance = 1;  // tiny shapes are coarse: take the closest; runs use their real N
   app.add_option("--data", data, "text file to train on (default: the default corpus)");
   app.add_option("--out-dir", out_dir, "folder of the runs, fit.json and the plots [sweep]");
-  app.add_option("--budgets", budgets, "compute budgets in FLOPs (6ND), comma-separated [4e11,8e11,1.6e12]")
+  app.add_option("--budgets", budgets, "compute budgets in FLOPs (6ND), comma-separated [2e11,4e11,8e11]")
       ->delimiter(',')
       ->check(gw::app::finite_in(1e6, 1e30));
   app.add_option("--sizes", sizes, "model sizes per budget [4]")->check(gw::app::integer_in(3, 9));
@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
     std::sort(budgets.begin(), budgets.end());
     budgets.erase(std::unique(budgets.begin(), budgets.end()), budgets.end());
     GW_CHECK_AS(gw::UsageError, budgets.size() >= 2, "--budgets: give at least 2 different budgets");
-    settings.data = std::filesystem::absolute(data.empty() ? gw::require_default_corpus() : data).string();
+    settings.data = std::filesystem::weakly_canonical(
+        std::filesystem::absolute(data.empty() ? gw::require_default_corpus() : data)).string();
     const gw::TextDataset corpus = gw::TextDataset::from_file(settings.data);
     settings.shapes.vocab_size = corpus.tokenizer.vocab_size();
     settings.shapes.block_size = settings.block_size;
@@ -180,7 +181,14 @@ int main(int argc, char** argv) {
 
     // 3. The prediction at a larger budget, and the run that checks it.
     const double final_C = final_multiple * budgets.back();
-    const gw::scaling::Allocation by_law = gw::scaling::compute_optimal(law, final_C);
+    gw::scaling::Allocation by_law{NAN, NAN, NAN};
+    try {  // a fit of a few noisy runs may have no optimum (an exponent ≤ 0)
+      by_law = gw::scaling::compute_optimal(law, final_C);
+    } catch (const gw::Error& e) {
+      std::cout << "warning: the fitted law has no compute-optimal point: " << e.what() << std::endl;
+    }
+    GW_CHECK(have_isoflop || std::isfinite(by_law.N), "neither the IsoFLOP analysis nor the fitted "
+             "law gives an optimal size; sweep other sizes (--tokens-per-param, --spread, --budgets)");
     const double target_N = have_isoflop
                                 ? analysis.n_opt.coefficient * std::pow(final_C, analysis.n_opt.exponent)
                                 : by_law.N;
@@ -193,7 +201,9 @@ int main(int argc, char** argv) {
               << ", N " << sci(fin.N) << ", D " << sci(fin.D) << ": predicted loss "
               << std::fixed << std::setprecision(4) << predicted << std::defaultfloat << std::endl;
     nlohmann::json prediction = {{"C", final_C}, {"target_N", target_N},
-                                 {"law_optimum", {{"N", by_law.N}, {"D", by_law.D}, {"loss", by_law.loss}}},
+                                 {"law_optimum", std::isfinite(by_law.N)
+                                                     ? nlohmann::json{{"N", by_law.N}, {"D", by_law.D}, {"loss", by_law.loss}}
+                                                     : nlohmann::json()},
                                  {"predicted_loss", predicted}};
     gw::sweep::PlotRun final_point{final_C, fin.N, fin.D, predicted};
     if (!no_final) {

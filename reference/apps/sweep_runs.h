@@ -108,6 +108,24 @@ inline double finished_loss(const std::string& dir, int64_t steps, double* secon
   }
 }
 
+/// The validation loss that metrics.jsonl in `dir` records for step `steps`, or NaN. A run
+/// that crashed after its final checkpoint but before its summary resumes with nothing left
+/// to train, and evaluates nothing: its final evaluation is in the metrics.
+inline double logged_loss(const std::string& dir, int64_t steps) {
+  std::ifstream in(dir + "/metrics.jsonl");
+  double loss = NAN;
+  for (std::string line; std::getline(in, line);) {
+    try {
+      const nlohmann::json r = nlohmann::json::parse(line);
+      if (r.value("type", "") == "eval" && r.value("step", int64_t{-1}) == steps &&
+          r.at("val_loss").is_number())
+        loss = r.at("val_loss").get<double>();
+    } catch (const nlohmann::json::exception&) {  // a torn last line
+    }
+  }
+  return loss;
+}
+
 /// Trains a planned run, or reads it when it is finished; resumes from its checkpoint when an
 /// earlier sweep stopped inside it. The trainer's log goes to <run>/train.log.
 inline RunResult train_or_reuse(const PlannedRun& r, const RunSettings& s) {
@@ -130,9 +148,10 @@ inline RunResult train_or_reuse(const PlannedRun& r, const RunSettings& s) {
   out.stop_signal = sum.stop_signal;
   out.seconds = sum.wall_seconds;
   if (sum.stop_signal) return out;
-  GW_CHECK(!sum.evals.empty() && std::isfinite(sum.evals.back().val_loss), "run ", r.name,
-           " ended without a finite validation loss (see ", c.out_dir, "/train.log)");
-  out.loss = sum.evals.back().val_loss;
+  out.loss = !sum.evals.empty() && sum.evals.back().step == r.steps ? sum.evals.back().val_loss
+                                                                      : logged_loss(c.out_dir, r.steps);
+  GW_CHECK(std::isfinite(out.loss), "run ", r.name, " ended without a finite validation loss (see ",
+           c.out_dir, "/train.log)");
   return out;
 }
 
