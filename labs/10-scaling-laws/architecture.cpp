@@ -12,7 +12,7 @@
 namespace gw::scaling {
 
 ModelShape design_architecture(double target_params, const DesignConstraints& c) {
-  GW_TODO("lab 10: check the target (finite, > 0) and the constraints (head_dim a positive multiple of 8, mlp_multiple > 0, 0 < min_aspect ≤ max_aspect, max_layers ≥ 1, vocab and block > 0); for every n_layer and n_head with h = n_head·head_dim inside the aspect range, i = ⌈8h/3⌉ rounded up to mlp_multiple, count parameters; keep the shape closest to the target; gw::Error when even it is off by more than the tolerance", target_params, c);
+  GW_TODO("lab 10: check the target (finite, > 0) and the constraints (head_dim a positive multiple of 8, mlp_multiple > 0, 0 < min_aspect ≤ max_aspect, 1 ≤ min_layers ≤ max_layers, vocab and block > 0); for every n_layer in [min_layers, max_layers] and n_head with h = n_head·head_dim inside the aspect range, i = ⌈8h/3⌉ rounded up to mlp_multiple, count parameters; keep the shape closest to the target; gw::Error when even it is off by more than the tolerance", target_params, c);
 }
 
 }  // namespace gw::scaling

@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   settings.shapes.head_dim = 16;
   settings.shapes.min_aspect = 8;
   settings.shapes.max_aspect = 64;
+  settings.shapes.min_layers = 2;  // one block cannot compose attention heads: a weaker family
   settings.shapes.max_layers = 12;
   settings.shapes.tolerance = 1;  // tiny shapes are coarse: take the closest; runs use their real N
   app.add_option("--data", data, "text file to train on (default: the default corpus)");

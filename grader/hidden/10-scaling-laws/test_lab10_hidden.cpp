@@ -155,6 +155,7 @@ TEST(HiddenArchitecture, RandomTargetsMeetEveryConstraint) {
     c.head_dim = head_dims[std::uniform_int_distribution<int>(0, 2)(rng)];
     c.vocab_size = std::uniform_int_distribution<int64_t>(256, 128000)(rng);
     c.block_size = std::uniform_int_distribution<int64_t>(512, 8192)(rng);
+    c.min_layers = std::uniform_int_distribution<int64_t>(1, 8)(rng);
     const double target = std::pow(10, std::uniform_real_distribution<double>(8.5, 11)(rng));
     SCOPED_TRACE("target " + std::to_string(target) + ", head_dim " + std::to_string(c.head_dim) +
                  ", vocab " + std::to_string(c.vocab_size));
@@ -176,6 +177,8 @@ TEST(HiddenArchitecture, RandomTargetsMeetEveryConstraint) {
     EXPECT_EQ(outside, 0.0) << "h/N_layer = " << aspect;
     observe::count("layers over the limit" + n, std::max<int64_t>(0, s.n_layer - c.max_layers));
     EXPECT_LE(s.n_layer, c.max_layers);
+    observe::count("layers under the limit" + n, std::max<int64_t>(0, c.min_layers - s.n_layer));
+    EXPECT_GE(s.n_layer, c.min_layers);
     observe::count("vocab_size" + n, s.vocab_size);
     observe::count("block_size" + n, s.block_size);
     EXPECT_EQ(s.vocab_size, c.vocab_size);
@@ -275,6 +278,10 @@ TEST(HiddenBadInput, EveryKindOfBadInputIsAnError) {
   DesignConstraints odd;
   odd.head_dim = 60;
   rejects("design_architecture with head_dim 60", [&] { design_architecture(1e9, odd); });
+  DesignConstraints no_layers;
+  no_layers.min_layers = 20;
+  no_layers.max_layers = 10;
+  rejects("design_architecture with min_layers > max_layers", [&] { design_architecture(1e9, no_layers); });
   rejects("design_architecture with an unreachable target", [&] { design_architecture(1e3, {}); });
   std::vector<Observation> obs = noisy_grid(law, 0.01, hidden::seed(14));
   const int64_t few = hidden::draw_int(15, 0, 4);

@@ -96,12 +96,13 @@ struct DesignConstraints {
   int64_t mlp_multiple = 32;   ///< i = 8h/3 rounded up to a multiple of this (the trainer's rule)
   double min_aspect = 32;      ///< smallest width per layer h/N_layer
   double max_aspect = 128;     ///< largest width per layer h/N_layer
+  int64_t min_layers = 1;      ///< fewest decoder blocks (one block cannot compose heads)
   int64_t max_layers = 128;    ///< most decoder blocks
   double tolerance = 0.05;     ///< |parameter_count − target| / target must not exceed this
 };
 
 /// A decoder shape whose parameter_count is within constraints.tolerance of `target_params`:
-/// n_layer ∈ [1, max_layers], n_head ≥ 1, n_embd = n_head·head_dim, mlp_hidden = 8h/3
+/// n_layer ∈ [min_layers, max_layers], n_head ≥ 1, n_embd = n_head·head_dim, mlp_hidden = 8h/3
 /// rounded up to a multiple of mlp_multiple, min_aspect ≤ n_embd/n_layer ≤ max_aspect,
 /// vocab_size and block_size from the constraints. Among the shapes that fit, the one whose
 /// count is closest to the target. gw::Error when the target is not finite and positive,
