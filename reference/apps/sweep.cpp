@@ -94,6 +94,8 @@ int main(int argc, char** argv) {
   app.add_option("--block-size", settings.block_size, "context length [64]")->check(gw::app::integer_in(8, 8192));
   app.add_option("--eval-iters", settings.eval_iters, "batches per split in the final evaluation [40]")
       ->check(gw::app::integer_in(1, 10000));
+  app.add_option("--min-layers", settings.shapes.min_layers, "fewest decoder blocks of a model [2]")
+      ->check(gw::app::integer_in(1, 12));
   app.add_option("--threads", settings.threads, "threads per run; 0 = every core [1]")
       ->check(gw::app::integer_in(0, 1024));
   return gw::app::run(app, "gw-sweep", argc, argv, [&] {

@@ -68,9 +68,15 @@ TEST(Sweep, AKilledRunResumesAndAFinishedSweepTrainsNothingAgain) {
   const std::vector<std::string> argv = {
       gw::testing::program_path("gw-sweep"), "--data", dir.file("corpus.txt"), "--out-dir",
       dir.file("sweep"), "--budgets", "1.5e10,3e10", "--sizes", "3", "--final-multiple", "2",
-      "--batch-size", "64", "--eval-iters", "2"};
+      "--batch-size", "64", "--eval-iters", "2", "--min-layers", "1"};
+  // A loaded machine runs this many times slower than an idle one: wait up to 15 minutes.
+  auto run = [&](const std::vector<std::string>& env) {
+    gw::testing::Child c(argv, env);
+    const int status = c.wait(900);
+    return gw::testing::Ran{status, c.output()};
+  };
   // 1. Killed (SIGKILL) right after step 55 of the first run, which checkpoints at step 50.
-  const gw::testing::Ran killed = run_program(argv, {"GW_TEST_KILL_AT=step@55"});
+  const gw::testing::Ran killed = run({"GW_TEST_KILL_AT=step@55"});
   ASSERT_EQ(killed.status, 128 + 9) << killed.output;
   std::string first;
   for (const auto& e : fs::directory_iterator(dir.file("sweep/runs"))) first = e.path().string();
@@ -78,7 +84,7 @@ TEST(Sweep, AKilledRunResumesAndAFinishedSweepTrainsNothingAgain) {
   EXPECT_FALSE(fs::exists(first + "/summary.json")) << "the first run did not finish";
 
   // 2. Run again: the killed run resumes from step 50, the rest are trained.
-  const gw::testing::Ran resumed = run_program(argv);
+  const gw::testing::Ran resumed = run({});
   ASSERT_EQ(resumed.status, 0) << resumed.output;
   std::ifstream log(first + "/train.log");
   const std::string log_text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
@@ -98,7 +104,7 @@ TEST(Sweep, AKilledRunResumesAndAFinishedSweepTrainsNothingAgain) {
   std::map<std::string, fs::file_time_type> stamps;
   for (const auto& e : fs::directory_iterator(dir.file("sweep/runs")))
     stamps[e.path().string()] = fs::last_write_time(e.path() / "summary.json");
-  const gw::testing::Ran again = run_program(argv);
+  const gw::testing::Ran again = run({});
   ASSERT_EQ(again.status, 0) << again.output;
   const std::vector<std::string> reread = run_lines(again.output);
   EXPECT_EQ(reread.size(), trained.size());
