@@ -174,7 +174,9 @@ std::vector<FitParams> chinchilla_start_grid();
 
 /// y = a·x² + b·x + c.
 struct Parabola {
-  double a = 0, b = 0, c = 0;
+  double a = 0;  ///< curvature (> 0 for a minimum)
+  double b = 0;  ///< slope at x = 0
+  double c = 0;  ///< value at x = 0
 };
 
 /// The least-squares parabola through (x_i, y_i). gw::Error with fewer than 3 points, sizes
@@ -183,8 +185,8 @@ Parabola fit_parabola(const std::vector<double>& x, const std::vector<double>& y
 
 /// y = coefficient · x^exponent.
 struct PowerLaw {
-  double coefficient = 0;
-  double exponent = 0;
+  double coefficient = 0;  ///< the value at x = 1
+  double exponent = 0;     ///< the slope in log-log
 };
 
 /// The least-squares line ln y = ln coefficient + exponent·ln x. gw::Error with fewer than 2
