@@ -17,7 +17,7 @@ BUILD=/autograder/gw-build
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq build-essential cmake ninja-build libgtest-dev libopenblas-dev \
-  nlohmann-json3-dev libcli11-dev zip unzip >/dev/null
+  nlohmann-json3-dev libcli11-dev liblbfgs-dev zip unzip >/dev/null
 
 cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGW_CUDA=OFF \
   -DGW_BUILD_BENCHMARKS=OFF >/dev/null
