@@ -7,6 +7,7 @@
 // Layouts: f32 = 1 sign, 8 exponent (bias 127), 23 mantissa bits; f16 = 1, 5 (bias 15), 10;
 // bf16 = 1, 8 (bias 127), 7 (the top half of an f32).
 #include "gw/dtype.h"
+#include "gw/error.h"
 
 namespace gw {
 

@@ -19,7 +19,7 @@ Allocation compute_optimal(const Law& law, double C) {
 }
 
 Allocation compute_optimal_numeric(const Law& law, double C) {
-  GW_TODO("lab 10: the same checks; then minimize f(x) = L(e^x, C/(6e^x)) over x ∈ [0, ln(C/6)] by golden-section search until the bracket is below 1e-10; N = e^x, D = C/(6N)", law, C);
+  GW_TODO("lab 10: the same checks, and C > 6 (one parameter, one token); then minimize f(x) = A/N^α + B/D^β with N = e^x, D = C/(6e^x) over x ∈ [0, ln(C/6)] by golden-section search until the bracket is below 1e-10 (leave E out: it does not move the minimum, and next to a large E the differences of the other two terms drown in rounding); N = e^x, D = C/(6N)", law, C);
 }
 
 double budget_from_dollars(double dollars, double price_per_gpu_hour, double peak_flops,

@@ -67,8 +67,9 @@ Allocation compute_optimal(const Law& law, double C);
 
 /// The same optimum found numerically: minimizes L(N, C/(6N)) over ln N ∈ [0, ln(C/6)] (a
 /// golden-section or Brent search; the loss along the curve is convex in ln N). Near the
-/// minimum the loss is flat, so doubles pin N down to about 1e-7 relative, not better. The
-/// same errors as compute_optimal.
+/// minimum the loss is flat, so doubles pin N down to about 1e-7 relative, not better; the
+/// search minimizes L − E, which has the same minimum and keeps its differences above E's
+/// rounding. The same errors as compute_optimal, and gw::Error for C ≤ 6.
 Allocation compute_optimal_numeric(const Law& law, double C);
 
 /// Training compute that money buys: C = dollars / price_per_gpu_hour · 3600 s ·
@@ -96,7 +97,7 @@ struct DesignConstraints {
   int64_t mlp_multiple = 32;   ///< i = 8h/3 rounded up to a multiple of this (the trainer's rule)
   double min_aspect = 32;      ///< smallest width per layer h/N_layer
   double max_aspect = 128;     ///< largest width per layer h/N_layer
-  int64_t min_layers = 1;      ///< fewest decoder blocks (one block cannot compose heads)
+  int64_t min_layers = 1;      ///< fewest decoder blocks (gw-sweep asks for 2: its one-block models, which cannot compose heads, fell off the law)
   int64_t max_layers = 128;    ///< most decoder blocks
   double tolerance = 0.05;     ///< |parameter_count − target| / target must not exceed this
 };
@@ -123,7 +124,8 @@ struct Observation {
 /// tails, so that an outlier pulls the fit with a bounded force.
 double huber(double r, double delta);
 
-/// The fit's parameters θ = (a, b, e, α, β), with A = e^a, B = e^b, E = e^e.
+/// The fit's parameters θ = (a, b, e, α, β), with A = e^a, B = e^b, E = e^e. Mind the order:
+/// E comes first in a Law and third here; params_of and law_of convert.
 using FitParams = std::array<double, 5>;
 
 /// Σ_i Huber_δ(LSE(a − α ln N_i, b − β ln D_i, e) − ln L_i) at θ, and its gradient with
