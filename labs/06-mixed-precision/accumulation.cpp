@@ -1,9 +1,8 @@
 // Lab 06: your copy of this file. Replace each GW_TODO("lab 06: ...") line with your
 // code and leave the rest as it is; the build and the grader take this file as it stands.
-// accumulation.cpp — the accumulation experiment of lab 06: many small values summed in f16,
-// bf16, f32 and f64, and where a 16-bit sum stops growing.
+// accumulation.cpp — lab 06's running sum: many small values summed in f16, bf16, f32 or f64,
+// and where a 16-bit sum stops growing (the experiment around it: accumulation_table.cpp).
 #include <cmath>
-#include <cstdio>
 #include <string>
 
 #include "gw/error.h"
@@ -31,38 +30,6 @@ RunningSum running_sum(const std::vector<float>& values, DType input, DType accu
               "running_sum: inputs must be f16, bf16 or f32, not ", dtype_name(input));
   round_to(0, accumulator);  // rejects an accumulator dtype it cannot keep a sum in
   GW_TODO("lab 06: s starts at 0; for each value: x = the value rounded to `input`, s' = s + x rounded to `accumulator` (round_to; for a 16-bit or f32 accumulator add in f32, as hardware does); record the first index where x ≠ 0 and s' == s (stagnation_index, stagnation_sum); return the final sum", values, input, accumulator);
-}
-
-std::vector<AccumulationRow> accumulation_experiment(int64_t count, float value) {
-  GW_CHECK_AS(UsageError, count >= 0, "accumulation_experiment: count ", count, " < 0");
-  const std::vector<float> values(static_cast<size_t>(count), value);
-  const double exact = static_cast<double>(count) * static_cast<double>(value);
-  std::vector<AccumulationRow> rows;
-  for (auto [in, acc] : {std::pair{DType::f16, DType::f16}, std::pair{DType::bf16, DType::bf16},
-                         std::pair{DType::f16, DType::f32}, std::pair{DType::f32, DType::f64}}) {
-    AccumulationRow row{in, acc, running_sum(values, in, acc), exact, 0, 0};
-    row.abs_error = std::abs(row.result.sum - exact);
-    row.rel_error = exact != 0 ? row.abs_error / std::abs(exact) : 0;
-    rows.push_back(row);
-  }
-  return rows;
-}
-
-std::string accumulation_table(const std::vector<AccumulationRow>& rows) {
-  std::string out = "inputs  sum in      final sum   exact (f64)    rel. error  stops growing at\n";
-  char line[160];
-  for (const AccumulationRow& r : rows) {
-    const std::string stop =
-        r.result.stagnation_index < 0
-            ? std::string("never")
-            : "step " + std::to_string(r.result.stagnation_index) + ", sum " +
-                  std::to_string(r.result.stagnation_sum);
-    std::snprintf(line, sizeof line, "%-7s %-7s %12.6g %14.8g %13.3e  %s\n",
-                  dtype_name(r.input), dtype_name(r.accumulator), r.result.sum, r.exact,
-                  r.rel_error, stop.c_str());
-    out += line;
-  }
-  return out;
 }
 
 }  // namespace gw
