@@ -1,4 +1,5 @@
-// gemm.cpp — CPU kernel of MatMul through OpenBLAS (cblas_sgemm / cblas_dgemm).
+// gemm.cpp — CPU kernel of MatMul through OpenBLAS (cblas_sgemm / cblas_dgemm); f16 and bf16
+// products widen to f32 and round the result (widen.h).
 //
 // Three cases, fastest first:
 //  - b shared (2-D) and a not transposed: the batch folds into m, (batch·m, k)·(k, n) is one
@@ -14,6 +15,7 @@
 #include "common/op_shapes.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/element_access.h"
+#include "cpu/widen.h"
 #include "gw/error.h"
 
 namespace gw::cpu {
@@ -74,6 +76,7 @@ void matmul_typed(const KernelArgs& args) {
 }
 
 void matmul_kernel(const KernelArgs& args) {
+  if (needs_widening(args)) return run_widened(args, matmul_kernel);  // f16/bf16: f32 inside
   dispatch_dtype<CpuStorage, Accepts::f32_f64>(args.output.dtype(), "matmul", [&](auto zero) {
     matmul_typed<decltype(zero)>(args);
   });

@@ -58,6 +58,9 @@ void visit_fields(Config& c, F&& f) {
   f("save_checkpoint", c.save_checkpoint, "write out_dir/ckpt.bin");
   f("attention", c.attention,
     "naive or flash: the attention op (flash: tiled, no (s, s) scores, the same values)");
+  f("precision", c.precision,
+    "fp32, bf16 or fp16: matmuls and attention in that precision (f32 accumulation, f32 master "
+    "weights; fp16 with dynamic loss scaling)");
   f("qat", c.qat,
     "int8-channel or int4-g32: train with fake-quantized matmul weights, then write "
     "out_dir/quantized.bin (empty = off)");
@@ -201,6 +204,12 @@ void TrainConfig::validate() const {
               attention, ": must be naive or flash");
   GW_CHECK_AS(UsageError, qat.empty() || qat == "int8-channel" || qat == "int4-g32",
               "--qat ", qat, ": must be int8-channel or int4-g32 (or empty for none)");
+  GW_CHECK_AS(UsageError, precision == "fp32" || precision == "bf16" || precision == "fp16",
+              "--precision ", precision, ": must be fp32, bf16 or fp16");
+  GW_CHECK_AS(UsageError, precision == "fp32" || qat.empty(), "--precision ", precision,
+              " and --qat ", qat, " do not combine: quantization-aware training runs in fp32");
+  GW_CHECK_AS(UsageError, precision == "fp32" || ranks == 1, "--precision ", precision,
+              " and --ranks ", ranks, " do not combine: data-parallel training runs in fp32");
   GW_CHECK_AS(UsageError, device == "cpu" || device == "auto" || device.rfind("cuda", 0) == 0,
               "config: device must be cpu, cuda[:N] or auto, got '", device, "'");
   GW_CHECK_AS(UsageError, !out_dir.empty(), "config: out_dir must not be empty");

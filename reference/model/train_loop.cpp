@@ -347,8 +347,15 @@ TrainSummary run_training(const TrainConfig& config, std::ostream& rank_log,
     nlohmann::json record = {{"type", "step"}, {"step", st.step}, {"loss", finite_or_null(st.loss)},
                              {"lr", st.lr}, {"grad_norm", finite_or_null(st.grad_norm)}, {"seconds", dt}};
     if (st.skipped) record["skipped"] = true;
+    if (st.loss_scale > 0) record["loss_scale"] = st.loss_scale;
     metrics.add(record);
-    if (st.skipped) {
+    const LossScalerOptions scaler_floor;
+    if (st.skipped && st.overflow && st.loss_scale > scaler_floor.min_scale) {
+      // fp16's loss scaler backing off: an expected event, not a diverging run.
+      ++sum.skipped_steps;
+      log << "step " << st.step << ": fp16 gradients overflowed at loss scale " << st.loss_scale
+          << "; update skipped, the scale backs off" << std::endl;
+    } else if (st.skipped) {
       ++sum.skipped_steps;
       ++bad_in_a_row;
       auto shown = [](double v) { return std::isnan(v) ? std::string("nan") : std::to_string(v); };

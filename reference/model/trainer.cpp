@@ -150,6 +150,11 @@ std::vector<OpProfileEntry> merged(const std::vector<std::vector<OpProfileEntry>
   return out;
 }
 
+// A scalar f32 feed on `device`.
+Tensor scalar_feed(double v, Device device) {
+  return Tensor::from_vector<float>({}, {static_cast<float>(v)}).to(device);
+}
+
 // cpu, cuda[:N], or auto: the first GPU when one is visible, else the CPU.
 Device resolve_device(const std::string& name) {
   if (name == "auto") return cuda_available() ? Device::cuda(0) : Device::cpu();
@@ -223,13 +228,40 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data, Communicator* comm
   if (!config_.qat.empty())
     qat_ = std::make_unique<FakeQuantizedWeights>(
         fake_quantize_weights(model, weight_scheme_from_name(config_.qat)));
-  const ForwardPass forward = model.forward(x_, y_);
-  loss_ = forward.loss;
+  ForwardPass forward = model.forward(x_, y_);
   std::vector<Node*> weights;
   for (const ModelParameter& p : model_.params) weights.push_back(p.node);
+  ForwardPass differentiated = forward;  // fp16: its loss is the scaled one
+  if (config_.precision != "fp32") {
+    // Lab 06: the products run in 16 bits, the model computes with 16-bit copies of the f32
+    // weights (model_.params stay the masters the optimizer updates), and gradients() then
+    // differentiates the copies.
+    const DType low = config_.precision == "bf16" ? DType::bf16 : DType::f16;
+    forward.loss = autocast({forward.loss}, low).outputs[0];
+    low_weights_ = keep_low_precision_copies({forward.loss}, weights, low);
+    for (size_t k = 0; k < model.params.size(); ++k)
+      model.params[k].node = low_weights_.trainable[k];
+    std::vector<Node*> refresh;
+    for (const WeightCopy& c : low_weights_.copies) refresh.push_back(c.refresh);
+    refresh_exec_ = std::make_unique<Executor>(*graph_, refresh);
+    differentiated.loss = forward.loss;
+    if (config_.precision == "fp16") {  // f16 gradients underflow unless the loss is scaled
+      scaler_ = std::make_unique<DynamicLossScaler>();
+      loss_scale_ = graph_->input("loss_scale", {});
+      inv_scale_ = graph_->input("inverse_loss_scale", {});
+      differentiated.loss = mul(forward.loss, loss_scale_);
+    }
+  }
+  loss_ = forward.loss;
   // With --checkpoint-activations the backward pass recomputes each block from its input.
   const std::vector<Node*> grads =
-      model_gradients(model, forward, config_.checkpoint_activations);
+      model_gradients(model, differentiated, config_.checkpoint_activations);
+  // The optimizer steps the f32 masters on f32 gradients: 16-bit ones are widened, and
+  // unscaled in fp16 (a gradient that overflowed stays inf, and the step is skipped).
+  auto for_optimizer = [&](Node* g) {
+    if (g->dtype != DType::f32) g = cast(g, DType::f32);
+    return inv_scale_ != nullptr ? mul(g, inv_scale_) : g;
+  };
 
   AdamWOptions o;
   o.beta1 = config_.beta1, o.beta2 = config_.beta2, o.eps = config_.adam_eps;
@@ -243,21 +275,28 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data, Communicator* comm
   if (config_.grad_accum == 1) {
     // The gradients stay in the grad executor's arena and are fed to the norm and update
     // executors as Inputs: no copy.
-    for (Node* w : weights)
-      grad_inputs_.push_back(graph_->input(w->name + ".grad", w->shape, w->dtype));
-    stepped = grad_inputs_;
+    for (size_t k = 0; k < weights.size(); ++k) {
+      grad_inputs_.push_back(graph_->input(weights[k]->name + ".grad", weights[k]->shape,
+                                           grads[k]->dtype));
+      stepped[k] = for_optimizer(grad_inputs_[k]);
+    }
   } else {
     // Accumulators are non-trainable Parameters: the micro executor computes acc + g, the
     // host copies it back into acc, and the update executor steps on acc / k.
     for (size_t k = 0; k < weights.size(); ++k) {
       accumulators_.push_back(graph_->parameter(weights[k]->name + ".grad_acc",
                                                 Tensor::zeros(weights[k]->shape), false));
-      stepped[k] = mul(accumulators_[k], 1.0 / static_cast<double>(config_.grad_accum));
+      stepped[k] = mul(for_optimizer(accumulators_[k]),
+                       1.0 / static_cast<double>(config_.grad_accum));
     }
   }
   for (size_t k = weights.size(); k-- > 0;) {
     grad_slot_[k] = outs.size();
-    outs.push_back(config_.grad_accum == 1 ? grads[k] : add(accumulators_[k], grads[k]));
+    outs.push_back(config_.grad_accum == 1
+                       ? grads[k]
+                       : add(accumulators_[k], grads[k]->dtype == DType::f32
+                                                   ? grads[k]
+                                                   : cast(grads[k], DType::f32)));
   }
   (config_.grad_accum == 1 ? grad_exec_ : micro_exec_) = std::make_unique<Executor>(*graph_, outs);
   opt_ = build_adamw(model_.params, stepped, o);
@@ -345,11 +384,20 @@ StepStats Trainer::train_step(const std::vector<Batch>& micro) {
     Tensor g = grad_exec_ ? grads.at(grad_inputs_[0]) : accumulators_[0]->value;
     g.fill(std::numeric_limits<double>::quiet_NaN());
   }
+  if (scaler_) {
+    st.loss_scale = scaler_->scale();
+    grads[inv_scale_] = scalar_feed(1.0 / st.loss_scale, graph_->device());
+  }
   st.grad_norm = norm_exec_->run(grads)[0].item();
   st.skipped = !std::isfinite(st.loss) || !std::isfinite(st.grad_norm);
+  if (scaler_) {
+    scaler_->update(!st.skipped);  // backs off and skips, or counts a clean step
+    st.overflow = st.skipped && std::isfinite(st.loss);
+  }
   if (!st.skipped) {
     grads[opt_.hyper] = hyper_feed();
     update_exec_->run(grads);
+    refresh_weight_copies();
   }
   for (Node* acc : accumulators_) acc->value.fill(0.0);
   st.step = ++step_;
@@ -411,7 +459,14 @@ Feeds Trainer::batch_feeds(const Batch& b) const {
   Feeds feeds = qat_ ? qat_->feeds() : Feeds{};
   feeds[x_] = b.x.to(graph_->device());
   feeds[y_] = b.y.to(graph_->device());
+  if (scaler_) feeds[loss_scale_] = scalar_feed(scaler_->scale(), graph_->device());
   return feeds;
+}
+
+void Trainer::refresh_weight_copies() {
+  if (!refresh_exec_) return;
+  const std::vector<Tensor> fresh = refresh_exec_->run({});
+  for (size_t k = 0; k < fresh.size(); ++k) low_weights_.copies[k].copy->value.copy_from(fresh[k]);
 }
 
 Tensor Trainer::hyper_feed() const {
@@ -446,6 +501,11 @@ Checkpoint Trainer::checkpoint() const {
   c.meta["data_position"] = {{"seed", config_.seed}, {"next_step", step_}, {"source", data_.source}};
   // Which bytes those batches came from: a resume checks them (hex: exact in any reader).
   c.meta["data"] = {{"path", data_.source}, {"bytes", data_.bytes}, {"fnv1a64", hex64(data_.hash)}};
+  if (scaler_)
+    c.meta["loss_scaler"] = {{"scale", scaler_->scale()},
+                             {"clean_steps", scaler_->clean_steps()},
+                             {"skipped_steps", scaler_->skipped_steps()}};
+  // The f32 weights (with --precision bf16/fp16, the masters: the copies are round(master)).
   for (size_t k = 0; k < model_.params.size(); ++k) {
     const Node* p = model_.params[k].node;
     c.tensors.emplace_back(p->name, p->value);
@@ -507,6 +567,17 @@ void Trainer::restore(const Checkpoint& ckpt) {
     load(p, p->name);
     load(opt_.m[k], p->name + ".adam_m");
     load(opt_.v[k], p->name + ".adam_v");
+  }
+  refresh_weight_copies();
+  if (scaler_ && ckpt.meta.contains("loss_scaler")) {
+    const nlohmann::json& j = meta_at(ckpt, "loss_scaler.scale");
+    if (!j.is_number()) throw malformed(ckpt, "loss_scaler.scale", "a number");
+    try {
+      scaler_->restore(j.get<double>(), meta_int(ckpt, "loss_scaler.clean_steps"),
+                       meta_int(ckpt, "loss_scaler.skipped_steps"));
+    } catch (const UsageError& e) {
+      throw IoError(ckpt.label() + ": metadata key 'loss_scaler' is malformed: " + e.what());
+    }
   }
   step_ = meta_int(ckpt, "step");
   GW_CHECK_AS(IoError, step_ >= 0, ckpt.label(), ": metadata key 'step' is malformed: ", step_,

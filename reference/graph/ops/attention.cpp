@@ -23,10 +23,14 @@ namespace {
 
 using op_rules::build;
 
-// The first `same` inputs (every one by default) must have q's shape and dtype.
+// The first `same` inputs (every one by default) must have q's shape and dtype: f32 or f64,
+// or for the naive op also f16/bf16 (computed in f32; the flash op packs its f32 log-sum-exp
+// beside the output, which 16 bits would round).
 void check_qkv(const char* op, const Node& node, size_t same = 0) {
   const Node* q = node.inputs[0];
-  op_rules::check_f32_or_f64(op, q, "q");
+  const bool naive = node.op == Op::Attention || node.op == Op::AttentionBackward;
+  if (!naive || !(q->dtype == DType::f16 || q->dtype == DType::bf16))
+    op_rules::check_f32_or_f64(op, q, "q");
   GW_CHECK_AS(ShapeError, q->shape.size() == 4, op, ": q ", shape_str(q->shape),
               " must be (b, n, s, d)");
   const char* names[] = {"", "q and k", "q and v", "q and the output adjoint"};
@@ -95,12 +99,16 @@ double flash_count(const Node& node, double per_d, double per_score) {
 }
 double flash_attention_flops(const Node& node) { return flash_count(node, 4, 3); }
 double flash_attention_backward_flops(const Node& node) { return flash_count(node, 10, 6); }
-// The naive kernels keep the (s, s) scores of every head (P, and dP for the backward).
+// The naive kernels keep the (s, s) scores of every head (P, and dP for the backward), in
+// the dtype they compute in: f64, or f32 (f16 and bf16 attention computes in f32).
+size_t score_bytes(const Node& node) {
+  return dtype_size(node.dtype == DType::f64 ? DType::f64 : DType::f32);
+}
 size_t attention_workspace(const Node& node) {
-  return static_cast<size_t>(heads_s2(node)) * dtype_size(node.dtype);
+  return static_cast<size_t>(heads_s2(node)) * score_bytes(node);
 }
 size_t attention_backward_workspace(const Node& node) {
-  return 2 * static_cast<size_t>(heads_s2(node)) * dtype_size(node.dtype);
+  return 2 * static_cast<size_t>(heads_s2(node)) * score_bytes(node);
 }
 
 // ---- rules ---------------------------------------------------------------------------------

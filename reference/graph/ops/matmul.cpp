@@ -24,8 +24,8 @@ void matmul_shape(Node& node) {
                              (node.attrs.transpose_b ? "ᵀ" : "");
   GW_CHECK_AS(DTypeError, a->dtype == b->dtype, "matmul: dtypes ", dtype_name(a->dtype), " and ",
               dtype_name(b->dtype), " differ (", shapes, ")");
-  GW_CHECK_AS(DTypeError, a->dtype == DType::f32 || a->dtype == DType::f64,
-              "matmul: dtype ", dtype_name(a->dtype), " not supported (f32 or f64; ", shapes,
+  GW_CHECK_AS(DTypeError, is_floating(a->dtype),
+              "matmul: dtype ", dtype_name(a->dtype), " not supported (f64, f32, f16 or bf16; ", shapes,
               ")");
   const size_t ra = a->shape.size(), rb = b->shape.size();
   GW_CHECK_AS(ShapeError, ra >= 2 && rb >= 2, "matmul: ", shapes,

@@ -34,7 +34,9 @@
 #include "gw/data.h"
 #include "gw/ddp.h"
 #include "gw/error.h"
+#include "gw/autocast.h"
 #include "gw/executor.h"
+#include "gw/mixed_precision.h"
 #include "gw/model.h"
 #include "gw/op_profile.h"
 #include "gw/optim.h"
@@ -61,6 +63,12 @@ struct StepStats {
   double lr = 0;           ///< learning rate used
   double grad_norm = 0;    ///< global gradient norm before clipping
   bool skipped = false;    ///< the loss or the norm was not finite: no update was applied
+  /// fp16: the loss scale the step's backward pass used (0 in fp32 and bf16). A step whose
+  /// scaled gradients overflowed is skipped and the scale backs off (gw/mixed_precision.h).
+  double loss_scale = 0;
+  /// fp16: the step was skipped because its scaled gradients overflowed while its loss was
+  /// finite: the loss scaler's ordinary back-off, not a diverging run.
+  bool overflow = false;
 };
 
 /// What one evaluation reports.
@@ -127,8 +135,12 @@ class Trainer {
   double flops_per_token() const { return flops_per_token_; }
   /// FLOPs per token that activation checkpointing adds by recomputing blocks (0 without it).
   double recompute_flops_per_token() const { return recompute_flops_per_token_; }
-  /// The model.
+  /// The model (its params are the f32 weights: with --precision bf16/fp16, the masters).
   const Transformer& model() const { return model_; }
+  /// With --precision bf16/fp16: the 16-bit copies the model computes with (empty in fp32).
+  const LowPrecisionWeights& low_precision_weights() const { return low_weights_; }
+  /// With --precision fp16: the dynamic loss scaler (null otherwise).
+  const DynamicLossScaler* loss_scaler() const { return scaler_.get(); }
   /// The config.
   const TrainConfig& config() const { return config_; }
   /// The data.
@@ -140,6 +152,7 @@ class Trainer {
  private:
   double eval_split(const std::vector<Batch>& batches);
   Feeds batch_feeds(const Batch& b) const;  // x and y of a batch, on the graph's device
+  void refresh_weight_copies();             // 16-bit copies ← round(f32 masters)
   Tensor hyper_feed() const;                // AdamW's scalars of the next step, on the device
   Feeds gradients_of(const std::vector<Batch>& micro, double* loss);  // ḡ's feeds (k = 1)
   void average_over_ranks(const Feeds& grads, double* loss);  // all-reduce ḡ and the loss
@@ -158,6 +171,11 @@ class Trainer {
   std::vector<size_t> grad_slot_;    // weight k's gradient is output grad_slot_[k] of its executor
   std::unique_ptr<Executor> grad_exec_, micro_exec_, norm_exec_, update_exec_, eval_exec_;
   std::unique_ptr<FakeQuantizedWeights> qat_;  // --qat: the weights' S and Z feeds
+  LowPrecisionWeights low_weights_;             // --precision bf16/fp16: masters and copies
+  std::unique_ptr<Executor> refresh_exec_;      // computes the copies from the masters
+  Node* loss_scale_ = nullptr;                  // fp16: Input scalar S, the loss is × S
+  Node* inv_scale_ = nullptr;                   // fp16: Input scalar 1/S, the gradients × 1/S
+  std::unique_ptr<DynamicLossScaler> scaler_;   // fp16
   std::unique_ptr<BatchSampler> train_sampler_;
   std::vector<Batch> eval_train_, eval_val_;
   int64_t step_ = 0;
