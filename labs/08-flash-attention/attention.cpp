@@ -17,6 +17,7 @@
 #include "common/op_shapes.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/element_access.h"
+#include "cpu/widen.h"
 #include "gw/error.h"
 
 namespace gw::cpu {
@@ -105,6 +106,7 @@ void attention_kernel(const KernelArgs& args) {
   GW_CHECK(args.workspace != nullptr || args.output.numel() == 0,
            "attention (cpu): the kernel needs its (b·n·s·s) workspace");
   if (args.output.numel() == 0) return;
+  if (needs_widening(args)) return run_widened(args, attention_kernel);
   dispatch_dtype<CpuStorage, Accepts::f32_f64>(
       args.output.dtype(), "attention", [&](auto zero) { attention_typed<decltype(zero)>(args); });
 }
@@ -113,6 +115,7 @@ void attention_backward_kernel(const KernelArgs& args) {
   GW_CHECK(args.workspace != nullptr || args.output.numel() == 0,
            "attention_backward (cpu): the kernel needs its (2·b·n·s·s) workspace");
   if (args.output.numel() == 0) return;
+  if (needs_widening(args)) return run_widened(args, attention_backward_kernel);
   dispatch_dtype<CpuStorage, Accepts::f32_f64>(
       args.output.dtype(), "attention_backward",
       [&](auto zero) { attention_backward_typed<decltype(zero)>(args); });

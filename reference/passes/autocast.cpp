@@ -43,7 +43,7 @@ AutocastResult autocast(const std::vector<Node*>& outputs, DType low) {
   GW_CHECK_AS(DTypeError, is_half(low), "autocast: the low dtype must be f16 or bf16, not ",
               dtype_name(low));
   AutocastResult result;
-  // BEGIN LAB 06: walk reachable_nodes(outputs) (inputs first), remembering each output's dtype before; for every non-leaf node apply cast_policy(op) to its input slots (low: cast f32/f16/bf16 inputs to `low`; f32: cast f16/bf16 inputs to f32; follow: when the f32/f16/bf16 inputs differ, cast the narrower ones to the widest, f32 when f16 meets bf16; keep: nothing), with one cast(value, dtype) per pair shared by all consumers and built in the scope of the first consumer that needs it (Graph::set_scope), counted in casts_inserted; then re-run the node's inference (n->def().infer(*n)) and count it in low_nodes when its dtype is now `low`. Outputs that were f32 and are not any more are replaced by cast(output, f32) (also counted). Finish with fold_casts on the outputs.
+  // BEGIN LAB 06: walk reachable_nodes(outputs) (inputs first), remembering each output's dtype before; for every non-leaf node apply cast_policy(op) to its input slots (low: cast f32/f16/bf16 inputs to `low`; f32: cast f16/bf16 inputs to f32; follow: when the f32/f16/bf16 inputs differ, cast the narrower ones to the widest, f32 when f16 meets bf16; keep: nothing), with one cast(value, dtype) per pair shared by all consumers and built in the scope of the first consumer that needs it (Graph::set_scope), counted in casts_inserted; then re-run the node's inference (n->def().infer(*n)) and count it in low_nodes when its dtype is now `low`. Outputs that were f32 and are not any more are replaced by their cast to f32 (the same shared casts). Finish with fold_casts on the outputs.
   std::vector<DType> before;
   for (const Node* out : outputs) before.push_back(out->dtype);
   std::map<std::pair<Node*, DType>, Node*> casts;
@@ -92,13 +92,8 @@ AutocastResult autocast(const std::vector<Node*>& outputs, DType low) {
   }
   std::vector<Node*> outs = outputs;
   for (size_t k = 0; k < outs.size(); ++k)
-    if (before[k] == DType::f32 && outs[k]->dtype != DType::f32) {
-      Graph& graph = *outs[k]->graph;
-      const std::string scope = graph.set_scope(outs[k]->scope);
-      outs[k] = cast(outs[k], DType::f32);
-      graph.set_scope(scope);
-      ++result.casts_inserted;
-    }
+    if (before[k] == DType::f32 && outs[k]->dtype != DType::f32)
+      outs[k] = cast_to(outs[k], outs[k], DType::f32);
   FoldResult folded = fold_casts(outs);
   result.outputs = std::move(folded.outputs);
   result.casts_folded = folded.folded;

@@ -109,6 +109,12 @@ TEST_F(Cli, BadRanksOrCommExitWith2) {
   expect_usage("--comm carrier-pigeon", 2, "--comm carrier-pigeon");
 }
 
+TEST_F(Cli, BadPrecisionExitsWith2) {
+  expect_usage("--precision fp8", 2, "--precision fp8: must be fp32, bf16 or fp16");
+  expect_usage("--precision bf16 --qat int8-channel", 2, "do not combine");
+  expect_usage("--precision fp16 --ranks 2", 2, "do not combine");
+}
+
 TEST_F(Cli, TwoThreadRanksTrainAndResumeOnOneRankWithTheSameGlobalBatch) {
   const TrainConfig c = gw::testing::tiny_config(dir_);
   const std::string common = " --data " + c.data + " --n-layer 1 --n-embd 32 --n-head 2" +
