@@ -12,6 +12,10 @@
 // Each shape also runs with activation checkpointing (train_step_ckpt/...): the summary
 // prints its time overhead against the plain step, next to what the FLOP counts expect (one
 // more forward pass of the blocks: 1 + recomputed FLOPs / step FLOPs).
+// train_step_bf16/<shape> is the step with --precision bf16 (lab 06: products in bf16 with
+// f32 accumulation, bf16 weight copies of f32 masters): the summary gives its speed against
+// the f32 step and the bytes its first step allocated (the executors' arenas: the
+// activations and gradients a step keeps) against f32's, both measured by the allocator.
 // Flags: Google Benchmark's, plus --profile to print the time per op type of each step.
 #include <cblas.h>
 
@@ -22,6 +26,7 @@
 #include <string>
 
 #include "bench_report.h"
+#include "gw/allocator.h"
 #include "gw/data.h"
 #include "gw/rng.h"
 #include "gw/trainer.h"
@@ -44,9 +49,11 @@ gw::TextDataset synthetic_text() {
   return gw::TextDataset::from_text(text, "65-symbol synthetic text");
 }
 
-std::unique_ptr<gw::Trainer> make_trainer(const Shape& sh, bool checkpoint, bool flash) {
+std::unique_ptr<gw::Trainer> make_trainer(const Shape& sh, bool checkpoint, bool flash,
+                                          const char* precision) {
   gw::TrainConfig c = gw::preset_config(sh.preset);
   c.attention = flash ? "flash" : "naive";
+  c.precision = precision;
   c.batch_size = sh.batch;
   c.eval_iters = 1;
   c.checkpoint_activations = checkpoint;
@@ -54,21 +61,27 @@ std::unique_ptr<gw::Trainer> make_trainer(const Shape& sh, bool checkpoint, bool
 }
 
 double g_recompute_share[2] = {0, 0};  // recomputed FLOPs / step FLOPs, per shape
-double g_step_seconds[2][2] = {};      // wall-clock seconds per step, per shape and checkpointing
+// Wall-clock seconds per step and bytes allocated by the first step, per shape and variant.
+double g_step_seconds[2][4] = {};
+int64_t g_first_step_bytes[2][4] = {};
 
-// variant: 0 the plain step, 1 with activation checkpointing, 2 with flash attention.
+// variant: 0 the plain step, 1 with activation checkpointing, 2 with flash attention, 3 in bf16.
 void BM_train_step(benchmark::State& state, int which, int variant) {
   const Shape& sh = kShapes[which];
   const bool checkpoint = variant == 1, flash = variant == 2;
-  auto trainer = make_trainer(sh, checkpoint, flash);
+  auto trainer = make_trainer(sh, checkpoint, flash, variant == 3 ? "bf16" : "fp32");
   if (checkpoint)
     g_recompute_share[which] = trainer->recompute_flops_per_token() / trainer->flops_per_token();
-  trainer->train_step();  // warm-up: the arena is allocated on the first run
+  {
+    gw::MemoryProbe probe;  // the arenas are allocated on the first run
+    trainer->train_step();
+    g_first_step_bytes[which][variant] = probe.peak_extra_bytes();
+  }
   if (g_profile) std::printf("== %s ==\n%s", sh.name, trainer->profile_step().c_str());
   const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) trainer->train_step();
   // Wall clock: the step runs on every OpenMP thread, the benchmark's CPU time counts one.
-  if (!flash) g_step_seconds[which][checkpoint] =
+  g_step_seconds[which][variant] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
       static_cast<double>(state.iterations());
   const double tokens = static_cast<double>(trainer->tokens_per_step()) * state.iterations();
@@ -112,8 +125,9 @@ int main(int argc, char** argv) {
     const std::string name = kShapes[s].name;
     benchmark::RegisterBenchmark(("sgemm/" + name).c_str(), BM_sgemm, s)
         ->Unit(benchmark::kMillisecond);
-    const char* steps[] = {"train_step/", "train_step_ckpt/", "train_step_flash/"};
-    for (int variant = 0; variant < 3; ++variant) {
+    const char* steps[] = {"train_step/", "train_step_ckpt/", "train_step_flash/",
+                           "train_step_bf16/"};
+    for (int variant = 0; variant < 4; ++variant) {
       auto* b = benchmark::RegisterBenchmark((steps[variant] + name).c_str(), BM_train_step, s,
                                              variant);
       if (s == 0)
@@ -145,6 +159,14 @@ int main(int argc, char** argv) {
       std::printf("  %-10s with flash attention %7.2f GFLOP/s | ratio to sgemm %.2f | %.2fx the "
                   "naive step\n", kShapes[s].name, flash, gemm > 0 ? flash / gemm : 0.0,
                   flash / step);
+    const double bf16 = g_step_seconds[s][3];
+    if (plain > 0 && bf16 > 0)
+      std::printf("  %-10s bf16 step %.3f s against f32 %.3f s: %.2fx the f32 speed | first-step "
+                  "allocations %.1f MB against %.1f MB: %.2f of f32's\n",
+                  kShapes[s].name, bf16, plain, plain / bf16, g_first_step_bytes[s][3] / 1e6,
+                  g_first_step_bytes[s][0] / 1e6,
+                  static_cast<double>(g_first_step_bytes[s][3]) /
+                      static_cast<double>(g_first_step_bytes[s][0]));
   }
   return 0;
 }

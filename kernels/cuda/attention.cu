@@ -98,6 +98,7 @@ void attention_backward_typed(const KernelArgs& args) {
 void attention(const KernelArgs& args) {
   if (args.output.numel() == 0) return;
   GW_CHECK(args.workspace != nullptr, "attention (cuda): the kernel needs its (b·n·s·s) workspace");
+  if (needs_widening(args)) return run_widened(args, attention);  // f16/bf16: f32 inside
   switch (args.output.dtype()) {
     case DType::f32: return attention_typed<float>(args);
     case DType::f64: return attention_typed<double>(args);
@@ -111,6 +112,7 @@ void attention_backward(const KernelArgs& args) {
   if (args.output.numel() == 0) return;
   GW_CHECK(args.workspace != nullptr,
            "attention_backward (cuda): the kernel needs its (2·b·n·s·s) workspace");
+  if (needs_widening(args)) return run_widened(args, attention_backward);
   switch (args.output.dtype()) {
     case DType::f32: return attention_backward_typed<float>(args);
     case DType::f64: return attention_backward_typed<double>(args);

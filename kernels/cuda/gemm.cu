@@ -3,8 +3,8 @@
 // cuBLASLt is column-major. A row-major (m, n) matrix is the column-major (n, m) matrix in
 // the same memory, so the row-major C = op(A)·op(B) is computed as the column-major
 // Cᵀ = op(B)ᵀ·op(A)ᵀ: cuBLASLt's "A" is our b and its "B" is our a, with m and n swapped.
-// Dtypes: f32 (TF32 tensor cores unless turned off, f32 accumulation), bf16 (bf16 inputs and
-// output, f32 accumulation) and f64. A shared b (2-D) with a not transposed folds the batch
+// Dtypes: f32 (TF32 tensor cores unless turned off, f32 accumulation), bf16 and f16 (16-bit
+// inputs and output, f32 accumulation) and f64. A shared b (2-D) with a not transposed folds the batch
 // into m (one GEMM, as a linear layer on (b, s, h) wants); otherwise a strided batch, with a
 // batch stride of 0 for a shared b. Each distinct problem is planned once (layouts and the
 // heuristic's algorithm) and the plan is cached, so a training step pays no planning cost.
@@ -84,9 +84,10 @@ cudaDataType_t data_type(DType t) {
     case DType::f32: return CUDA_R_32F;
     case DType::f64: return CUDA_R_64F;
     case DType::bf16: return CUDA_R_16BF;
+    case DType::f16: return CUDA_R_16F;
     default:
       throw DTypeError(detail::concat("matmul (cuda): dtype ", dtype_name(t),
-                                      " has no CUDA kernel (f32, bf16 or f64)"));
+                                      " has no CUDA kernel (f32, bf16, f16 or f64)"));
   }
 }
 
