@@ -47,7 +47,8 @@ void run_widened(const KernelArgs& args, Kernel f32_kernel) {
     if (n > 0)
       dispatch_dtype<CudaStorage, Accepts::floating>(t.dtype(), "widen", [&](auto zero) {
         using T = decltype(zero);
-        widen_kernel<T><<<blocks_for(n), 256, 0, st>>>(t.data<T>(), wide.data<float>(), n);
+        widen_kernel<T><<<blocks_for(n), 256, 0, st>>>(static_cast<const T*>(t.raw()),
+                                                       wide.data<float>(), n);
       });
     inputs.push_back(wide);
   }
@@ -60,7 +61,8 @@ void run_widened(const KernelArgs& args, Kernel f32_kernel) {
   if (n == 0) return;
   dispatch_dtype<CudaStorage, Accepts::floating>(args.output.dtype(), "widen", [&](auto zero) {
     using T = decltype(zero);
-    narrow_kernel<T><<<blocks_for(n), 256, 0, st>>>(out.data<float>(), args.output.data<T>(), n);
+    narrow_kernel<T><<<blocks_for(n), 256, 0, st>>>(out.data<float>(),
+                                                    static_cast<T*>(args.output.raw()), n);
   });
   CUDA_CHECK(cudaGetLastError());
 }

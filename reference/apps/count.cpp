@@ -206,6 +206,14 @@ nlohmann::json measure(const gw::ModelShape& shape, const gw::LlamaShape& l) {
                 rows[r][1] / rows[r][0]);
     j["activations"][names[r]] = {{"formula", rows[r][0]}, {"measured", rows[r][1]}};
   }
+  // Lab 06: the same backward pass autocast to bf16 (products and their saved inputs in
+  // bf16, the residual stream, norms and loss in f32).
+  options.checkpoint_activations = false;
+  options.precision = gw::DType::bf16;
+  const double bf16 = static_cast<double>(gw::measure_activation_memory(shape, options));
+  std::printf("%-14s %16s %16.0f %10.4f  (of f32's measured)\n", "bf16 (lab 06)", "", bf16,
+              bf16 / act[0]);
+  j["activations"]["bf16"] = {{"measured", bf16}, {"ratio_to_f32", bf16 / act[0]}};
   return j;
 }
 

@@ -3,6 +3,7 @@
 #include "gw/training_step.h"
 
 #include "gw/allocator.h"
+#include "gw/autocast.h"
 #include "gw/error.h"
 #include "gw/executor.h"
 #include "gw/ops.h"
@@ -79,10 +80,18 @@ int64_t measure_activation_memory(const ModelShape& shape, const TrainingStepOpt
                                   uint64_t data_seed) {
   const int64_t b = options.batch, s = options.sequence;
   Graph graph;
-  const Transformer model = make_transformer(graph, shape, options.seed, options.init_std);
+  Transformer model = make_transformer(graph, shape, options.seed, options.init_std);
   Node* x = graph.input("x", {b, s}, DType::i32);
   Node* y = graph.input("y", {b, s}, DType::i32);
-  const ForwardPass forward = model.forward(x, y);
+  ForwardPass forward = model.forward(x, y);
+  if (options.precision != DType::f32) {  // as the trainer does (gw/trainer.h)
+    forward.loss = autocast({forward.loss}, options.precision).outputs[0];
+    std::vector<Node*> masters;
+    for (const ModelParameter& p : model.params) masters.push_back(p.node);
+    const LowPrecisionWeights lw =
+        keep_low_precision_copies({forward.loss}, masters, options.precision);
+    for (size_t k = 0; k < model.params.size(); ++k) model.params[k].node = lw.trainable[k];
+  }
   const std::vector<Node*> grads =
       model_gradients(model, forward, options.checkpoint_activations);
   std::vector<Node*> outputs = {forward.loss};

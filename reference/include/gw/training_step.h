@@ -26,6 +26,9 @@ struct TrainingStepOptions {
   int64_t batch = 1;                    ///< b
   int64_t sequence = 1;                 ///< s (at most the model's block_size)
   bool checkpoint_activations = false;  ///< recompute each block in the backward pass
+  /// f32, or bf16/f16 for mixed precision (lab 06): autocast and 16-bit weight copies of the
+  /// f32 weights, before the gradients (measure_activation_memory only)
+  DType precision = DType::f32;
   AdamWOptions adamw;                   ///< optimizer settings
   uint64_t seed = 1337;                 ///< weight init
   double init_std = 0.02;               ///< weight init
@@ -79,7 +82,9 @@ MeasuredStep measure_training_step(const ModelShape& shape, const TrainingStepOp
 /// the weights and the batch during a run in which each weight's gradient is reduced to a
 /// number as soon as it is made (as an optimizer that steps each weight during the backward
 /// pass would), so that gradients do not pile up and the peak is what the backward pass keeps
-/// of the forward one. Weights from `options.seed`, token ids from `data_seed`.
+/// of the forward one. With options.precision bf16 or f16 the forward pass is autocast and
+/// differentiated through 16-bit weight copies first, as gw-train --precision does. Weights
+/// from `options.seed`, token ids from `data_seed`.
 int64_t measure_activation_memory(const ModelShape& shape, const TrainingStepOptions& options,
                                   uint64_t data_seed = 7);
 
