@@ -150,6 +150,17 @@ else
   fi
 fi
 
+section "Mixed precision (lab 06): gw-train --preset cpu-tiny --device cuda, fp32 against bf16"
+if [[ -n "$data" && -f "$data" ]]; then
+  for p in fp32 bf16; do
+    run_logged "train-$p" 10 timeout "$train_timeout" "$bin/gw-train" --preset cpu-tiny \
+      --device cuda --precision "$p" --data "$data" --out-dir "$work/tiny-$p" --plot false
+    [[ -f "$work/tiny-$p/summary.json" ]] && report "$p: $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("best val", s["best_val_loss"], "| wall", s.get("wall_seconds"))' "$work/tiny-$p/summary.json")"
+  done
+else
+  report "skipped: no dataset"
+fi
+
 report ""
 report "Full logs: $work (not committed)."
 echo "report written to $out" >&2

@@ -68,6 +68,27 @@ TEST(CudaTraining, TenStepLossCurvesAgreeWithCpu) {
   EXPECT_NEAR(gpu.evaluate().val_loss, cpu.evaluate().val_loss, 5e-3);
 }
 
+// Lab 06 on the GPU: bf16 and fp16 products through cuBLASLt (f32 accumulation) and the
+// naive attention widened to f32 follow the CPU's mixed-precision run.
+TEST(CudaTraining, MixedPrecisionLossCurvesAgreeWithCpu) {
+  GW_REQUIRE_GPU();
+  for (const char* precision : {"bf16", "fp16"}) {
+    TempDir dir;
+    TrainConfig config = tiny_config(dir);
+    config.precision = precision;
+    Trainer cpu(config, TextDataset::from_file(config.data));
+    config.device = "cuda";
+    Trainer gpu(config, TextDataset::from_file(config.data));
+    for (int step = 0; step < 10; ++step) {
+      const StepStats a = cpu.train_step(), b = gpu.train_step();
+      EXPECT_NEAR(b.loss, a.loss, 2e-2 * std::max(1.0, std::abs(a.loss)))
+          << precision << ", step " << step + 1;
+      EXPECT_EQ(b.skipped, a.skipped) << precision << ", step " << step + 1;
+    }
+    EXPECT_NEAR(gpu.evaluate().val_loss, cpu.evaluate().val_loss, 3e-2) << precision;
+  }
+}
+
 #if GW_HAVE_CUDA
 TEST(CudaTraining, SteadyStateStepsMakeNoCudaMalloc) {
   GW_REQUIRE_GPU();
