@@ -45,7 +45,7 @@ AutocastResult autocast(const std::vector<Node*>& outputs, DType low) {
   GW_CHECK_AS(DTypeError, is_half(low), "autocast: the low dtype must be f16 or bf16, not ",
               dtype_name(low));
   AutocastResult result;
-  GW_TODO("lab 06: walk reachable_nodes(outputs) (inputs first), remembering each output's dtype before; for every non-leaf node apply cast_policy(op) to its input slots (low: cast f32/f16/bf16 inputs to `low`; f32: cast f16/bf16 inputs to f32; follow: when the f32/f16/bf16 inputs differ, cast the narrower ones to the widest, f32 when f16 meets bf16; keep: nothing), with one cast(value, dtype) per pair shared by all consumers and built in the scope of the first consumer that needs it (Graph::set_scope), counted in casts_inserted; then re-run the node's inference (n->def().infer(*n)) and count it in low_nodes when its dtype is now `low`. Outputs that were f32 and are not any more are replaced by their cast to f32 (the same shared casts). Finish with fold_casts on the outputs.", outputs, low);
+  GW_TODO("lab 06: walk reachable_nodes(outputs) (inputs first), remembering each output's dtype before; for every non-leaf node apply cast_policy(op) to its input slots (low: cast f32/f16/bf16 inputs to `low`; f32: cast f16/bf16 inputs to f32; follow: when the f32/f16/bf16 inputs differ, cast the narrower ones to the widest, f32 when f16 meets bf16; keep: nothing), with one cast(value, dtype) per pair shared by all consumers and built in the scope of the first consumer that needs it (ScopeAs), counted in casts_inserted; then re-run the node's inference (n->def().infer(*n)) and count it in low_nodes when its dtype is now `low` (the graph's own nodes, Casts included; not the casts you add). Outputs that were f32 and are not any more are replaced by their cast to f32 (the same shared casts). Finish with fold_casts on the outputs.", outputs, low);
   return result;
 }
 
@@ -65,7 +65,7 @@ LowPrecisionWeights keep_low_precision_copies(const std::vector<Node*>& outputs,
                 " is not an f32 Parameter");
   LowPrecisionWeights result;
   result.dtype = low;
-  GW_TODO("lab 06: collect each master's consumers among reachable_nodes(outputs); a master whose consumers are all Cast nodes to `low` (and at least one) gets a copy: graph.parameter(master->name + \".\" + dtype_name(low), master->value.astype(low), true) built in the master's scope (or, in a shapes-only graph, the (name, shape, dtype, trainable) overload); replace_uses of every one of those casts by the copy; refresh is one of the casts (it still reads the master). trainable lists the copy or, without one, the master", outputs, masters, low);
+  GW_TODO("lab 06: find each master's consumers among reachable_nodes(outputs) (consumers()); a master whose consumers are all Cast nodes to `low` (and at least one) gets a copy: graph.parameter(master->name + \".\" + dtype_name(low), master->value.astype(low), true) built in the master's scope (ScopeAs) (or, in a shapes-only graph, the (name, shape, dtype, trainable) overload); replace_uses of every one of those casts by the copy; refresh is one of the casts (it still reads the master). trainable lists the copy or, without one, the master", outputs, masters, low);
   return result;
 }
 

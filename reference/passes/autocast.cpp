@@ -43,7 +43,7 @@ AutocastResult autocast(const std::vector<Node*>& outputs, DType low) {
   GW_CHECK_AS(DTypeError, is_half(low), "autocast: the low dtype must be f16 or bf16, not ",
               dtype_name(low));
   AutocastResult result;
-  // BEGIN LAB 06: walk reachable_nodes(outputs) (inputs first), remembering each output's dtype before; for every non-leaf node apply cast_policy(op) to its input slots (low: cast f32/f16/bf16 inputs to `low`; f32: cast f16/bf16 inputs to f32; follow: when the f32/f16/bf16 inputs differ, cast the narrower ones to the widest, f32 when f16 meets bf16; keep: nothing), with one cast(value, dtype) per pair shared by all consumers and built in the scope of the first consumer that needs it (Graph::set_scope), counted in casts_inserted; then re-run the node's inference (n->def().infer(*n)) and count it in low_nodes when its dtype is now `low`. Outputs that were f32 and are not any more are replaced by their cast to f32 (the same shared casts). Finish with fold_casts on the outputs.
+  // BEGIN LAB 06: walk reachable_nodes(outputs) (inputs first), remembering each output's dtype before; for every non-leaf node apply cast_policy(op) to its input slots (low: cast f32/f16/bf16 inputs to `low`; f32: cast f16/bf16 inputs to f32; follow: when the f32/f16/bf16 inputs differ, cast the narrower ones to the widest, f32 when f16 meets bf16; keep: nothing), with one cast(value, dtype) per pair shared by all consumers and built in the scope of the first consumer that needs it (ScopeAs), counted in casts_inserted; then re-run the node's inference (n->def().infer(*n)) and count it in low_nodes when its dtype is now `low` (the graph's own nodes, Casts included; not the casts you add). Outputs that were f32 and are not any more are replaced by their cast to f32 (the same shared casts). Finish with fold_casts on the outputs.
   std::vector<DType> before;
   for (const Node* out : outputs) before.push_back(out->dtype);
   std::map<std::pair<Node*, DType>, Node*> casts;
@@ -51,10 +51,8 @@ AutocastResult autocast(const std::vector<Node*>& outputs, DType low) {
     if (x->dtype == t) return x;
     Node*& c = casts[{x, t}];
     if (c == nullptr) {
-      Graph& graph = *x->graph;
-      const std::string scope = graph.set_scope(consumer->scope);
+      ScopeAs scope(*x->graph, consumer->scope);
       c = cast(x, t);
-      graph.set_scope(scope);
       ++result.casts_inserted;
     }
     return c;
@@ -134,31 +132,26 @@ LowPrecisionWeights keep_low_precision_copies(const std::vector<Node*>& outputs,
                 " is not an f32 Parameter");
   LowPrecisionWeights result;
   result.dtype = low;
-  // BEGIN LAB 06: collect each master's consumers among reachable_nodes(outputs); a master whose consumers are all Cast nodes to `low` (and at least one) gets a copy: graph.parameter(master->name + "." + dtype_name(low), master->value.astype(low), true) built in the master's scope (or, in a shapes-only graph, the (name, shape, dtype, trainable) overload); replace_uses of every one of those casts by the copy; refresh is one of the casts (it still reads the master). trainable lists the copy or, without one, the master
+  // BEGIN LAB 06: find each master's consumers among reachable_nodes(outputs) (consumers()); a master whose consumers are all Cast nodes to `low` (and at least one) gets a copy: graph.parameter(master->name + "." + dtype_name(low), master->value.astype(low), true) built in the master's scope (ScopeAs) (or, in a shapes-only graph, the (name, shape, dtype, trainable) overload); replace_uses of every one of those casts by the copy; refresh is one of the casts (it still reads the master). trainable lists the copy or, without one, the master
   const std::vector<Node*> nodes = reachable_nodes(outputs);
   for (Node* master : masters) {
-    std::vector<Node*> consumers;
-    bool only_casts = true;
-    for (Node* n : nodes)
-      for (const Node* in : n->inputs)
-        if (in == master) {
-          consumers.push_back(n);
-          only_casts = only_casts && n->op == Op::Cast && n->dtype == low;
-          break;
-        }
-    if (consumers.empty() || !only_casts) {
+    const std::vector<Node*> casts = consumers(nodes, master);
+    bool only_casts = !casts.empty();
+    for (const Node* c : casts) only_casts = only_casts && c->op == Op::Cast && c->dtype == low;
+    if (!only_casts) {
       result.trainable.push_back(master);
       continue;
     }
     Graph& graph = *master->graph;
-    const std::string scope = graph.set_scope(master->scope);
     const std::string name = master->name + "." + dtype_name(low);
-    Node* copy = graph.shapes_only()
-                     ? graph.parameter(name, master->shape, low, true)
-                     : graph.parameter(name, master->value.astype(low), true);
-    graph.set_scope(scope);
-    for (Node* c : consumers) replace_uses(nodes, c, copy);
-    result.copies.push_back({master, copy, consumers.front()});
+    Node* copy = nullptr;
+    {
+      ScopeAs scope(graph, master->scope);
+      copy = graph.shapes_only() ? graph.parameter(name, master->shape, low, true)
+                                 : graph.parameter(name, master->value.astype(low), true);
+    }
+    for (Node* c : casts) replace_uses(nodes, c, copy);
+    result.copies.push_back({master, copy, casts.front()});
     result.trainable.push_back(copy);
   }
   // END LAB 06

@@ -81,6 +81,17 @@ std::vector<Node*> reachable_nodes(const std::vector<Node*>& outputs) {
   return order;
 }
 
+std::vector<Node*> consumers(const std::vector<Node*>& nodes, const Node* node) {
+  std::vector<Node*> out;
+  for (Node* n : nodes)
+    for (const Node* in : n->inputs)
+      if (in == node) {
+        out.push_back(n);
+        break;
+      }
+  return out;
+}
+
 int replace_uses(const std::vector<Node*>& nodes, Node* from, Node* to) {
   int replaced = 0;
   for (Node* n : nodes)

@@ -138,7 +138,7 @@ TEST(Conversions, TheBf16Landmarks) {
 
 // ---- the accumulation experiment ---------------------------------------------------------
 
-TEST(Accumulation, TenThousandHundredthsStopGrowingInHalfPrecision) {
+TEST(Accumulation, AHundredThousandHundredthsStopGrowingInHalfPrecision) {
   // 0.01 is below half an f16 step from 32 on (steps of 2⁻⁵) and half a bf16 step from 4 on
   // (steps of 2⁻⁵ too: bf16 has 7 mantissa bits).
   const std::vector<AccumulationRow> rows = accumulation_experiment(100000, 0.01f);

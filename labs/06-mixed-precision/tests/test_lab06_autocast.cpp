@@ -144,6 +144,13 @@ TEST(Autocast, ResidualAddsWidenToF32AndNormsReadF32) {
 }
 
 TEST(Autocast, OnlyF16AndBf16AreLowDtypes) {
+  {  // f16 is one: the same MLP in f16
+    Mlp f16;
+    const AutocastResult r = autocast({f16.loss}, DType::f16);
+    observe::text("f16 dtypes of matmul, relu, matmul", dtypes({f16.h, f16.act, f16.logits}));
+    EXPECT_EQ(r.low_nodes, 3);
+    EXPECT_EQ(f16.logits->dtype, DType::f16);
+  }
   Mlp m;
   for (DType t : {DType::f32, DType::f64, DType::i8}) {
     const std::string what = std::string("autocast to ") + dtype_name(t);
@@ -251,9 +258,17 @@ TEST(WeightCopies, TheMasterKeepsUpdatesTooSmallForBf16) {
   EXPECT_EQ(out.item(), 1.1015625);
 }
 
-TEST(WeightCopies, MastersMustBeF32Parameters) {
+TEST(WeightCopies, MastersMustBeF32ParametersAndF16CopiesWork) {
   Graph g;
   Node* x = g.input("x", {2, 2});
+  Node* v = g.parameter("v", Tensor::full({2, 2}, 0.1));
+  const AutocastResult r = autocast({matmul(x, v)}, DType::f16);
+  const LowPrecisionWeights lw = keep_low_precision_copies(r.outputs, {v}, DType::f16);
+  observe::text("f16 copy", lw.copies.empty() ? std::string("none")
+                                              : lw.copies[0].copy->name + " " +
+                                                    dtype_name(lw.copies[0].copy->dtype));
+  ASSERT_EQ(lw.copies.size(), 1u);
+  EXPECT_EQ(lw.copies[0].copy->name, "v.f16");
   Node* w = g.parameter("w", Tensor::zeros({2, 2}, DType::f64));
   try {
     keep_low_precision_copies({matmul(cast(x, DType::f64), w)}, {w}, DType::bf16);

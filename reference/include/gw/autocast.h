@@ -9,6 +9,7 @@
 // gradients() walk from their outputs and do not care.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "gw/graph.h"
@@ -38,20 +39,45 @@ std::vector<Node*> reachable_nodes(const std::vector<Node*>& outputs);
 /// Points every input slot of `nodes` that holds `from` at `to` instead; returns how many.
 int replace_uses(const std::vector<Node*>& nodes, Node* from, Node* to);
 
+/// The nodes among `nodes` that read `node` (each once, in the order of `nodes`).
+std::vector<Node*> consumers(const std::vector<Node*>& nodes, const Node* node);
+
+/// Sets a graph's scope outright while it lives (Graph::set_scope), restoring the previous
+/// one when it goes: passes build a node in the scope of the node it serves.
+class ScopeAs {
+ public:
+  /// Enters `scope` (a full path, not nested inside the current one).
+  ScopeAs(Graph& graph, const std::string& scope) : graph_(graph), previous_(graph.set_scope(scope)) {}
+  /// Restores the previous scope.
+  ~ScopeAs() { graph_.set_scope(previous_); }
+  ScopeAs(const ScopeAs&) = delete;
+  ScopeAs& operator=(const ScopeAs&) = delete;
+
+ private:
+  Graph& graph_;
+  std::string previous_;
+};
+
 /// What autocast did.
 struct AutocastResult {
   /// The outputs to run: outputs[k] as given, or cast(outputs[k], f32) when the pass made an
   /// f32 output 16-bit (the graph's f32 outputs stay f32).
   std::vector<Node*> outputs;
-  int low_nodes = 0;       ///< reachable nodes (not leaves) that now compute in the low dtype
-  int casts_inserted = 0;  ///< Cast nodes the pass added (each (value, dtype) pair cast once)
-  int casts_folded = 0;    ///< Cast nodes that fold_casts then removed
+  /// Nodes of the graph as given (reachable, not leaves; Casts already there count, those
+  /// the pass adds do not) whose dtype is the low one after the rewrite, before folding.
+  int low_nodes = 0;
+  /// Cast nodes the pass created (one per (value, dtype) pair), even those folded later.
+  int casts_inserted = 0;
+  /// fold_casts' count: reachable Casts before folding minus after (the pass's own casts
+  /// and those already in the graph alike).
+  int casts_folded = 0;
 };
 
 /// Rewrites the graph reachable from `outputs` for mixed precision in `low` (f16 or bf16):
 /// visits every reachable non-leaf node after its inputs, applies its cast_policy (inserting
 /// Cast nodes into its input slots; one Cast per (value, dtype), shared by every consumer,
-/// built in the scope of the first consumer that needs it), then re-runs the node's shape
+/// built in the scope of the first consumer that needs it; an output's cast back to f32, if
+/// no consumer made it already, in the output's own scope), then re-runs the node's shape
 /// and dtype inference, since its inputs' dtypes may have changed. f64 values are left
 /// alone. Ends with fold_casts. gw::DTypeError when `low` is not f16 or bf16.
 AutocastResult autocast(const std::vector<Node*>& outputs, DType low);
@@ -66,14 +92,16 @@ struct FoldResult {
 /// (becomes cast(z, t₂)) when the inner cast is exact (t₁ holds every value of z's dtype:
 /// f16/bf16 → f32 → f64, i8 → i32, i8 → any float, i32 → f64), and a cast to its input's own
 /// dtype is replaced by its input everywhere. Inexact pairs stay (cast(cast(x, bf16), f32)
-/// rounds x). Consumers are rewired in place.
+/// rounds x). Rewrites in place: the outer Cast's input slot is pointed at z, and every
+/// input slot that read a removed cast reads its input instead.
 FoldResult fold_casts(const std::vector<Node*>& outputs);
 
 /// A weight kept twice: an f32 master and the 16-bit copy the model computes with.
 struct WeightCopy {
   Node* master = nullptr;   ///< the f32 Parameter the optimizer updates
   Node* copy = nullptr;     ///< a trainable Parameter (dtype low) holding round(master)
-  Node* refresh = nullptr;  ///< cast(master, low): run it after each optimizer step and copy
+  Node* refresh = nullptr;  ///< cast(master, low), the first of the master's casts in
+                            ///< reachable order: run it after each optimizer step and copy
                             ///< its value into `copy`
 };
 
@@ -94,7 +122,8 @@ struct LowPrecisionWeights {
 /// from which `refresh` rounds the next copy: an update smaller than half a 16-bit step is
 /// not lost, it accumulates in the master. Masters with any other consumer keep being read
 /// directly (norm weights, read in f32). An output that is itself such a cast keeps reading
-/// the master. gw::UsageError when a master is not an f32 Parameter.
+/// the master. The masters keep their trainable flag (gradients() differentiates whatever
+/// it is given: pass `trainable`). gw::UsageError when a master is not an f32 Parameter.
 LowPrecisionWeights keep_low_precision_copies(const std::vector<Node*>& outputs,
                                               const std::vector<Node*>& masters, DType low);
 

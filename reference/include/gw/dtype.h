@@ -32,12 +32,16 @@ struct bf16 {
 
 /// f32 -> f16 bit pattern: round to nearest even; values past 65504 (after rounding) become
 /// ±inf; results below 2⁻¹⁴ are subnormal (steps of 2⁻²⁴) or ±0; NaN stays NaN, quiet, with
-/// its sign and the top 9 bits of its payload (as the F16C instruction vcvtps2ph does).
+/// its sign and the top 9 bits of its payload: mantissa 0x200 | (f32 mantissa >> 13), as the
+/// F16C instruction vcvtps2ph does.
 uint16_t float_to_f16_bits(float x);
-/// f16 bit pattern -> f32, exact for every pattern (subnormals included).
+/// f16 bit pattern -> f32, exact for every pattern (subnormals included); a NaN keeps its
+/// sign and mantissa bits as they are (mantissa << 13), so a signalling NaN stays signalling
+/// (vcvtph2ps would quiet it; the tests only ask that a NaN decodes to a NaN of its sign).
 float f16_bits_to_float(uint16_t h);
 /// f32 -> bf16 bit pattern (the top 16 bits of the f32, rounded to nearest even); values
-/// that round past the largest bf16 become ±inf; NaN stays NaN, quiet, with its sign.
+/// that round past the largest bf16 become ±inf; NaN stays NaN, quiet, with its sign and the
+/// top 7 bits of its payload: the f32's top 16 bits with mantissa bit 6 set.
 uint16_t float_to_bf16_bits(float x);
 /// bf16 bit pattern -> f32, exact.
 float bf16_bits_to_float(uint16_t h);
