@@ -80,21 +80,11 @@ void ComputeTracer::after(const Node& node) {
 
 GradientSync::GradientSync(Communicator& comm, std::vector<Bucket> buckets,
                            const std::vector<Node*>& grads, bool ring, Timeline* timeline)
-    : comm_(comm), buckets_(std::move(buckets)), ring_(ring), timeline_(timeline) {
-  writers_.assign(buckets_.size(), 0);
-  for (size_t b = 0; b < buckets_.size(); ++b)
-    for (int64_t k : buckets_[b].params) {
-      // A view (a reshape) writes nothing: the gradient is complete when its source has run.
-      const Node* writer = grads.at(static_cast<size_t>(k));
-      while (writer->def().is_view) writer = writer->inputs[0];
-      if (writer->is_leaf()) continue;  // a constant gradient: ready before the run
-      std::vector<size_t>& of = buckets_of_[writer];
-      if (std::find(of.begin(), of.end(), b) == of.end()) {
-        of.push_back(b);
-        ++writers_[b];
-      }
-    }
-  waiting_ = writers_;
+    : comm_(comm),
+      buckets_(std::move(buckets)),
+      ring_(ring),
+      timeline_(timeline),
+      readiness_(buckets_, grads) {
   started_.assign(buckets_.size(), 0);
   thread_ = std::thread([this] { loop(); });
 }
@@ -118,10 +108,7 @@ void GradientSync::before(const Node&) { node_start_ = Clock::now(); }
 void GradientSync::after(const Node& node) {
   if (timeline_) timeline_->add(node.def().name, "compute", node_start_, Clock::now());
   if (!armed_) return;
-  const auto it = buckets_of_.find(&node);
-  if (it == buckets_of_.end()) return;
-  for (size_t b : it->second)
-    if (--waiting_[b] == 0) enqueue(b);
+  for (size_t b : readiness_.node_done(node)) enqueue(b);
 }
 
 void GradientSync::enqueue(size_t bucket) {
@@ -140,7 +127,7 @@ void GradientSync::finish(const std::vector<Tensor>& grads) {
   std::unique_lock<std::mutex> lock(mutex_);
   done_.wait(lock, [&] { return finished_ == buckets_.size(); });
   finished_ = 0;
-  waiting_ = writers_;
+  readiness_.reset();
   std::fill(started_.begin(), started_.end(), 0);
   if (error_) {
     std::exception_ptr e = error_;

@@ -95,9 +95,7 @@ class GradientSync : public NodeObserver {
   std::vector<Bucket> buckets_;
   bool ring_;
   Timeline* timeline_;
-  std::unordered_map<const Node*, std::vector<size_t>> buckets_of_;  // writer → its buckets
-  std::vector<int> waiting_;           // by bucket: writers not run yet this step
-  std::vector<int> writers_;           // by bucket: writers per step
+  BucketReadiness readiness_;          // which buckets each node completes (lab 09)
   std::vector<char> started_;          // by bucket: handed to the thread this step
   std::vector<Tensor> grads_;          // where the thread reads and writes
   bool armed_ = false;

@@ -9,7 +9,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -17,6 +19,9 @@
 #include "gw/ddp.h"
 #include "gw/dtype.h"
 #include "gw/error.h"
+#include "gw/executor.h"
+#include "gw/ops.h"
+#include "gw/training_step.h"
 #include "gw/thread_group.h"
 #include "hidden.h"
 #include "lab_testing.h"
@@ -295,6 +300,127 @@ TEST(HiddenBuckets, DrawnGradientsAreAveragedOneRingPerBucket) {
   for (int r = 0; r < n; ++r) total += group.messages_sent_by(r);
   observe::count("messages of all ranks", total);
   EXPECT_EQ(total, messages * (n - 1)) << "one flat ring all-reduce per bucket";
+}
+
+// ---- overlap, without timing: the schedule position at which each bucket is complete -------
+
+// Runs `exec` once with a BucketReadiness watching and returns, per bucket, the schedule
+// position of the node after which node_done returned it (−1: never; −2: returned twice).
+std::vector<int64_t> ready_positions(Executor& exec, BucketReadiness& ready, size_t buckets,
+                                     const Feeds& feeds) {
+  struct Watch : NodeObserver {
+    std::unordered_map<const Node*, int64_t> index;
+    std::vector<int64_t> at;
+    BucketReadiness* r = nullptr;
+    void before(const Node&) override {}
+    void after(const Node& node) override {
+      for (size_t b : r->node_done(node)) at.at(b) = at.at(b) == -1 ? index.at(&node) : -2;
+    }
+  } watch;
+  for (size_t i = 0; i < exec.schedule().size(); ++i)
+    watch.index[exec.schedule()[i]] = static_cast<int64_t>(i);
+  watch.at.assign(buckets, -1);
+  watch.r = &ready;
+  exec.set_observer(&watch);
+  exec.run(feeds);
+  exec.set_observer(nullptr);
+  ready.reset();
+  return watch.at;
+}
+
+// The oracle: a bucket is complete at the latest schedule position of a node writing one of
+// its gradients (views resolved to what they view; leaf gradients need nothing).
+std::vector<int64_t> expected_positions(const Executor& exec, const std::vector<Bucket>& buckets,
+                                        const std::vector<Node*>& grads) {
+  std::unordered_map<const Node*, int64_t> index;
+  for (size_t i = 0; i < exec.schedule().size(); ++i)
+    index[exec.schedule()[i]] = static_cast<int64_t>(i);
+  std::vector<int64_t> at;
+  for (const Bucket& b : buckets) {
+    int64_t last = -1;
+    for (int64_t k : b.params) {
+      const Node* w = grads[static_cast<size_t>(k)];
+      while (w->def().is_view) w = w->inputs[0];
+      if (!w->is_leaf()) last = std::max(last, index.at(w));
+    }
+    at.push_back(last);
+  }
+  return at;
+}
+
+TEST(HiddenOverlap, RandomGraphsAndBuckets) {
+  SCOPED_TRACE(hidden::seed_note());
+  std::mt19937_64 rng(hidden::seed(30));
+  for (int trial = 0; trial < 10; ++trial) {
+    Graph g;
+    Node* x = g.input("x", {2, 3});
+    std::vector<Node*> values = {x};
+    const int n = std::uniform_int_distribution<int>(4, 14)(rng);
+    for (int i = 0; i < n; ++i) {
+      Node* a = values[std::uniform_int_distribution<size_t>(0, values.size() - 1)(rng)];
+      Node* b = values[std::uniform_int_distribution<size_t>(0, values.size() - 1)(rng)];
+      values.push_back(i % 3 == 0 ? exp(mul(a, 0.1)) : i % 3 == 1 ? add(a, b) : mul(a, b));
+    }
+    const int params = std::uniform_int_distribution<int>(2, 9)(rng);
+    std::vector<Node*> grads;
+    std::vector<int64_t> bytes;
+    for (int k = 0; k < params; ++k) {
+      const int pick = std::uniform_int_distribution<int>(0, 9)(rng);
+      Node* v = values[std::uniform_int_distribution<size_t>(1, values.size() - 1)(rng)];
+      grads.push_back(pick == 0 ? g.constant(Tensor::zeros({2, 3}))
+                                : pick < 4 ? reshape(v, {6}) : v);
+      bytes.push_back(24);
+    }
+    const std::vector<Bucket> buckets =
+        make_buckets(bytes, 24 * std::uniform_int_distribution<int64_t>(1, 3)(rng));
+    BucketReadiness ready(buckets, grads);
+    Executor exec(g, grads);
+    const std::vector<int64_t> want = expected_positions(exec, buckets, grads);
+    const Feeds feeds = {{x, Tensor::full({2, 3}, 0.3)}};
+    for (int step = 0; step < 2; ++step) {
+      const std::vector<int64_t> got = ready_positions(exec, ready, buckets.size(), feeds);
+      const std::string label = "trial " + std::to_string(trial) + ", step " +
+                                std::to_string(step + 1) + ": ready positions";
+      observe::indices(label, got);
+      EXPECT_EQ(got, want) << label;
+    }
+  }
+}
+
+TEST(HiddenOverlap, ATransformerStepCompletesItsFirstBucketEarly) {
+  // The overlap the trainer gets: in the schedule of one training step (gradients listed
+  // last layer first, as gw-train lists them), the first bucket of small buckets is complete
+  // long before the backward pass ends, so its all-reduce has compute to hide under.
+  SCOPED_TRACE(hidden::seed_note());
+  ModelShape shape;
+  shape.n_layer = 3, shape.n_embd = 32, shape.n_head = 2, shape.mlp_hidden = 64;
+  shape.vocab_size = 17, shape.block_size = 8;
+  TrainingStepOptions o;
+  o.batch = 2, o.sequence = 8;
+  Graph graph;
+  const TrainingStep step = build_training_step(graph, shape, o);
+  std::vector<Node*> outputs = {step.forward.loss};
+  for (Node* g : last_layer_first(step.grads)) outputs.push_back(g);
+  Executor exec(graph, outputs);
+  std::vector<int64_t> bytes;
+  for (const ModelParameter& p : step.model.params)
+    bytes.push_back(numel(p.node->shape) * 4);
+  const int64_t cap = 4096 * hidden::draw_int(31, 1, 4);
+  const std::vector<Bucket> buckets = make_buckets(bytes, cap);
+  BucketReadiness ready(buckets, step.grads);
+  std::vector<int32_t> ids(16);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>((i * 7) % 17);
+  const Feeds feeds = {{step.x, Tensor::from_vector<int32_t>({2, 8}, ids)},
+                       {step.y, Tensor::from_vector<int32_t>({2, 8}, ids)}};
+  const std::vector<int64_t> got = ready_positions(exec, ready, buckets.size(), feeds);
+  observe::indices("ready positions", got);
+  EXPECT_EQ(got, expected_positions(exec, buckets, step.grads));
+  const double share = static_cast<double>(got.front()) / static_cast<double>(exec.schedule().size());
+  std::printf("%zu buckets of at most %lld B; first complete at %.2f of the schedule\n",
+              buckets.size(), static_cast<long long>(cap), share);
+  observe::value("first bucket ready at this share of the schedule", share, 0.05);
+  EXPECT_LT(share, 0.75) << "the first bucket should be complete well before backward ends";
+  EXPECT_LT(got.front(), got.back()) << "the last bucket (first layers) is complete last";
 }
 
 }  // namespace

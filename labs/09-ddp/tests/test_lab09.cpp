@@ -16,6 +16,8 @@
 #include "gw/ddp.h"
 #include "gw/dtype.h"
 #include "gw/error.h"
+#include "gw/executor.h"
+#include "gw/ops.h"
 #include "gw/thread_group.h"
 #include "lab_testing.h"
 #include "observe.h"
@@ -284,6 +286,89 @@ TEST(Buckets, EachBucketIsOneFlatRingAllReduce) {
         << "rank " << r << ": one flat all-reduce per bucket, not one per gradient";
     EXPECT_EQ(group.bytes_sent_by(r), per_rank) << "rank " << r;
   }
+}
+
+// ---- overlap: which node completes which bucket ---------------------------------------------
+
+// Runs `exec` once with a BucketReadiness watching it: for each bucket, the name of the node
+// after which node_done returned it ("-" if never), and how many times it was returned.
+struct ReadyLog {
+  std::vector<std::string> after;
+  std::vector<int64_t> times;
+};
+class ReadyWatcher : public NodeObserver {
+ public:
+  ReadyWatcher(BucketReadiness& r, size_t buckets) : r_(r) {
+    log.after.assign(buckets, "-");
+    log.times.assign(buckets, 0);
+  }
+  void before(const Node&) override {}
+  void after(const Node& node) override {
+    for (size_t b : r_.node_done(node)) {
+      log.after.at(b) = node.name;
+      ++log.times.at(b);
+    }
+  }
+  ReadyLog log;
+
+ private:
+  BucketReadiness& r_;
+};
+
+TEST(Overlap, EachBucketIsReadyAfterTheLastNodeThatWritesItsGradients) {
+  // A stand-in for a backward pass: a = exp(x) is parameter 2's gradient, b = 2a is
+  // parameter 1's through a reshape (a view: b writes it), c = b + x is parameter 0's, and
+  // parameter 3's gradient is a constant (no node writes it).
+  Graph g;
+  Node* x = g.input("x", {4, 4});
+  Node* a = exp(x);
+  a->name = "a";
+  Node* b = mul(a, 2.0);
+  b->name = "b";
+  Node* c = add(b, x);
+  c->name = "c";
+  Node* zero = g.constant(Tensor::zeros({4, 4}));
+  const std::vector<Node*> grads = {c, reshape(b, {16}), a, zero};
+  // Buckets in reverse parameter order: {3, 2}, {1, 0}, and {3} alone.
+  const std::vector<Bucket> buckets = {{{3, 2}, 128}, {{1, 0}, 128}, {{3}, 64}};
+  BucketReadiness ready(buckets, grads);
+  std::vector<int64_t> writers;
+  for (size_t k = 0; k < buckets.size(); ++k) writers.push_back(ready.writers(k));
+  observe::indices("writers per bucket", writers);
+  EXPECT_EQ(writers, (std::vector<int64_t>{1, 2, 0}));
+
+  Executor exec(g, {c, grads[1], a});
+  for (int step = 0; step < 2; ++step) {  // reset() makes the second step like the first
+    ReadyWatcher watch(ready, buckets.size());
+    exec.set_observer(&watch);
+    exec.run({{x, Tensor::full({4, 4}, 0.5)}});
+    exec.set_observer(nullptr);
+    ready.reset();
+    const std::string label = "step " + std::to_string(step + 1) + ": ";
+    std::string order;
+    for (const std::string& n : watch.log.after) order += n;
+    observe::text(label + "the node completing each bucket", order);
+    EXPECT_EQ(watch.log.after, (std::vector<std::string>{"a", "c", "-"})) << label;
+    observe::indices(label + "times each bucket was returned", watch.log.times);
+    EXPECT_EQ(watch.log.times, (std::vector<int64_t>{1, 1, 0})) << label;
+  }
+}
+
+TEST(Overlap, ABucketWithOneWriterForSeveralGradientsCountsItOnce) {
+  Graph g;
+  Node* x = g.input("x", {3});
+  Node* y = exp(x);
+  y->name = "y";
+  const std::vector<Node*> grads = {y, y, reshape(y, {1, 3})};
+  const std::vector<Bucket> buckets = {{{2, 1, 0}, 36}};
+  BucketReadiness ready(buckets, grads);
+  observe::count("writers", ready.writers(0));
+  EXPECT_EQ(ready.writers(0), 1);
+  const std::vector<size_t> done = ready.node_done(*y);
+  observe::indices("buckets completed by y", std::vector<int64_t>(done.begin(), done.end()));
+  EXPECT_EQ(done, std::vector<size_t>{0});
+  EXPECT_TRUE(ready.node_done(*y).empty()) << "a bucket is returned once per step";
+  EXPECT_TRUE(ready.node_done(*x).empty()) << "x writes no gradient";
 }
 
 }  // namespace

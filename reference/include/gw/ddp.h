@@ -11,10 +11,12 @@
 #pragma once
 
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "gw/communicator.h"
 #include "gw/dtype.h"
+#include "gw/graph.h"
 #include "gw/tensor.h"
 
 namespace gw {
@@ -63,6 +65,34 @@ constexpr int64_t kDefaultBucketBytes = 25 * 1024 * 1024;
 /// past starts the next bucket (a parameter larger than `bucket_bytes` alone fills one).
 /// Every parameter is in exactly one bucket. gw::Error when bucket_bytes ≤ 0.
 std::vector<Bucket> make_buckets(const std::vector<int64_t>& param_bytes, int64_t bucket_bytes);
+
+/// Which gradient buckets each node of a backward pass completes: what lets data
+/// parallelism all-reduce a bucket while the rest of backward still computes (the overlap).
+/// Backward writes the last layers' gradients first, and make_buckets puts those in the
+/// first buckets, so bucket 0 is complete early and its all-reduce runs under the remaining
+/// compute. The executor reports each node it ran (gw/executor.h's NodeObserver); a bucket is
+/// complete when every node that writes one of its gradients has run.
+class BucketReadiness {
+ public:
+  /// `grads[k]` is parameter k's gradient node; `buckets` index into it. The node that writes
+  /// a gradient is the gradient node itself or, for a view (OpDef::is_view, a reshape), the
+  /// node it views (follow inputs[0] until a node that is not a view). A gradient that is a
+  /// leaf (a constant zero gradient) has no writer: it is ready before the run. A node that
+  /// writes several gradients of one bucket counts once for it.
+  BucketReadiness(const std::vector<Bucket>& buckets, const std::vector<Node*>& grads);
+  /// `node` has run: the buckets it completed (its last writer), in increasing order. Each
+  /// bucket is returned at most once per step; nodes that write no gradient return nothing.
+  std::vector<size_t> node_done(const Node& node);
+  /// Starts the next step: every bucket waits for all its writers again.
+  void reset();
+  /// How many writers bucket `b` waits for in a step (0: ready before the run).
+  int writers(size_t b) const { return writers_.at(b); }
+
+ private:
+  std::unordered_map<const Node*, std::vector<size_t>> buckets_of_;  // writer → its buckets
+  std::vector<int> writers_;  // by bucket: distinct writers
+  std::vector<int> waiting_;  // by bucket: writers not run yet this step
+};
 
 /// All-reduces `grads` (one tensor per parameter, all of one dtype, on the CPU) bucket by
 /// bucket, in the order of `buckets`: each bucket's gradients are copied one after the other
