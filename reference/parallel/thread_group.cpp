@@ -20,6 +20,7 @@ namespace gw {
 struct ThreadGroup::State {
   struct Link {
     std::deque<std::vector<char>> messages;
+    std::vector<std::vector<char>> spare;  // received buffers, reused by the next sends
     int64_t bytes = 0, count = 0;
   };
   int n = 0;
@@ -49,8 +50,20 @@ class ThreadCommunicator : public Communicator {
     const double seconds =
         m.latency_s + (m.bandwidth_bytes_per_s > 0 ? bytes / m.bandwidth_bytes_per_s : 0.0);
     if (seconds > 0) std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-    std::vector<char> message(static_cast<const char*>(data),
-                              static_cast<const char*>(data) + bytes);
+    // A buffer this link carried before, when there is one: a fresh multi-megabyte vector
+    // every message would fault its pages in again (gradient all-reduces send the same
+    // sizes every step).
+    std::vector<char> message;
+    {
+      std::lock_guard<std::mutex> lock(state_->mutex);
+      std::vector<std::vector<char>>& spare = state_->link(rank_, peer).spare;
+      if (!spare.empty()) {
+        message = std::move(spare.back());
+        spare.pop_back();
+      }
+    }
+    message.resize(bytes);
+    if (bytes > 0) std::memcpy(message.data(), data, bytes);
     {
       std::lock_guard<std::mutex> lock(state_->mutex);
       ThreadGroup::State::Link& link = state_->link(rank_, peer);
@@ -88,6 +101,8 @@ class ThreadCommunicator : public Communicator {
     GW_CHECK(message.size() == bytes, "recv (threads): rank ", rank_, " expected ", bytes,
              " bytes from rank ", peer, " but the matching send had ", message.size());
     if (bytes > 0) std::memcpy(data, message.data(), bytes);
+    lock.lock();
+    if (link.spare.size() < 4) link.spare.push_back(std::move(message));
   }
 
   // Every rank sends its data to rank 0, which sums and sends the result back: simple and
