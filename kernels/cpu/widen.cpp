@@ -18,7 +18,7 @@
 namespace gw::cpu {
 namespace {
 
-bool is_half(DType t) { return t == DType::f16 || t == DType::bf16; }
+using kernels::is_half;
 
 // f16 <-> f32 eight at a time with F16C (vcvtph2ps / vcvtps2ph, round to nearest even), when
 // the CPU has it; the build targets plain x86-64, so these are compiled for F16C apart and
@@ -68,13 +68,6 @@ Tensor widened(const Tensor& t) {
 }
 
 }  // namespace
-
-bool needs_widening(const KernelArgs& args) {
-  if (is_half(args.output.dtype())) return true;
-  for (const Tensor& t : args.inputs)
-    if (is_half(t.dtype())) return true;
-  return false;
-}
 
 void run_widened(const KernelArgs& args, Kernel f32_kernel) {
   std::vector<Tensor> inputs;

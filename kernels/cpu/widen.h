@@ -1,12 +1,12 @@
 // widen.h — running an f32-only CPU kernel on f16/bf16 tensors (widen.cpp).
 #pragma once
 
+#include "common/widening.h"
 #include "gw/op_table.h"
 
 namespace gw::cpu {
 
-/// True when an input or the output of the node is f16 or bf16.
-bool needs_widening(const KernelArgs& args);
+using kernels::needs_widening;
 
 /// Runs `f32_kernel` on f32 copies of the 16-bit inputs, into an f32 result that is then
 /// rounded (to nearest even) into args.output: f32 arithmetic and accumulation, 16-bit

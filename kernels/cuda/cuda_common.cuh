@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/dtype_dispatch.h"
+#include "common/widening.h"
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw_cuda.h"
@@ -187,8 +188,7 @@ void gemm_on(cudaStream_t stream, DType dtype, bool transpose_a, bool transpose_
              int64_t m, int64_t n, int64_t k, const void* a, const void* b, void* c,
              bool shared_b);
 
-/// True when an input or the output of the node is f16 or bf16 (widen.cu).
-bool needs_widening(const KernelArgs& args);
+using kernels::needs_widening;  // common/widening.h
 /// Runs an f32-only kernel on device f32 copies of the 16-bit inputs and rounds its f32
 /// result into args.output (widen.cu): f32 arithmetic, 16-bit storage.
 void run_widened(const KernelArgs& args, Kernel f32_kernel);

@@ -9,7 +9,7 @@
 namespace gw::cuda {
 namespace {
 
-bool is_half(DType t) { return t == DType::f16 || t == DType::bf16; }
+using kernels::is_half;
 
 template <typename T>
 __global__ void widen_kernel(const T* in, float* out, int64_t n) {
@@ -26,13 +26,6 @@ __global__ void narrow_kernel(const float* in, T* out, int64_t n) {
 }
 
 }  // namespace
-
-bool needs_widening(const KernelArgs& args) {
-  if (is_half(args.output.dtype())) return true;
-  for (const Tensor& t : args.inputs)
-    if (is_half(t.dtype())) return true;
-  return false;
-}
 
 void run_widened(const KernelArgs& args, Kernel f32_kernel) {
   const cudaStream_t st = stream_of(args);

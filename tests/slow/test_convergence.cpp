@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 #include <string>
 
@@ -58,6 +59,8 @@ TEST(Convergence, CpuTinyInBf16EndsWithin002OfFp32) {
     final_val[low] = s.evals.back().val_loss;
     logs += log.str();
   }
+  std::printf("final val loss: fp32 %.4f, bf16 %.4f, difference %+.4f\n", final_val[0],
+              final_val[1], final_val[1] - final_val[0]);
   EXPECT_NEAR(final_val[1], final_val[0], 0.02) << "fp32 " << final_val[0] << ", bf16 "
                                                 << final_val[1] << "\n" << logs;
 }
