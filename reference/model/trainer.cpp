@@ -437,9 +437,12 @@ std::string Trainer::profile_step() {
   runs.push_back(profile_ops(*grad_exec_, batch_feeds(b)));
   double loss = 0;
   Feeds grads = gradients_of({b}, &loss);  // profile_ops keeps no results: run it for real
+  if (scaler_) grads[inv_scale_] = scalar_feed(1.0 / scaler_->scale(), graph_->device());
   runs.push_back(profile_ops(*norm_exec_, grads));
   grads[opt_.hyper] = hyper_feed();
   runs.push_back(profile_ops(*update_exec_, grads));
+  if (refresh_exec_) runs.push_back(profile_ops(*refresh_exec_, {}));  // the 16-bit copies
+  refresh_weight_copies();
   std::string out = "training step (forward + backward + AdamW), " +
                     std::to_string(tokens_per_step()) + " tokens:\n";
   out += op_profile_table(merged(runs));
