@@ -18,7 +18,7 @@ BucketReadiness::BucketReadiness(const std::vector<Bucket>& buckets,
                "BucketReadiness: parameter ", k, " has no gradient node (", grads.size(),
                " given)");
   writers_.assign(buckets.size(), 0);
-  // BEGIN LAB 09: for each bucket b and each of its parameters, find the node that writes the gradient (the gradient node, or through views — def().is_view — the node they view, following inputs[0]); skip leaves; record b among that writer's buckets once (buckets_of_) and count the distinct writers of b in writers_[b]
+  // BEGIN LAB 09: for each bucket b and each of its parameters, find the node that writes the gradient (the gradient node, or through views — def().is_view — the node they view, following inputs[0]); if that node is a leaf, the gradient has no writer: skip it; record b among that writer's buckets once (buckets_of_) and count the distinct writers of b in writers_[b]
   for (size_t b = 0; b < buckets.size(); ++b)
     for (int64_t k : buckets[b].params) {
       const Node* writer = grads[static_cast<size_t>(k)];

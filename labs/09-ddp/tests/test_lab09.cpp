@@ -329,7 +329,7 @@ TEST(Overlap, EachBucketIsReadyAfterTheLastNodeThatWritesItsGradients) {
   c->name = "c";
   Node* zero = g.constant(Tensor::zeros({4, 4}));
   const std::vector<Node*> grads = {c, reshape(b, {16}), a, zero};
-  // Buckets in reverse parameter order: {3, 2}, {1, 0}, and {3} alone.
+  // Three buckets: {3, 2}, {1, 0}, and {3} again alone (BucketReadiness takes any buckets).
   const std::vector<Bucket> buckets = {{{3, 2}, 128}, {{1, 0}, 128}, {{3}, 64}};
   BucketReadiness ready(buckets, grads);
   std::vector<int64_t> writers;

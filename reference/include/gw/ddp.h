@@ -6,8 +6,9 @@
 // each. Reduce-scatter: at step t rank r sends chunk (r − t) mod n to rank r + 1 and adds
 // chunk (r − t − 1) mod n received from rank r − 1, so that after n − 1 steps rank r holds
 // the full sum of chunk (r + 1) mod n. All-gather: the finished chunks travel once more
-// around the ring, each rank overwriting what it receives. Every rank sends 2(n − 1) chunks,
-// 2(n − 1)/n·S bytes when n divides count: bandwidth-optimal, whatever n is.
+// around the ring, each rank overwriting what it receives. Every rank sends 2(n − 1) chunks
+// (an empty chunk sends no message), 2(n − 1)/n·S bytes when n divides count:
+// bandwidth-optimal, whatever n is. dtype_size (gw/dtype.h) gives an element's bytes.
 #pragma once
 
 #include <cstdint>
@@ -74,18 +75,22 @@ std::vector<Bucket> make_buckets(const std::vector<int64_t>& param_bytes, int64_
 /// complete when every node that writes one of its gradients has run.
 class BucketReadiness {
  public:
-  /// `grads[k]` is parameter k's gradient node; `buckets` index into it. The node that writes
-  /// a gradient is the gradient node itself or, for a view (OpDef::is_view, a reshape), the
-  /// node it views (follow inputs[0] until a node that is not a view). A gradient that is a
-  /// leaf (a constant zero gradient) has no writer: it is ready before the run. A node that
-  /// writes several gradients of one bucket counts once for it.
+  /// `grads[k]` is parameter k's gradient node; `buckets` index into it (any buckets: they
+  /// need not cover every parameter, and may share one). The node that writes a gradient is
+  /// the gradient node itself or, for a view (OpDef::is_view, a reshape: it computes nothing,
+  /// and the executor reports no view to its observer), the node it views: follow inputs[0]
+  /// until a node that is not a view. If that node is a leaf (a constant zero gradient, or a
+  /// view of one), the gradient has no writer. A node that writes several gradients of one
+  /// bucket counts once for it.
   BucketReadiness(const std::vector<Bucket>& buckets, const std::vector<Node*>& grads);
-  /// `node` has run: the buckets it completed (its last writer), in increasing order. Each
-  /// bucket is returned at most once per step; nodes that write no gradient return nothing.
+  /// `node` has run: the buckets it completed (its last writer), in increasing order; nodes
+  /// that write no gradient return nothing. The executor reports each node once per step,
+  /// so each bucket is returned once per step. A bucket with no writer at all is never
+  /// returned: the caller all-reduces it itself (GradientSync does, after backward).
   std::vector<size_t> node_done(const Node& node);
   /// Starts the next step: every bucket waits for all its writers again.
   void reset();
-  /// How many writers bucket `b` waits for in a step (0: ready before the run).
+  /// How many distinct writers bucket `b` waits for in a step (0: none, see node_done).
   int writers(size_t b) const { return writers_.at(b); }
 
  private:
@@ -96,8 +101,10 @@ class BucketReadiness {
 
 /// All-reduces `grads` (one tensor per parameter, all of one dtype, on the CPU) bucket by
 /// bucket, in the order of `buckets`: each bucket's gradients are copied one after the other
-/// into one flat buffer, the buffer is all-reduced (ring_all_reduce when `ring`, else the
-/// backend's own comm.all_reduce), and the results are copied back into the tensors.
+/// into one flat buffer (sized from the tensors' nbytes()), the buffer is all-reduced
+/// (ring_all_reduce when `ring`, else the backend's own comm.all_reduce; an empty bucket
+/// too), and the results are copied back into the tensors: the gradients are updated in
+/// place (a Tensor shares its buffer, so raw() of a const Tensor writes the gradient).
 void all_reduce_buckets(Communicator& comm, const std::vector<Tensor>& grads,
                         const std::vector<Bucket>& buckets, bool average, bool ring = true);
 
