@@ -1,7 +1,8 @@
 // widen.cpp — f16 and bf16 for the CPU kernels that compute in f32 only (MatMul, attention).
 //
-// This CPU has no 16-bit arithmetic worth using, so a 16-bit product is computed the way
-// mixed precision prescribes anyway: inputs widened to f32 (exact), the f32 kernel
+// x86 without avx512_bf16 or AMX has no 16-bit arithmetic worth using (and the library has
+// no kernel yet for the CPUs that do), so a 16-bit product is computed the way mixed
+// precision prescribes anyway: inputs widened to f32 (exact), the f32 kernel
 // (accumulating in f32), the result rounded once to the node's dtype. The widening costs
 // O(inputs + output) conversions against the product's O(m·n·k) multiply-adds. What 16-bit
 // storage saves here is memory: the values the executor keeps between nodes, and those the
