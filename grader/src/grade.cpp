@@ -277,6 +277,15 @@ std::vector<SubmissionResult> grade_submission_seeds(const std::string& input, c
   base.gpu = fw.gpu;
   Submission sub = open_submission(input, manifest, fw.root, ctx);
   base.name = sub.name;
+  // Every sandboxed compile and test gets a private /tmp (and /var/tmp, /dev/shm): a
+  // framework kept there would vanish from under the compiler, and every lab would read as
+  // "does not compile". Say so instead.
+  if (sandbox_caps().namespaces && sub.error.empty())
+    for (const std::string& path : {fw.root, fw.dir})
+      for (const std::string hidden : {"/tmp/", "/var/tmp/", "/dev/shm/"})
+        if (sub.error.empty() && path.rfind(hidden, 0) == 0)
+          sub.error = "the grader gives each test a private " + hidden.substr(0, hidden.size() - 1) +
+                      ", which hides " + path + ": keep the repository and its build folder elsewhere";
   if (!sub.error.empty()) base.error = sub.error;
   std::vector<const Lab*> labs;
   for (const Lab& lab : manifest.labs)
