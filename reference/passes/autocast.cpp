@@ -102,13 +102,14 @@ AutocastResult autocast(const std::vector<Node*>& outputs, DType low) {
 FoldResult fold_casts(const std::vector<Node*>& outputs) {
   FoldResult result;
   // BEGIN LAB 06: count the reachable Cast nodes; visiting reachable nodes inputs first, first point every input slot at its replacement (if it has one), then for a Cast whose input is a Cast of z with an exact inner step (holds_exactly(z's dtype, inner dtype)) read z directly, and a Cast whose input now has its own dtype is replaced by that input (record it, for later slots and the outputs); the outputs get their replacements too; folded = casts reachable before − casts reachable after
-  const int before = count_casts(reachable_nodes(outputs));
+  const std::vector<Node*> nodes = reachable_nodes(outputs);
+  const int before = count_casts(nodes);
   std::unordered_map<Node*, Node*> replacement;
   auto resolved = [&](Node* x) {
     auto it = replacement.find(x);
     return it == replacement.end() ? x : it->second;
   };
-  for (Node* n : reachable_nodes(outputs)) {
+  for (Node* n : nodes) {
     for (Node*& in : n->inputs) in = resolved(in);
     if (n->op != Op::Cast) continue;
     Node* inner = n->inputs[0];
