@@ -1,9 +1,13 @@
 // nn.cpp — CPU kernels of the fused neural-network ops: embedding and its scatter-add,
-// softmax, log-softmax, softmax-cross-entropy, RMSNorm and RoPE (attention.cpp holds
-// attention, optimizer.cpp AdamW), each forward next to its backward, under a comment stating the math (as llm.c does).
+// softmax, log-softmax, softmax-cross-entropy, RMSNorm, RoPE and SwiGLU (attention.cpp holds
+// attention, optimizer.cpp AdamW), each forward next to its backward, under a comment stating
+// the math (as llm.c does).
 //
 // Rows are independent, so every kernel runs OpenMP over rows (or heads); reductions along a
-// row accumulate in double so f32 results do not depend on the row length's rounding.
+// row accumulate in double so f32 results do not depend on the row length's rounding, in
+// four interleaved partial sums (a fixed order, so results do not depend on threads) that the
+// compiler keeps in one vector register. Exponentials of f32 data use vec_expf: std::exp on
+// doubles made the loss's backward the slowest op per element of a training step.
 // Softmax and logsumexp subtract the row maximum first, so large logits never overflow.
 // Input errors (ids or targets out of range) are checked before any parallel loop: an
 // exception must not escape an OpenMP region.
@@ -24,6 +28,17 @@ namespace {
 constexpr int64_t kParallelMin = 16384;
 
 int64_t last(const Tensor& t) { return t.dim() == 0 ? 1 : t.size(-1); }
+
+/// Σ_j a_j·b_j in double, in four interleaved partial sums.
+template <typename T>
+double dot(const T* a, const T* b, int64_t n) {
+  double part[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int k = 0; k < 4; ++k) part[k] += static_cast<double>(a[j + k]) * b[j + k];
+  for (; j < n; ++j) part[0] += static_cast<double>(a[j]) * b[j];
+  return (part[0] + part[1]) + (part[2] + part[3]);
+}
 
 
 // ---- embedding: out[i, :] = table[ids[i], :]; backward scatter-adds rows into (v, h) -------
@@ -89,7 +104,7 @@ double row_logsumexp(const T* x, int64_t n) {
   const double m = row_max(x, n);
   if (std::isinf(m)) return m;  // all −inf (fully masked) or an inf: nothing to normalize
   double s = 0;
-  for (int64_t j = 0; j < n; ++j) s += std::exp(static_cast<double>(x[j]) - m);
+  for (int64_t j = 0; j < n; ++j) s += vec_exp(static_cast<T>(x[j] - static_cast<T>(m)));
   return m + std::log(s);
 }
 
@@ -174,8 +189,9 @@ void cross_entropy_backward_kernel(const KernelArgs& args) {
       const T* xr = x + r * v;
       T* o = out + r * v;
       const double lse = row_logsumexp(xr, v), gr = g[r];
-      for (int64_t j = 0; j < v; ++j)
-        o[j] = static_cast<T>((std::exp(xr[j] - lse) - (j == t[r] ? 1.0 : 0.0)) * gr);
+      const T shift = static_cast<T>(lse), scale = static_cast<T>(gr);
+      for (int64_t j = 0; j < v; ++j) o[j] = vec_exp(xr[j] - shift) * scale;
+      o[t[r]] -= scale;
     }
   });
 }
@@ -184,9 +200,7 @@ void cross_entropy_backward_kernel(const KernelArgs& args) {
 // x̄_k = r·w_k·ȳ_k − (r³/h)·x_k·Σ_j ȳ_j w_j x_j;   w̄_j = Σ_rows ȳ_j x_j r
 template <typename T>
 double row_rstd(const T* x, int64_t h, double eps) {
-  double ss = 0;
-  for (int64_t j = 0; j < h; ++j) ss += static_cast<double>(x[j]) * x[j];
-  return 1.0 / std::sqrt(ss / static_cast<double>(h) + eps);
+  return 1.0 / std::sqrt(dot(x, x, h) / static_cast<double>(h) + eps);
 }
 
 void rms_norm_kernel(const KernelArgs& args) {
@@ -222,11 +236,11 @@ void rms_norm_backward_input_kernel(const KernelArgs& args) {
       const T* xr = xs + r * h;
       const T* gr = gy + r * h;
       const double rstd = row_rstd(xr, h, eps);
-      double dot = 0;
-      for (int64_t j = 0; j < h; ++j) dot += static_cast<double>(gr[j]) * w[j] * xr[j];
-      const double c = rstd * rstd * rstd * dot / static_cast<double>(h);
-      for (int64_t j = 0; j < h; ++j)
-        out[r * h + j] = static_cast<T>(rstd * w[j] * gr[j] - c * xr[j]);
+      T* gw_row = out + r * h;  // ȳ∘w first, then overwritten by x̄
+      for (int64_t j = 0; j < h; ++j) gw_row[j] = gr[j] * w[j];
+      const double c = rstd * rstd * rstd * dot(gw_row, xr, h) / static_cast<double>(h);
+      const T rs = static_cast<T>(rstd), cs = static_cast<T>(c);
+      for (int64_t j = 0; j < h; ++j) gw_row[j] = rs * gw_row[j] - cs * xr[j];
     }
   });
 }
@@ -248,8 +262,9 @@ void rms_norm_backward_weight_kernel(const KernelArgs& args) {
 #pragma omp for schedule(static) nowait
       for (int64_t r = 0; r < rows; ++r) {
         const T* xr = xs + r * h;
-        const double rstd = row_rstd(xr, h, eps);
-        for (int64_t j = 0; j < h; ++j) part[j] += static_cast<double>(gy[r * h + j]) * xr[j] * rstd;
+        const T rstd = static_cast<T>(row_rstd(xr, h, eps));
+        const T* gr = gy + r * h;
+        for (int64_t j = 0; j < h; ++j) part[j] += static_cast<double>(gr[j] * xr[j] * rstd);
       }
 #pragma omp for ordered schedule(static, 1)
       for (int t = 0; t < omp_get_num_threads(); ++t) {
@@ -270,15 +285,16 @@ void rope_kernel(const KernelArgs& args) {
   const int64_t heads = x.size(0) * x.size(1), s = x.size(2), d = x.size(3), half = d / 2;
   const double theta = args.node.attrs.theta;
   const double sign = args.node.attrs.inverse ? -1.0 : 1.0;
-  std::vector<double> cosines(static_cast<size_t>(s * half)), sines(cosines.size());
-  for (int64_t p = 0; p < s; ++p)
-    for (int64_t i = 0; i < half; ++i) {
-      const double angle = p * std::pow(theta, -2.0 * i / static_cast<double>(d));
-      cosines[p * half + i] = std::cos(angle);
-      sines[p * half + i] = sign * std::sin(angle);
-    }
   dispatch_dtype<CpuStorage, Accepts::f32_f64>(x.dtype(), "rope", [&](auto zero) {
     using T = decltype(zero);
+    // The angles in double, rounded once to T: the rotation itself runs in T, vectorized.
+    std::vector<T> cosines(static_cast<size_t>(s * half)), sines(cosines.size());
+    for (int64_t p = 0; p < s; ++p)
+      for (int64_t i = 0; i < half; ++i) {
+        const double angle = p * std::pow(theta, -2.0 * i / static_cast<double>(d));
+        cosines[p * half + i] = static_cast<T>(std::cos(angle));
+        sines[p * half + i] = static_cast<T>(sign * std::sin(angle));
+      }
     const T* xs = x.data<T>();
     T* y = args.output.data<T>();
 #pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelMin)
@@ -286,14 +302,44 @@ void rope_kernel(const KernelArgs& args) {
       for (int64_t p = 0; p < s; ++p) {
         const T* xr = xs + (hh * s + p) * d;
         T* yr = y + (hh * s + p) * d;
+        const T* c = cosines.data() + p * half;
+        const T* sn = sines.data() + p * half;
         for (int64_t i = 0; i < half; ++i) {
-          const double c = cosines[p * half + i], sn = sines[p * half + i];
-          const double x0 = xr[2 * i], x1 = xr[2 * i + 1];
-          yr[2 * i] = static_cast<T>(x0 * c - x1 * sn);
-          yr[2 * i + 1] = static_cast<T>(x0 * sn + x1 * c);
+          const T x0 = xr[2 * i], x1 = xr[2 * i + 1];
+          yr[2 * i] = x0 * c[i] - x1 * sn[i];
+          yr[2 * i + 1] = x0 * sn[i] + x1 * c[i];
         }
       }
   });
+}
+
+// ---- SwiGLU: y = silu(a) ∘ u, silu(a) = a·σ(a) ------------------------------------------------
+// ā = ȳ ∘ u ∘ σ(a)(1 + a(1 − σ(a)));  ū = ȳ ∘ a·σ(a). Every floating dtype (16-bit ones in f32).
+template <typename F>
+void swiglu_loop(const KernelArgs& args, const char* op, const F& fn) {
+  dispatch_dtype<CpuStorage, Accepts::floating>(args.output.dtype(), op, [&](auto zero) {
+    using T = decltype(zero);
+    const T* a = args.inputs[0].data<T>();
+    const T* b = args.inputs[1].data<T>();
+    const T* g = args.inputs.size() > 2 ? args.inputs[2].data<T>() : b;
+    T* out = args.output.data<T>();
+    const int64_t n = args.output.numel();
+#pragma omp parallel for schedule(static) if (n > kElementwiseParallelMin)
+    for (int64_t i = 0; i < n; ++i) store(out, i, fn(load(a, i), load(b, i), load(g, i)));
+  });
+}
+
+void swiglu_kernel(const KernelArgs& args) {  // inputs a, u
+  swiglu_loop(args, "swiglu", [](auto a, auto u, auto) { return a * vec_sigmoid(a) * u; });
+}
+void swiglu_backward_gate_kernel(const KernelArgs& args) {  // inputs a, u, ȳ
+  swiglu_loop(args, "swiglu_backward_gate", [](auto a, auto u, auto g) {
+    const auto sg = vec_sigmoid(a);
+    return g * u * sg * (1 + a * (1 - sg));
+  });
+}
+void swiglu_backward_up_kernel(const KernelArgs& args) {  // inputs a, ȳ
+  swiglu_loop(args, "swiglu_backward_up", [](auto a, auto g, auto) { return g * a * vec_sigmoid(a); });
 }
 
 }  // namespace
@@ -311,6 +357,9 @@ void define_nn_kernels(OpRegistry& r) {
   r.define(Op::RMSNormBackwardInput).cpu(rms_norm_backward_input_kernel);
   r.define(Op::RMSNormBackwardWeight).cpu(rms_norm_backward_weight_kernel);
   r.define(Op::RoPE).cpu(rope_kernel);
+  r.define(Op::SwiGLU).cpu(swiglu_kernel);
+  r.define(Op::SwiGLUBackwardGate).cpu(swiglu_backward_gate_kernel);
+  r.define(Op::SwiGLUBackwardUp).cpu(swiglu_backward_up_kernel);
 }
 
 }  // namespace gw::cpu

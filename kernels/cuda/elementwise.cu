@@ -1,5 +1,6 @@
 // elementwise.cu — CUDA kernels of the elementwise ops: unary math, ops with a scalar
-// attribute, binary arithmetic on equal shapes, Compare and Cast.
+// attribute, binary arithmetic on equal shapes, Compare, Cast, and the fused SwiGLU
+// (silu(a) ∘ u) with its two backward ops.
 //
 // One thread per element in a grid-stride loop: these ops are bound by memory bandwidth, and
 // a plain coalesced loop reaches most of it. Floating dtypes f64, f32, f16 and bf16 (16-bit
@@ -91,6 +92,38 @@ void binary(const KernelArgs& args) {
   });
 }
 
+// ---- SwiGLU: y = silu(a) ∘ u; ā = ȳ ∘ u ∘ σ(a)(1 + a(1 − σ(a))); ū = ȳ ∘ silu(a) -----------
+// Inputs (a, u), (a, u, ȳ) and (a, ȳ): the CPU twin is in kernels/cpu/nn.cpp.
+template <Op K, typename C>
+__device__ __forceinline__ C swiglu_fn(C a, C b, C g) {
+  const C sg = sigmoid_of(a);
+  if constexpr (K == Op::SwiGLU) return a * sg * b;
+  if constexpr (K == Op::SwiGLUBackwardGate) return g * b * sg * (C(1) + a * (C(1) - sg));
+  return b * a * sg;  // SwiGLUBackwardUp: b is ȳ
+}
+
+template <Op K, typename T>
+__global__ void swiglu_kernel(const T* a, const T* b, const T* g, T* y, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    store(y, i, swiglu_fn<K, Compute<T>>(load(a, i), load(b, i), load(g, i)));
+}
+
+template <Op K>
+void swiglu(const KernelArgs& args) {
+  const int64_t n = args.output.numel();
+  if (n == 0) return;
+  dispatch_dtype<CudaStorage, Accepts::floating>(args.output.dtype(), args.node.def().name,
+                                                 [&](auto zero) {
+    using T = decltype(zero);
+    const T* b = static_cast<const T*>(args.inputs[1].raw());
+    const T* g = args.inputs.size() > 2 ? static_cast<const T*>(args.inputs[2].raw()) : b;
+    swiglu_kernel<K, T><<<blocks_for(n), 256, 0, stream_of(args)>>>(
+        static_cast<const T*>(args.inputs[0].raw()), b, g, static_cast<T*>(args.output.raw()), n);
+    CUDA_CHECK_LAUNCH();
+  });
+}
+
 // ---- compare: y = 1 where a op b holds, else 0, in the inputs' dtype --------------------------
 template <typename T>
 __global__ void compare_kernel(const T* a, const T* b, T* y, int64_t n, CompareOp op) {
@@ -175,6 +208,9 @@ void define_elementwise_kernels(OpRegistry& r) {
   r.define(Op::Div).cuda(binary<Op::Div>);
   r.define(Op::Compare).cuda(compare);
   r.define(Op::Cast).cuda(cast);
+  r.define(Op::SwiGLU).cuda(swiglu<Op::SwiGLU>);
+  r.define(Op::SwiGLUBackwardGate).cuda(swiglu<Op::SwiGLUBackwardGate>);
+  r.define(Op::SwiGLUBackwardUp).cuda(swiglu<Op::SwiGLUBackwardUp>);
 }
 
 }  // namespace gw::cuda

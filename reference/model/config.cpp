@@ -57,7 +57,8 @@ void visit_fields(Config& c, F&& f) {
   f("plot", c.plot, "write loss.png with gnuplot when it is installed");
   f("save_checkpoint", c.save_checkpoint, "write out_dir/ckpt.bin");
   f("attention", c.attention,
-    "naive or flash: the attention op (flash: tiled, no (s, s) scores, the same values)");
+    "flash or naive: the attention op (flash, the default: tiled, no (s, s) scores; naive: "
+    "the oracle, the same values)");
   f("precision", c.precision,
     "fp32, bf16 or fp16: matmuls and attention in that precision (f32 accumulation, f32 master "
     "weights; fp16 with dynamic loss scaling)");

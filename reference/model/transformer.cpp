@@ -150,7 +150,7 @@ ForwardPass Transformer::forward(Node* ids, Node* targets) const {
     }
     {  // MLP sublayer: x + W_down·(silu(x W_gate) ∘ x W_up)
       NameScope scope(graph, layer + "/mlp");
-      Node* gated = mul(silu(matmul(m, w.w_gate)), matmul(m, w.w_up));  // (b·s, i)
+      Node* gated = swiglu(matmul(m, w.w_gate), matmul(m, w.w_up));  // (b·s, i)
       x = add(x, matmul(gated, w.w_down));
     }
     out.residuals.push_back(x);

@@ -41,6 +41,7 @@ CastPolicy cast_policy(Op op) {
     case Op::Relu:
     case Op::Sigmoid:
     case Op::Silu:
+    case Op::SwiGLU:
     case Op::Tanh:
     case Op::AddScalar:
     case Op::MulScalar:

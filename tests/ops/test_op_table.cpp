@@ -18,9 +18,10 @@ namespace {
 
 // Ops without a VJP rule, and why. Leaves have nothing to differentiate; quantization and
 // integer ops have no useful gradient; AdamW is an update, not a function to differentiate;
-// the backward ops of RMSNorm and attention have no second-order rule.
+// the backward ops of RMSNorm, SwiGLU and attention have no second-order rule.
 const std::set<Op> kVjpExempt = {Op::Input, Op::Parameter, Op::Constant,
                                  Op::RMSNormBackwardInput, Op::RMSNormBackwardWeight,
+                                 Op::SwiGLUBackwardGate, Op::SwiGLUBackwardUp,
                                  Op::AttentionBackward, Op::FlashAttentionBackward, Op::AdamW,
                                  Op::Quantize, Op::Dequantize, Op::MatMulInt8,
                                  Op::QuantizedLinear};

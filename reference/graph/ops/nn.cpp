@@ -1,5 +1,6 @@
 // nn.cpp — the fused neural-network ops: embedding, softmax, log-softmax,
-// softmax-cross-entropy, RMSNorm and RoPE (attention and AdamW have families of their own):
+// softmax-cross-entropy, RMSNorm, RoPE and SwiGLU (attention and AdamW have families of their
+// own):
 // their declarations, the rules that are not a lab's, and their builders.
 //
 // Each fused op has its own backward op (rather than a VJP through primitives) because the
@@ -162,6 +163,25 @@ void rope_shape(Node& node) {
   node.dtype = x->dtype;
 }
 
+// ---- SwiGLU: gate, up (...) of one shape -> silu(gate) ∘ up -----------------------------------
+// The composed graph, mul(silu(gate), up), is the reference its tests check against. Every
+// floating dtype: under autocast it follows the bf16 products around it.
+void swiglu_shape(Node& node) {
+  const char* op = node.def().name;
+  const Node* gate = node.inputs[0];
+  GW_CHECK_AS(DTypeError, is_floating(gate->dtype), op, ": gate ", gate->str(),
+              " must have a floating dtype (f64, f32, f16 or bf16)");
+  for (size_t k = 1; k < node.inputs.size(); ++k)  // up, then ȳ (swiglu_backward_up: ȳ only)
+    check_same(op, gate, node.inputs[k],
+               k == 1 && node.op != Op::SwiGLUBackwardUp ? "gate and up" : "gate and ȳ");
+  node.shape = gate->shape;
+  node.dtype = gate->dtype;
+}
+// Counted as the composed ops are (lab 07): silu 4 and the product 1 per element.
+double swiglu_flops(const Node& node) { return 5.0 * numel(node.shape); }
+// ḡate: σ (3), silu′ = σ(1 + a(1 − σ)) (4), times up and ȳ (2); ūp: silu (4), times ȳ (1).
+double swiglu_backward_gate_flops(const Node& node) { return 9.0 * numel(node.shape); }
+
 // ---- rules that are not a lab's ------------------------------------------------------------
 Adjoints vjp_embedding(Node& y, Node* g) {  // table (v, h), ids: scatter-add the rows back
   return {embedding_backward(y.inputs[1], g, y.inputs[0]->shape[0]), nullptr};
@@ -202,6 +222,10 @@ Adjoints vjp_rms_norm(Node& y, Node* g) {
 }
 Adjoints vjp_rope(Node& y, Node* g) {  // a rotation: its adjoint rotates back
   return {rope(g, y.attrs.theta, !y.attrs.inverse)};
+}
+
+Adjoints vjp_swiglu(Node& y, Node* g) {
+  return {swiglu_backward_gate(y.inputs[0], y.inputs[1], g), swiglu_backward_up(y.inputs[0], g)};
 }
 
 Node* jvp_embedding(Node& y, const Tangents& t) {
@@ -265,6 +289,12 @@ Node* jvp_rms_norm(Node& y, const Tangents& t) {
 }
 Node* jvp_rope(Node& y, const Tangents& t) { return rope(t[0], y.attrs.theta, y.attrs.inverse); }
 
+// ẏ = ġate ∘ up ∘ silu′(gate) + silu(gate) ∘ u̇p: the backward ops, fed the tangents.
+Node* jvp_swiglu(Node& y, const Tangents& t) {
+  Node* gate = y.inputs[0];
+  return add_terms(t[0] ? swiglu_backward_gate(gate, y.inputs[1], t[0]) : nullptr,
+                   t[1] ? swiglu_backward_up(gate, t[1]) : nullptr);
+}
 }  // namespace
 
 void define_nn_ops(OpRegistry& r) {
@@ -293,6 +323,13 @@ void define_nn_ops(OpRegistry& r) {
   r.define(Op::RMSNormBackwardWeight, "rms_norm_backward_weight", 2)
       .shape(rms_norm_backward_weight_shape).flops(rms_norm_backward_flops);
   r.define(Op::RoPE, "rope", 1).shape(rope_shape).vjp(vjp_rope).jvp(jvp_rope);
+  r.define(Op::SwiGLU, "swiglu", 2).shape(swiglu_shape).flops(swiglu_flops).vjp(vjp_swiglu)
+      .jvp(jvp_swiglu);
+  // SwiGLU's backward ops have no second-order rules.
+  r.define(Op::SwiGLUBackwardGate, "swiglu_backward_gate", 3).shape(swiglu_shape)
+      .flops(swiglu_backward_gate_flops);
+  r.define(Op::SwiGLUBackwardUp, "swiglu_backward_up", 2).shape(swiglu_shape)
+      .flops(swiglu_flops);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------
@@ -340,4 +377,12 @@ Node* rope(Node* x, double theta, bool inverse) {
   a.inverse = inverse;
   return build(Op::RoPE, {x}, a, "rope");
 }
+Node* swiglu(Node* gate, Node* up) { return build(Op::SwiGLU, {gate, up}, {}, "swiglu"); }
+Node* swiglu_backward_gate(Node* gate, Node* up, Node* y_adjoint) {
+  return build(Op::SwiGLUBackwardGate, {gate, up, y_adjoint}, {}, "swiglu_backward_gate");
+}
+Node* swiglu_backward_up(Node* gate, Node* y_adjoint) {
+  return build(Op::SwiGLUBackwardUp, {gate, y_adjoint}, {}, "swiglu_backward_up");
+}
+
 }  // namespace gw

@@ -102,6 +102,14 @@ Node* rms_norm(Node* x, Node* weight, double eps = 1e-5);
 Node* rms_norm_backward_input(Node* x, Node* weight, Node* y_adjoint, double eps = 1e-5);
 /// w̄ of RMSNorm given ȳ: sum over rows of ȳ ∘ x · rstd, shape (h).
 Node* rms_norm_backward_weight(Node* x, Node* y_adjoint, double eps = 1e-5);
+/// SwiGLU's gate: silu(gate) ∘ up, for gate and up of one shape (the MLP's two projections).
+/// One fused op for silu(gate)·up (llm.c's and Llama's fused kernel): one pass over memory
+/// instead of three, and a backward of two ops instead of six.
+Node* swiglu(Node* gate, Node* up);
+/// ḡate = ȳ ∘ up ∘ silu′(gate), silu′(a) = σ(a)(1 + a(1 − σ(a))).
+Node* swiglu_backward_gate(Node* gate, Node* up, Node* y_adjoint);
+/// ūp = ȳ ∘ silu(gate).
+Node* swiglu_backward_up(Node* gate, Node* y_adjoint);
 /// Rotary position embedding of x (b, n, s, d), d even, pairs (2i, 2i+1) rotated by
 /// s·theta^(−2i/d). inverse=true rotates the other way (RoPE's VJP).
 Node* rope(Node* x, double theta = 10000.0, bool inverse = false);

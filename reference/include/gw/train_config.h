@@ -60,7 +60,7 @@ struct TrainConfig {
   std::string resume;               ///< checkpoint to continue from; empty = fresh start
   bool plot = true;                 ///< write loss.png with gnuplot (when installed)
   bool save_checkpoint = true;      ///< write out_dir/ckpt.bin at the end (and intervals)
-  std::string attention = "naive";  ///< naive or flash: the attention op of the model
+  std::string attention = "flash";  ///< flash or naive: the attention op of the model
   std::string precision = "fp32";   ///< fp32, bf16 or fp16 (lab 06): the precision of the
                                     ///< matmuls and attention; f32 master weights either way
   std::string qat;                  ///< "", int8-channel or int4-g32: quantization-aware
