@@ -14,7 +14,7 @@
 // diagonal are never loaded; the diagonal tile is masked per element.
 //
 // Backward: a prep kernel reads the packed output y and its adjoint ȳ = [ō, L̄SE] (f32) and
-// writes ō in bf16 (an operand), LSE and D_i = ō_i·o_i − L̄SE_i (f32). Then one block per
+// writes ō in bf16 (an operand), LSE and D_i = ō_i·o_i − L̄SE_i (f32, from the rounded ō). Then one block per
 // (key tile of 64, head), four warps of 16 keys; the block walks the query tiles that see
 // its keys, and per tile each warp computes Sᵀ = K·Qᵀ and dPᵀ = V·ōᵀ, then
 // Pᵀ = exp(c·Sᵀ − LSE) and dSᵀ = Pᵀ∘(dPᵀ − D) (f32, rounded to bf16 only as operands),
@@ -212,7 +212,8 @@ __global__ void __launch_bounds__(kThreads)
 #endif
 }
 
-// One warp per row of the packed (rows, d + 1) y and ȳ: ō in bf16, LSE, D = ō·o − L̄SE.
+// One warp per row of the packed (rows, d + 1) y and ȳ: ō in bf16, LSE, D = ō·o − L̄SE. D uses
+// the same rounded ō as dP = ō·vᵀ, so the rounding perturbs the adjoint, not the difference.
 __global__ void backward_prep_kernel(const float* y, const float* gy, bf16* dout, float* lse,
                                      float* delta, int64_t rows, int d) {
   const int64_t row = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
@@ -222,8 +223,9 @@ __global__ void backward_prep_kernel(const float* y, const float* gy, bf16* dout
   const float* gr = gy + row * (d + 1);
   float acc = 0;
   for (int e = lane; e < d; e += 32) {
-    acc += gr[e] * yr[e];
-    dout[row * d + e] = __float2bfloat16(gr[e]);
+    const bf16 g = __float2bfloat16(gr[e]);
+    dout[row * d + e] = g;
+    acc += __bfloat162float(g) * yr[e];  // the rounded ō in D too: dP − D then cancels as exactly
   }
   acc = warp_sum(acc);
   if (lane == 0) {
