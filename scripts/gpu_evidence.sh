@@ -35,7 +35,7 @@ while [[ $# -gt 0 ]]; do
     --train-timeout) train_timeout="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "gpu_evidence.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) data="$1"; shift ;;
   esac
