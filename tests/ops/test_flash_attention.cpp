@@ -241,8 +241,9 @@ TEST(FlashAttention, SixteenBitInputsMatchF32OnTheRoundedInputs) {
       }
 }
 
-// gradients() through the flash op on bf16 leaves: the vjp takes the f32 adjoint of the
-// packed output and returns bf16 gradients, within bf16 rounding of the f32 graph's.
+// gradients() through the flash op on bf16 leaves: flash_attention's output is bf16 (the f32
+// packed output cast back), the vjps take the f32 adjoint of the packed output and return
+// bf16 gradients, the f32 graph's rounded once (w is bf16-exact, so both see one adjoint).
 TEST(FlashAttention, Bf16GradientsThroughTheVjp) {
   for (bool causal : {false, true}) {
     const Shape shape{2, 1, 70, 16};
@@ -251,12 +252,18 @@ TEST(FlashAttention, Bf16GradientsThroughTheVjp) {
       narrow.push_back(random_tensor(shape, DType::f32, seed, -2, 2).astype(DType::bf16));
       wide.push_back(narrow.back().astype(DType::f32));
     }
-    const Tensor w = random_tensor(shape, DType::f32, 97);
+    const Tensor w = random_tensor(shape, DType::f32, 97).astype(DType::bf16);
+    {
+      Graph g;
+      Node* q = g.input("q", shape, DType::bf16);
+      EXPECT_EQ(flash_attention(q, q, q, causal)->dtype, DType::bf16);
+    }
     const std::vector<Tensor> got = grads_of(true, narrow, w, causal);
-    const std::vector<Tensor> want = grads_of(true, wide, w, causal);
+    const std::vector<Tensor> want = grads_of(true, wide, w.astype(DType::f32), causal);
     for (size_t i = 0; i < 3; ++i) {
       EXPECT_EQ(got[i].dtype(), DType::bf16) << "gradient of " << "qkv"[i];
-      EXPECT_TRUE(all_close(got[i].astype(DType::f32), want[i], 1e-5, 8e-3))
+      EXPECT_TRUE(all_close(got[i].astype(DType::f32), want[i].astype(DType::bf16).astype(DType::f32),
+                            1e-6, 1e-6))
           << "gradient of " << "qkv"[i] << " (causal " << causal << ")";
     }
   }

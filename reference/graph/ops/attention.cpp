@@ -226,7 +226,10 @@ Node* flash_attention_packed(Node* q, Node* k, Node* v, bool causal, double scal
 }
 Node* flash_attention(Node* q, Node* k, Node* v, bool causal, double scale) {
   Node* packed = flash_attention_packed(q, k, v, causal, scale);
-  return slice(packed, 3, 0, packed->shape[3] - 1);
+  Node* o = slice(packed, 3, 0, packed->shape[3] - 1);
+  // 16-bit q: the packed output is f32, o comes back in q's dtype as attention()'s does (a
+  // bf16 model's next matmul takes it as it is); the cast's VJP hands the f32 adjoint back.
+  return o->dtype == q->dtype ? o : cast(o, q->dtype);
 }
 Node* flash_attention_backward(Node* q, Node* k, Node* v, Node* packed, Node* packed_adjoint,
                                bool causal, double scale) {
