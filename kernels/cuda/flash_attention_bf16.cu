@@ -46,7 +46,6 @@ constexpr int kCols = 64;           // rows of the other side per step of the wa
 constexpr int kPad16 = 8;           // bf16 rows padded by 16 bytes, f32 rows by 4 floats, so
 constexpr int kPad32 = 4;           // that the 16 rows of a fragment start on different banks
 constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
 // The causal walks start at the diagonal tile, which needs the two tile sizes equal.
 static_assert(kRows == kCols, "causal tile skipping assumes square tiles");
 
@@ -207,7 +206,7 @@ __global__ void __launch_bounds__(kThreads)
     float* out = y + (head * s + i) * (D + 1);
     const float inv = 1.0f / l[r];
     for (int e = lane; e < D; e += 32) out[e] = ow[r * L::ldo + e] * inv;
-    if (lane == 0) out[D] = (m[r] + log2f(l[r])) * kLn2;
+    if (lane == 0) out[D] = (m[r] + log2f(l[r])) * 0.6931471805599453f;  // · ln 2
   }
 #endif
 }
