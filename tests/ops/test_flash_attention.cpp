@@ -306,3 +306,26 @@ TEST(FlashAttention, SixteenBitDTypeErrorsNameTheDTypes) {
   Node* ids = g.input("ids", {1, 2, 4, 64}, DType::i32);
   EXPECT_THROW(flash_attention(ids, ids, ids, false), DTypeError);
 }
+
+// The JVP rules widen 16-bit operands to f32 (MatMul takes f32/f64): the tangent of the packed
+// output of bf16 q, k, v is f32 and equals the f32 graph's on the same values.
+TEST(FlashAttention, Bf16TangentsThroughTheJvp) {
+  const Shape shape{1, 2, 9, 16};
+  std::vector<Tensor> narrow;
+  for (uint64_t seed = 100; seed < 106; ++seed)
+    narrow.push_back(random_tensor(shape, DType::f32, seed).astype(DType::bf16));
+  auto tangent = [&](DType dt) {
+    Graph g;
+    std::vector<Node*> in, dir;
+    for (size_t i = 0; i < 3; ++i)
+      in.push_back(g.parameter("x" + std::to_string(i), narrow[i].astype(dt)));
+    for (size_t i = 3; i < 6; ++i) dir.push_back(g.constant(narrow[i].astype(dt)));
+    return eval(jvp(flash_attention_packed(in[0], in[1], in[2], true), in, dir));
+  };
+  const Tensor got = tangent(DType::bf16), want = tangent(DType::f32);
+  EXPECT_EQ(got.dtype(), DType::f32);
+  EXPECT_TRUE(all_close(got, want, 1e-6, 1e-6));
+  double largest = 0;
+  for (double x : want.to_doubles()) largest = std::max(largest, std::fabs(x));
+  EXPECT_GT(largest, 1e-3);
+}
