@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gpu_evidence.sh — the GPU evidence run: on a machine with an
 # NVIDIA GPU, builds the release preset, runs the GPU-labelled tests, the GPU benchmarks, the
-# PyTorch peer (when torch is importable) and gw-train --preset gpu-char on tinyshakespeare,
+# PyTorch peer (when torch is importable), the flash attention tests and benchmark (lab 08's
+# bf16 tensor-core kernels) gathered in one section, and gw-train --preset gpu-char on tinyshakespeare,
 # then writes one report (device, driver, CUDA, commit, test results, figures) to stdout and
 # to a file under results/ — commit that file.
 #
@@ -34,7 +35,7 @@ while [[ $# -gt 0 ]]; do
     --train-timeout) train_timeout="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "gpu_evidence.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) data="$1"; shift ;;
   esac
@@ -107,7 +108,22 @@ section "Kernel benchmarks (bench_gpu_kernels)"
 if [[ $skip_bench -eq 1 ]]; then
   report "skipped (--skip-bench)"
 else
-  run_logged bench_gpu_kernels 30 "$bin/bench_gpu_kernels"
+  run_logged bench_gpu_kernels 45 "$bin/bench_gpu_kernels"
+fi
+
+section "Flash attention (lab 08): bf16 tensor cores against f32 flash and naive cuBLAS"
+# The CudaFlash tests ran above with the gpu label (gw_test_cuda); their lines and the flash
+# summary of bench_gpu_kernels, together.
+if [[ $skip_tests -eq 0 ]]; then
+  report '```'
+  "$bin/gw_test_cuda" --gtest_filter='CudaFlash.*' 2>&1 |
+    grep -E '^\[ +(OK|FAILED|SKIPPED) +\] |Failure|error' | tee -a "$out" >/dev/null
+  report '```'
+fi
+if [[ $skip_bench -eq 0 && -f "$work/bench_gpu_kernels.log" ]]; then
+  report '```'
+  sed -n '/^flash attention, T = /,$p' "$work/bench_gpu_kernels.log" | tee -a "$out" >/dev/null
+  report '```'
 fi
 
 section "Training step (bench_gpu_train_step)"

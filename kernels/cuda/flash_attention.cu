@@ -12,12 +12,19 @@
 //                   k̄_j = c·Σ_i dS_ij q_i with dS_ij = P_ij (ō_i·v_j − D_i)
 //   queries kernel: thread i, tiles of keys (k, v staged) → q̄_i = c·Σ_j dS_ij k_j
 // Each thread owns its output row, so no atomics. d ≤ kMaxDim (the shared tiles' size).
+// bf16 q, k, v go to the tensor-core kernels of flash_attention_bf16.cu, f16 to these on
+// widened f32 copies (see flash_attention below).
 #include <cmath>
 
 #include "common/op_shapes.h"
 #include "cuda_common.cuh"
 
 namespace gw::cuda {
+
+// The bf16 tensor-core kernels (flash_attention_bf16.cu).
+void flash_attention_bf16(const KernelArgs& args);
+void flash_attention_backward_bf16(const KernelArgs& args);
+
 namespace {
 
 constexpr int kBlock = 64;     // threads per block: query (or key) rows per block
@@ -218,27 +225,33 @@ void backward_typed(const KernelArgs& args) {
   CUDA_CHECK_LAUNCH();
 }
 
+// By q's dtype: bf16 runs the tensor-core kernels (flash_attention_bf16.cu); f16 runs the f32
+// kernels on widened copies (exact; the gradients rounded once to f16); f32 and f64 run here.
 void flash_attention(const KernelArgs& args) {
+  const DType dt = args.inputs[0].dtype();
+  if (dt == DType::bf16) return flash_attention_bf16(args);
+  if (dt == DType::f16) return run_widened(args, flash_attention);
   check_dim("flash_attention", args);
-  switch (args.output.dtype()) {
+  switch (dt) {
     case DType::f32: return forward_typed<float>(args);
     case DType::f64: return forward_typed<double>(args);
     default:
-      throw DTypeError(detail::concat("flash_attention (cuda): dtype ",
-                                      dtype_name(args.output.dtype()),
-                                      " has no CUDA kernel (f32 or f64)"));
+      throw DTypeError(detail::concat("flash_attention (cuda): dtype ", dtype_name(dt),
+                                      " has no CUDA kernel (f32, f64, f16 or bf16)"));
   }
 }
 
 void flash_attention_backward(const KernelArgs& args) {
+  const DType dt = args.inputs[0].dtype();
+  if (dt == DType::bf16) return flash_attention_backward_bf16(args);
+  if (dt == DType::f16) return run_widened(args, flash_attention_backward);
   check_dim("flash_attention_backward", args);
-  switch (args.output.dtype()) {
+  switch (dt) {
     case DType::f32: return backward_typed<float>(args);
     case DType::f64: return backward_typed<double>(args);
     default:
-      throw DTypeError(detail::concat("flash_attention_backward (cuda): dtype ",
-                                      dtype_name(args.output.dtype()),
-                                      " has no CUDA kernel (f32 or f64)"));
+      throw DTypeError(detail::concat("flash_attention_backward (cuda): dtype ", dtype_name(dt),
+                                      " has no CUDA kernel (f32, f64, f16 or bf16)"));
   }
 }
 

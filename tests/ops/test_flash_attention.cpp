@@ -3,6 +3,7 @@
 // power of two), causal and not; shape errors; extra memory linear in T.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -193,4 +194,138 @@ TEST(FlashAttention, ExtraMemoryIsLinearInT) {
   }
   EXPECT_LT(extra[2] / extra[0], 4.0 * 1.25) << "extra memory grows faster than T: "
                                              << extra[0] << ", " << extra[1] << ", " << extra[2];
+}
+
+// 16-bit q, k, v: the CPU kernels widen them (exactly) to f32 and run the f32 path, so the
+// packed output (f32) equals the f32 op's on the rounded inputs, and the gradients equal the
+// f32 op's rounded once to q's dtype. These results are the oracle of the CUDA bf16 kernels.
+TEST(FlashAttention, SixteenBitInputsMatchF32OnTheRoundedInputs) {
+  for (DType half : {DType::bf16, DType::f16})
+    for (int64_t s : {1, 63, 65, 130})
+      for (bool causal : {false, true}) {
+        SCOPED_TRACE(where(s, 64, causal, half));
+        const Shape shape{1, 2, s, 64};
+        std::vector<Tensor> narrow, wide;
+        for (uint64_t seed : {90, 91, 92}) {
+          narrow.push_back(random_tensor(shape, DType::f32, seed, -2, 2).astype(half));
+          wide.push_back(narrow.back().astype(DType::f32));
+        }
+        auto packed_of = [causal](const std::vector<Tensor>& qkv) {
+          return run_op(qkv, [causal](Graph&, auto& n) {
+            return flash_attention_packed(n[0], n[1], n[2], causal);
+          });
+        };
+        const Tensor y = packed_of(narrow), want_y = packed_of(wide);
+        ASSERT_EQ(y.dtype(), DType::f32) << "the packed output (and its LSE) stays f32";
+        ASSERT_EQ(y.shape(), (Shape{1, 2, s, 65}));
+        EXPECT_TRUE(all_close(y, want_y, 1e-6, 1e-6));
+
+        const Tensor gy = random_tensor(y.shape(), DType::f32, 93);
+        auto grads_of_op = [&](const std::vector<Tensor>& qkv) {
+          std::vector<Tensor> in = qkv;
+          in.push_back(want_y);
+          in.push_back(gy);
+          return run_op(in, [causal](Graph&, auto& n) {
+            return flash_attention_backward(n[0], n[1], n[2], n[3], n[4], causal);
+          });
+        };
+        const Tensor g = grads_of_op(narrow), want_g = grads_of_op(wide);
+        ASSERT_EQ(g.dtype(), half) << "q̄, k̄, v̄ come back in q's dtype";
+        ASSERT_EQ(g.shape(), (Shape{3, 1, 2, s, 64}));
+        EXPECT_TRUE(all_close(g.astype(DType::f32), want_g.astype(half).astype(DType::f32), 0, 0))
+            << "the f32 gradients rounded once";
+        // A real computation: the gradients are not all zero.
+        double largest = 0;
+        for (double x : want_g.to_doubles()) largest = std::max(largest, std::fabs(x));
+        EXPECT_GT(largest, 1e-3);
+      }
+}
+
+// gradients() through the flash op on bf16 leaves: flash_attention's output is bf16 (the f32
+// packed output cast back), the vjps take the f32 adjoint of the packed output and return
+// bf16 gradients, the f32 graph's rounded once (w is bf16-exact, so both see one adjoint).
+TEST(FlashAttention, Bf16GradientsThroughTheVjp) {
+  for (bool causal : {false, true}) {
+    const Shape shape{2, 1, 70, 16};
+    std::vector<Tensor> narrow, wide;
+    for (uint64_t seed : {94, 95, 96}) {
+      narrow.push_back(random_tensor(shape, DType::f32, seed, -2, 2).astype(DType::bf16));
+      wide.push_back(narrow.back().astype(DType::f32));
+    }
+    const Tensor w = random_tensor(shape, DType::f32, 97).astype(DType::bf16);
+    {
+      Graph g;
+      Node* q = g.input("q", shape, DType::bf16);
+      EXPECT_EQ(flash_attention(q, q, q, causal)->dtype, DType::bf16);
+    }
+    const std::vector<Tensor> got = grads_of(true, narrow, w, causal);
+    const std::vector<Tensor> want = grads_of(true, wide, w.astype(DType::f32), causal);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(got[i].dtype(), DType::bf16) << "gradient of " << "qkv"[i];
+      EXPECT_TRUE(all_close(got[i].astype(DType::f32), want[i].astype(DType::bf16).astype(DType::f32),
+                            1e-6, 1e-6))
+          << "gradient of " << "qkv"[i] << " (causal " << causal << ")";
+    }
+  }
+}
+
+TEST(FlashAttention, SixteenBitDTypeErrorsNameTheDTypes) {
+  Graph g;
+  Node* q = g.input("q", {1, 2, 4, 64}, DType::bf16);
+  // q, k, v must share one dtype.
+  try {
+    flash_attention(q, g.input("k", {1, 2, 4, 64}, DType::f32), q, false);
+    ADD_FAILURE() << "expected DTypeError";
+  } catch (const DTypeError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("bf16"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("f32"), std::string::npos) << msg;
+  }
+  EXPECT_THROW(flash_attention(q, q, g.input("v16", {1, 2, 4, 64}, DType::f16), false),
+               DTypeError);
+  // Mismatched head dimensions and T = 0 stay shape errors with 16-bit inputs.
+  EXPECT_THROW(flash_attention(q, g.input("k2", {1, 2, 4, 128}, DType::bf16), q, false),
+               ShapeError);
+  Node* empty = g.input("e", {1, 2, 0, 64}, DType::bf16);
+  EXPECT_THROW(flash_attention(empty, empty, empty, true), ShapeError);
+  // The packed output of bf16 q is f32; so must its adjoint be.
+  Node* packed = flash_attention_packed(q, q, q, false);
+  EXPECT_EQ(packed->dtype, DType::f32);
+  try {
+    flash_attention_backward(q, q, q, packed, g.input("gy", {1, 2, 4, 65}, DType::bf16), false);
+    ADD_FAILURE() << "expected DTypeError";
+  } catch (const DTypeError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("adjoint"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("must be f32"), std::string::npos) << msg;
+  }
+  Node* grads = flash_attention_backward(q, q, q, packed, g.input("gy32", {1, 2, 4, 65}), false);
+  EXPECT_EQ(grads->dtype, DType::bf16);
+  EXPECT_EQ(grads->shape, (Shape{3, 1, 2, 4, 64}));
+  // i32 is no attention dtype.
+  Node* ids = g.input("ids", {1, 2, 4, 64}, DType::i32);
+  EXPECT_THROW(flash_attention(ids, ids, ids, false), DTypeError);
+}
+
+// The JVP rules widen 16-bit operands to f32 (MatMul takes f32/f64): the tangent of the packed
+// output of bf16 q, k, v is f32 and equals the f32 graph's on the same values.
+TEST(FlashAttention, Bf16TangentsThroughTheJvp) {
+  const Shape shape{1, 2, 9, 16};
+  std::vector<Tensor> narrow;
+  for (uint64_t seed = 100; seed < 106; ++seed)
+    narrow.push_back(random_tensor(shape, DType::f32, seed).astype(DType::bf16));
+  auto tangent = [&](DType dt) {
+    Graph g;
+    std::vector<Node*> in, dir;
+    for (size_t i = 0; i < 3; ++i)
+      in.push_back(g.parameter("x" + std::to_string(i), narrow[i].astype(dt)));
+    for (size_t i = 3; i < 6; ++i) dir.push_back(g.constant(narrow[i].astype(dt)));
+    return eval(jvp(flash_attention_packed(in[0], in[1], in[2], true), in, dir));
+  };
+  const Tensor got = tangent(DType::bf16), want = tangent(DType::f32);
+  EXPECT_EQ(got.dtype(), DType::f32);
+  EXPECT_TRUE(all_close(got, want, 1e-6, 1e-6));
+  double largest = 0;
+  for (double x : want.to_doubles()) largest = std::max(largest, std::fabs(x));
+  EXPECT_GT(largest, 1e-3);
 }

@@ -23,14 +23,19 @@ namespace {
 
 using op_rules::build;
 
-// The first `same` inputs (every one by default) must have q's shape and dtype: f32 or f64,
-// or for the naive op also f16/bf16 (computed in f32; the flash op packs its f32 log-sum-exp
-// beside the output, which 16 bits would round).
+bool is_16bit(DType t) { return t == DType::f16 || t == DType::bf16; }
+// The packed output's dtype (and its adjoint's) for q of dtype t: f32 for 16-bit q.
+DType packed_dtype(DType t) { return is_16bit(t) ? DType::f32 : t; }
+
+// The first `same` inputs (every one by default) must have q's shape and dtype: f32, f64,
+// f16 or bf16. The naive ops compute 16-bit attention in f32 and store their result in q's
+// dtype. The flash ops take 16-bit q, k, v too but pack an f32 output: each row's output and
+// log-sum-exp are accumulated in f32, and the LSE rounded to 16 bits would shift every P of the
+// backward's recomputation by up to 2⁻⁸·|LSE| (relative); their backward's gradients are in
+// q's dtype (accumulated in f32, rounded once).
 void check_qkv(const char* op, const Node& node, size_t same = 0) {
   const Node* q = node.inputs[0];
-  const bool naive = node.op == Op::Attention || node.op == Op::AttentionBackward;
-  if (!naive || !(q->dtype == DType::f16 || q->dtype == DType::bf16))
-    op_rules::check_f32_or_f64(op, q, "q");
+  if (!is_16bit(q->dtype)) op_rules::check_f32_or_f64(op, q, "q");
   GW_CHECK_AS(ShapeError, q->shape.size() == 4, op, ": q ", shape_str(q->shape),
               " must be (b, n, s, d)");
   const char* names[] = {"", "q and k", "q and v", "q and the output adjoint"};
@@ -49,7 +54,7 @@ void attention_backward_shape(Node& node) {  // q, k, v, ō -> (3, b, n, s, d)
   node.dtype = node.inputs[0]->dtype;
 }
 // Flash: q, k, v as above with s, d ≥ 1 (an empty sequence has no softmax), the packed output
-// and its adjoint (b, n, s, d + 1).
+// and its adjoint (b, n, s, d + 1) of packed_dtype(q): f32 for 16-bit q, else q's dtype.
 void check_flash(const char* op, const Node& node) {
   const Node* q = node.inputs[0];
   check_qkv(op, node, 3);
@@ -57,21 +62,23 @@ void check_flash(const char* op, const Node& node) {
               " must have s ≥ 1 (a softmax needs a key) and d ≥ 1");
   Shape packed = q->shape;
   packed[3] += 1;
+  const DType want = packed_dtype(q->dtype);
   const char* names[] = {"the packed output", "the packed output's adjoint"};
   for (size_t i = 3; i < node.inputs.size(); ++i) {
     const Node* x = node.inputs[i];
     GW_CHECK_AS(ShapeError, x->shape == packed, op, ": ", names[i - 3], " ",
                 shape_str(x->shape), " must be ", shape_str(packed), " for q ",
                 shape_str(q->shape));
-    GW_CHECK_AS(DTypeError, x->dtype == q->dtype, op, ": ", names[i - 3], " is ",
-                dtype_name(x->dtype), ", q is ", dtype_name(q->dtype));
+    GW_CHECK_AS(DTypeError, x->dtype == want, op, ": ", names[i - 3], " is ",
+                dtype_name(x->dtype), "; for q ", dtype_name(q->dtype), " ", shape_str(q->shape),
+                " it must be ", dtype_name(want));
   }
 }
-void flash_attention_shape(Node& node) {  // q, k, v -> (b, n, s, d + 1)
+void flash_attention_shape(Node& node) {  // q, k, v -> (b, n, s, d + 1), f32 for 16-bit q
   check_flash("flash_attention", node);
   node.shape = node.inputs[0]->shape;
   node.shape[3] += 1;
-  node.dtype = node.inputs[0]->dtype;
+  node.dtype = packed_dtype(node.inputs[0]->dtype);
 }
 void flash_attention_backward_shape(Node& node) {  // q, k, v, y, ȳ -> (3, b, n, s, d)
   check_flash("flash_attention_backward", node);
@@ -123,14 +130,16 @@ Adjoints vjp_attention(Node& y, Node* g) {
 // o = P·v with P = softmax(S), S = scale·q kᵀ (+ a causal mask). The fused ops do not expose
 // P, so the rules recompute it from primitives (the ops' composed reference):
 // ȯ = Ṗ·v + P·v̇, Ṗ = softmax_backward(P, Ṡ) (symmetric Jacobian), Ṡ = scale·(q̇ kᵀ + q k̇ᵀ).
-// Masked scores have P = 0, so their Ṡ never matters.
+// Masked scores have P = 0, so their Ṡ never matters. 16-bit operands are widened to f32 (the
+// kernels compute in f32, and MatMul takes f32/f64), so the tangent comes out f32.
+Node* widened(Node* x) { return x && is_16bit(x->dtype) ? cast(x, DType::f32) : x; }
 struct Composed {
   Node* p = nullptr;   // P (b, n, s, s)
   Node* ds = nullptr;  // Ṡ, or null when q̇ and k̇ are zero
 };
 Composed compose(Node& o, const Tangents& t) {
-  Node* q = o.inputs[0];
-  Node* k = o.inputs[1];
+  Node* q = widened(o.inputs[0]);
+  Node* k = widened(o.inputs[1]);
   const kernels::AttentionShape a = kernels::attention_shape(o);
   Node* scores = mul(matmul(q, k, false, true), a.scale);  // (b, n, s, s)
   if (a.causal) {
@@ -139,18 +148,24 @@ Composed compose(Node& o, const Tangents& t) {
       for (int64_t j = i + 1; j < a.s; ++j) mask[static_cast<size_t>(i * a.s + j)] = -1e30;
     scores = add(scores, o.graph->constant(Tensor::from_values({a.s, a.s}, mask, q->dtype)));
   }
-  Node* ds = add_terms(t[0] ? matmul(t[0], k, false, true) : nullptr,
-                       t[1] ? matmul(q, t[1], false, true) : nullptr);
+  Node* ds = add_terms(t[0] ? matmul(widened(t[0]), k, false, true) : nullptr,
+                       t[1] ? matmul(q, widened(t[1]), false, true) : nullptr);
   return {softmax(scores), ds ? mul(ds, a.scale) : nullptr};
 }
+// ȯ = Ṗ·v + P·v̇ in f32 or f64 (null when every tangent is zero).
+Node* output_tangent(Node& o, const Tangents& t, const Composed& c) {
+  Node* v = widened(o.inputs[2]);
+  Node* dp = c.ds ? matmul(softmax_backward(c.p, c.ds), v) : nullptr;
+  return add_terms(dp, t[2] ? matmul(c.p, widened(t[2])) : nullptr);
+}
 Node* jvp_attention(Node& o, const Tangents& t) {
-  const Composed c = compose(o, t);
-  Node* dp = c.ds ? matmul(softmax_backward(c.p, c.ds), o.inputs[2]) : nullptr;
-  return add_terms(dp, t[2] ? matmul(c.p, t[2]) : nullptr);
+  Node* dout = output_tangent(o, t, compose(o, t));
+  return dout && dout->dtype != o.dtype ? cast(dout, o.dtype) : dout;  // 16-bit o
 }
 
 // Flash: the adjoint of the packed output carries ō and the LSE's adjoint; the backward op
-// takes both (∂LSE_i/∂S_ij = P_ij adds to dS).
+// takes both (∂LSE_i/∂S_ij = P_ij adds to dS). For 16-bit q the adjoint is f32 (the packed
+// output's dtype) and the backward op returns the gradients in q's dtype.
 Adjoints vjp_flash_attention(Node& y, Node* g) {
   Node* packed = flash_attention_backward(y.inputs[0], y.inputs[1], y.inputs[2], &y, g,
                                           y.attrs.causal, y.attrs.scale);  // (3, b, n, s, d)
@@ -160,10 +175,10 @@ Adjoints vjp_flash_attention(Node& y, Node* g) {
   return out;
 }
 // [ȯ, L̇SE] with ȯ as for Attention and L̇SE_i = Σ_j P_ij Ṡ_ij; a zero part is a constant.
+// Both are f32 or f64 already: the packed output's dtype.
 Node* jvp_flash_attention(Node& y, const Tangents& t) {
   const Composed c = compose(y, t);
-  Node* dp = c.ds ? matmul(softmax_backward(c.p, c.ds), y.inputs[2]) : nullptr;
-  Node* dout = add_terms(dp, t[2] ? matmul(c.p, t[2]) : nullptr);
+  Node* dout = output_tangent(y, t, c);
   if (dout == nullptr) return nullptr;
   Shape row = y.shape;
   row[3] = 1;
@@ -211,7 +226,10 @@ Node* flash_attention_packed(Node* q, Node* k, Node* v, bool causal, double scal
 }
 Node* flash_attention(Node* q, Node* k, Node* v, bool causal, double scale) {
   Node* packed = flash_attention_packed(q, k, v, causal, scale);
-  return slice(packed, 3, 0, packed->shape[3] - 1);
+  Node* o = slice(packed, 3, 0, packed->shape[3] - 1);
+  // 16-bit q: the packed output is f32, o comes back in q's dtype as attention()'s does (a
+  // bf16 model's next matmul takes it as it is); the cast's VJP hands the f32 adjoint back.
+  return o->dtype == q->dtype ? o : cast(o, q->dtype);
 }
 Node* flash_attention_backward(Node* q, Node* k, Node* v, Node* packed, Node* packed_adjoint,
                                bool causal, double scale) {
