@@ -44,7 +44,7 @@ double adam_training_bytes(double parameters) {
 }
 
 double llama_block_activations(const LlamaShape& shape) {
-  GW_TODO("lab 07: (8h + 4i) per token, times T = b·s", shape);
+  GW_TODO("lab 07: (8h + 3i) per token, times T = b·s", shape);
 }
 
 double llama_activation_elements(const LlamaShape& shape, bool checkpointed) {

@@ -81,9 +81,9 @@ double adam_training_bytes(double parameters) {
 }
 
 double llama_block_activations(const LlamaShape& shape) {
-  // BEGIN LAB 07: (8h + 4i) per token, times T = b·s
+  // BEGIN LAB 07: (8h + 3i) per token, times T = b·s
   const double T = static_cast<double>(shape.b) * static_cast<double>(shape.s);
-  return (8 * static_cast<double>(shape.h) + 4 * static_cast<double>(shape.i)) * T;
+  return (8 * static_cast<double>(shape.h) + 3 * static_cast<double>(shape.i)) * T;
   // END LAB 07
 }
 

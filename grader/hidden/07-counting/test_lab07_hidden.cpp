@@ -265,7 +265,7 @@ TEST(HiddenLecture, FormulasOnRandomShapes) {
     LAB_EXPECT_NEAR(lecture_training_flops(l), 3 * forward, 3e-9 * forward);
     LAB_EXPECT_EQ(llama_parameter_count(l),
                   l.N * (4 * l.h * l.h + 3 * l.h * l.i + 2 * l.h) + 2 * l.v * l.h + l.h);
-    const double block = (8 * h + 4 * i) * b * s;
+    const double block = (8 * h + 3 * i) * b * s;
     const double head = 2 * h * b * s + 2 * v * b * s;
     LAB_EXPECT_NEAR(llama_block_activations(l), block, 1e-9 * block);
     LAB_EXPECT_NEAR(llama_activation_elements(l, false), N * block + head,

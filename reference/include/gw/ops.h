@@ -122,13 +122,16 @@ Node* attention_backward(Node* q, Node* k, Node* v, Node* out_adjoint, bool caus
 /// Flash attention's op: softmax(q kᵀ · scale + mask) v for q, k, v (b, n, s, d), tiled with
 /// an online softmax (no (s, s) buffer), packed with each row's log-sum-exp of the scaled,
 /// masked scores as (b, n, s, d + 1): [..., :d] is the output, [..., d] the LSE that the
-/// backward op reads instead of recomputing the softmax's normalizer.
+/// backward op reads instead of recomputing the softmax's normalizer. q, k, v f32, f64, f16 or
+/// bf16; for 16-bit q the packed output is f32 (the LSE is never rounded to 16 bits).
 Node* flash_attention_packed(Node* q, Node* k, Node* v, bool causal, double scale = 0.0);
-/// The output of flash attention alone, (b, n, s, d): slice of flash_attention_packed.
+/// The output of flash attention alone, (b, n, s, d), in q's dtype: the slice of
+/// flash_attention_packed, cast back to q's dtype for 16-bit q.
 Node* flash_attention(Node* q, Node* k, Node* v, bool causal, double scale = 0.0);
 /// Gradients of flash_attention_packed given its output `packed` and that output's adjoint
 /// (both (b, n, s, d + 1)), packed as (3, b, n, s, d): q̄, k̄, v̄. Recomputes P per tile from
-/// the saved LSE.
+/// the saved LSE. `packed` and `packed_adjoint` are f32 for 16-bit q; the gradients are in
+/// q's dtype.
 Node* flash_attention_backward(Node* q, Node* k, Node* v, Node* packed, Node* packed_adjoint,
                                bool causal, double scale = 0.0);
 /// One AdamW step, in place, on param, m and v (Parameter leaves of the same shape).

@@ -88,11 +88,12 @@ double gpt_parameter_count(double d, double L, double V);
 /// weight, its gradient, m and v.)
 double adam_training_bytes(double parameters);
 
-/// Elements of activation one block of gw/model.h keeps for its backward pass: (8h + 4i)·b·s
+/// Elements of activation one block of gw/model.h keeps for its backward pass: (8h + 3i)·b·s
 /// (the block input, the two normed inputs, q, k, v after RoPE, the merged attention
-/// output, the residual between the sublayers; gate, silu(gate), up and their product). The
-/// lecture's GPT-2 block keeps 12dT + n_heads·T²; this one keeps no scores (the attention
-/// backward recomputes them) and SwiGLU keeps four (T, i) tensors.
+/// output, the residual between the sublayers; gate, up and their product). The lecture's
+/// GPT-2 block keeps 12dT + n_heads·T²; this one keeps no scores (the attention backward
+/// recomputes them) and the fused SwiGLU op keeps three (T, i) tensors (its backward
+/// recomputes silu(gate)).
 double llama_block_activations(const LlamaShape& shape);
 /// Elements of activation kept for the backward pass, the lecture's formula for this model:
 /// N blocks of llama_block_activations, plus the head's 2h·b·s (final norm input and output)
