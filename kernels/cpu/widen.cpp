@@ -22,8 +22,8 @@ namespace {
 using kernels::is_half;
 
 // f16 <-> f32 eight at a time with F16C (vcvtph2ps / vcvtps2ph, round to nearest even), when
-// the CPU has it; the build targets plain x86-64, so these are compiled for F16C apart and
-// chosen at run time.
+// the CPU has it; a build for plain x86-64 (GW_CPU_ARCH=default, kernels/CMakeLists.txt) lacks
+// F16C, so these are compiled for it apart and chosen at run time.
 #if defined(__x86_64__)
 bool has_f16c() {
   static const bool yes = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");

@@ -10,9 +10,11 @@ namespace gw {
 CastPolicy cast_policy(Op op) {
   switch (op) {
     // The products: most of a transformer's FLOPs, and what tensor cores and bf16 dot
-    // instructions speed up. Their kernels accumulate in f32.
+    // instructions speed up. Their kernels accumulate in f32; FlashAttention's packed output
+    // (the output and each row's log-sum-exp) stays f32 whatever its inputs.
     case Op::MatMul:
     case Op::Attention:
+    case Op::FlashAttention:
       return CastPolicy::low;
     // Range and rounding: exp overflows f16 past 11, a sum of many terms stops growing in 16
     // bits (the accumulation experiment), a norm's mean of squares and a softmax's
@@ -33,7 +35,6 @@ CastPolicy cast_policy(Op op) {
     case Op::SoftmaxCrossEntropy:
     case Op::RMSNorm:
     case Op::RoPE:
-    case Op::FlashAttention:
       return CastPolicy::f32;
     // Exact or well-conditioned in any precision: run in whatever comes in.
     case Op::Neg:

@@ -19,10 +19,10 @@ namespace gw {
 /// What autocast does with the inputs of an op.
 enum class CastPolicy {
   low,     ///< compute in the low dtype: every f32/f16/bf16 input is cast to it (the kernel
-           ///< accumulates in f32): MatMul, Attention
+           ///< accumulates in f32): MatMul, Attention, FlashAttention (whose packed output,
+           ///< with the log-sum-exp, stays f32)
   f32,     ///< compute in f32: every f16/bf16 input is cast to f32 (norms, softmax, the loss,
-           ///< reductions, exp/log/sqrt/division, RoPE's rotations, FlashAttention, whose
-           ///< packed log-sum-exp needs f32)
+           ///< reductions, exp/log/sqrt/division, RoPE's rotations)
   follow,  ///< compute in the inputs' dtype; when f32/f16/bf16 inputs differ, those narrower
            ///< than the widest are cast to it (f32 when f16 meets bf16): elementwise
            ///< arithmetic, activations, shape ops, Embedding
