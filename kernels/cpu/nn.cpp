@@ -280,21 +280,41 @@ void rms_norm_backward_weight_kernel(const KernelArgs& args) {
 // ---- RoPE on x (b, n, s, d): pair (2i, 2i+1) at position p turns by p·theta^(−2i/d) ----------
 // inverse turns by the opposite angle, which is RoPE's VJP (a rotation's inverse is its
 // transpose).
+
+/// cos and sin of every (position, pair) angle, computed in double and rounded once to T.
+/// Each thread keeps the table of its last (s, d, theta): a training step calls RoPE with the
+/// same sizes 16 times, and the s·d/2 pow, cos and sin calls cost more than the rotation.
+template <typename T>
+struct RopeTable {
+  int64_t s = -1, d = -1;
+  double theta = 0;
+  std::vector<T> cosines, sines;  // (s, d/2)
+};
+template <typename T>
+const RopeTable<T>& rope_table(int64_t s, int64_t d, double theta) {
+  thread_local RopeTable<T> t;
+  if (t.s == s && t.d == d && t.theta == theta) return t;
+  const int64_t half = d / 2;
+  t.cosines.resize(static_cast<size_t>(s * half));
+  t.sines.resize(t.cosines.size());
+  for (int64_t i = 0; i < half; ++i) {
+    const double frequency = std::pow(theta, -2.0 * i / static_cast<double>(d));
+    for (int64_t p = 0; p < s; ++p) {
+      t.cosines[p * half + i] = static_cast<T>(std::cos(p * frequency));
+      t.sines[p * half + i] = static_cast<T>(std::sin(p * frequency));
+    }
+  }
+  t.s = s, t.d = d, t.theta = theta;
+  return t;
+}
+
 void rope_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t heads = x.size(0) * x.size(1), s = x.size(2), d = x.size(3), half = d / 2;
-  const double theta = args.node.attrs.theta;
-  const double sign = args.node.attrs.inverse ? -1.0 : 1.0;
   dispatch_dtype<CpuStorage, Accepts::f32_f64>(x.dtype(), "rope", [&](auto zero) {
     using T = decltype(zero);
-    // The angles in double, rounded once to T: the rotation itself runs in T, vectorized.
-    std::vector<T> cosines(static_cast<size_t>(s * half)), sines(cosines.size());
-    for (int64_t p = 0; p < s; ++p)
-      for (int64_t i = 0; i < half; ++i) {
-        const double angle = p * std::pow(theta, -2.0 * i / static_cast<double>(d));
-        cosines[p * half + i] = static_cast<T>(std::cos(angle));
-        sines[p * half + i] = static_cast<T>(sign * std::sin(angle));
-      }
+    const RopeTable<T>& table = rope_table<T>(s, d, args.node.attrs.theta);
+    const T sign = args.node.attrs.inverse ? T(-1) : T(1);
     const T* xs = x.data<T>();
     T* y = args.output.data<T>();
 #pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelMin)
@@ -302,12 +322,12 @@ void rope_kernel(const KernelArgs& args) {
       for (int64_t p = 0; p < s; ++p) {
         const T* xr = xs + (hh * s + p) * d;
         T* yr = y + (hh * s + p) * d;
-        const T* c = cosines.data() + p * half;
-        const T* sn = sines.data() + p * half;
+        const T* c = table.cosines.data() + p * half;
+        const T* sn = table.sines.data() + p * half;
         for (int64_t i = 0; i < half; ++i) {
-          const T x0 = xr[2 * i], x1 = xr[2 * i + 1];
-          yr[2 * i] = x0 * c[i] - x1 * sn[i];
-          yr[2 * i + 1] = x0 * sn[i] + x1 * c[i];
+          const T x0 = xr[2 * i], x1 = xr[2 * i + 1], si = sign * sn[i];
+          yr[2 * i] = x0 * c[i] - x1 * si;
+          yr[2 * i + 1] = x0 * si + x1 * c[i];
         }
       }
   });
