@@ -1,7 +1,9 @@
-// test_flash_training.cpp — the trainer on flash attention (--attention flash): the same loss
-// curve as on the naive op, step by step, and the same evaluation; a bad value is refused.
+// test_flash_training.cpp — the trainer on flash attention (--attention flash, the default):
+// the same loss curve as on the naive op, step by step, and the same evaluation; a bad value
+// is refused; the default step runs the flash and fused SwiGLU ops.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -41,6 +43,34 @@ TEST(FlashTraining, LossCurveMatchesNaiveAttention) {
     EXPECT_NEAR(flash.losses[i], naive.losses[i], 1e-3 * (1 + i)) << "step " << i + 1;
   EXPECT_LT(flash.losses.back(), flash.losses.front() - 0.2) << "flash training did not learn";
   EXPECT_NEAR(flash.val_loss, naive.val_loss, 2e-2);
+}
+
+// The op names of a profile table's rows ("op  calls  ms ..." lines).
+std::vector<std::string> profiled_ops(const std::string& table) {
+  std::vector<std::string> ops;
+  size_t at = 0;
+  while (at < table.size()) {
+    const size_t end = std::min(table.find('\n', at), table.size());
+    const std::string line = table.substr(at, end - at);
+    ops.push_back(line.substr(0, line.find(' ')));
+    at = end + 1;
+  }
+  return ops;
+}
+
+TEST(FlashTraining, TheDefaultStepRunsFlashAttentionAndTheFusedSwiGLU) {
+  TempDir dir;
+  TrainConfig c = tiny_config(dir);
+  c.attention = TrainConfig{}.attention;  // the default, whatever the test config says
+  EXPECT_EQ(c.attention, "flash");
+  Trainer t(c, TextDataset::from_file(c.data));
+  const std::vector<std::string> ops = profiled_ops(t.profile_step());
+  auto has = [&](const char* op) { return std::find(ops.begin(), ops.end(), op) != ops.end(); };
+  for (const char* op : {"flash_attention", "flash_attention_backward", "swiglu",
+                         "swiglu_backward_gate", "swiglu_backward_up"})
+    EXPECT_TRUE(has(op)) << op << " missing from the step:\n" << t.profile_step();
+  for (const char* op : {"attention", "attention_backward", "silu", "sigmoid"})
+    EXPECT_FALSE(has(op)) << op << " still in the step";
 }
 
 TEST(FlashTraining, UnknownAttentionIsAUsageError) {
