@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <map>
 #include <random>
@@ -84,13 +85,15 @@ class CollectingReporter : public benchmark::ConsoleReporter {
 
 /// benchmark::Initialize with random interleaving switched on: repetitions of an op and of
 /// its baseline interleave, so a burst of load on a shared machine hits both sides of the
-/// ratio alike. Flags given by the user come later and win.
+/// ratio alike. Flags given by the user come later and win. An unknown flag is one error line
+/// and exit status 2.
 inline void initialize_interleaved(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
   static char interleave[] = "--benchmark_enable_random_interleaving=true";
   args.insert(args.begin() + 1, interleave);
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) std::exit(2);
 }
 
 }  // namespace gw::bench

@@ -132,12 +132,14 @@ def gradwork_tokens_per_s(bench, shape, threads):
     out = subprocess.run([bench, "--benchmark_filter=train_step/" + shape], env=env,
                          capture_output=True, text=True, check=True).stdout
     scale = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
-    for line in out.splitlines():
-        if line.startswith("train_step/" + shape):
-            m = re.findall(r"([0-9.]+)([kMG]?)/s", line)
-            if m:
-                value, unit = m[-1]  # the last rate on the row is tokens/s
-                return float(value) * scale[unit]
+    rows = [line for line in out.splitlines() if line.startswith("train_step/" + shape)]
+    # With repetitions (cpu-tiny runs three) the median row stands for them all.
+    rows = [r for r in rows if "_median" in r] or rows
+    for line in rows:
+        m = re.findall(r"([0-9.]+)([kMG]?)/s", line)
+        if m:
+            value, unit = m[-1]  # the last rate on the row is tokens/s
+            return float(value) * scale[unit]
     sys.exit("torch_train_step.py: no train_step/%s row in the output of %s:\n%s" % (shape, bench, out))
 
 
