@@ -17,20 +17,20 @@
 // The products are single-threaded BLAS calls on tiles (blas_gemm, cpu_kernels.h); threads
 // take query tiles (forward) or heads (backward, which owns k̄ and v̄ of its head). Each
 // thread's scratch comes from the counting allocator, so MemoryProbe sees it. f16 and bf16
-// q, k, v run the f32 path on widened copies: the packed output is f32, the gradients are
-// accumulated in f32 and rounded once to q's dtype (the oracle of the CUDA bf16 kernels).
+// q, k, v run the f32 path on widened copies (run_widened): the packed output is f32, the
+// gradients are accumulated in f32 and rounded once to q's dtype (the oracle of the CUDA bf16
+// kernels).
 #include <omp.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <exception>
 #include <limits>
-#include <type_traits>
 
 #include "common/op_shapes.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/element_access.h"
+#include "cpu/widen.h"
 #include "gw/allocator.h"
 #include "gw/error.h"
 
@@ -169,7 +169,6 @@ class Scratch {
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
   T* of_thread() const { return data_ + per_ * omp_get_thread_num(); }
-  T* data() const { return data_; }
 
  private:
   int64_t per_;
@@ -199,10 +198,14 @@ Flash<T> flash_of(const kernels::AttentionShape& g) {
   return Flash<T>{g.s, g.d, static_cast<T>(g.scale), g.causal};
 }
 
-// The forward on one dtype's pointers: q, k, v (heads, s, d), y (heads, s, d + 1).
 template <typename T>
-void forward_run(const kernels::AttentionShape& g, const T* q, const T* k, const T* v, T* y) {
+void forward_typed(const KernelArgs& args) {
+  const kernels::AttentionShape g = kernels::attention_shape(args.node);
   const Flash<T> f = flash_of<T>(g);
+  const T* q = args.inputs[0].data<T>();
+  const T* k = args.inputs[1].data<T>();
+  const T* v = args.inputs[2].data<T>();
+  T* y = args.output.data<T>();
   const int64_t tiles = (g.s + kRows - 1) / kRows, hs = g.s * g.d;
   Scratch<T> scratch(kRows * kCols + kRows * g.d + 2 * kRows, omp_get_max_threads());
   // Causal tiles differ in work (tile i sees i + 1 key tiles): dynamic scheduling.
@@ -213,12 +216,17 @@ void forward_run(const kernels::AttentionShape& g, const T* q, const T* k, const
   });
 }
 
-// The backward on one dtype's pointers: gq is the (3, heads, s, d) output, q̄ then k̄ then v̄.
 template <typename T>
-void backward_run(const kernels::AttentionShape& g, const T* q, const T* k, const T* v,
-                  const T* y, const T* gy, T* gq) {
+void backward_typed(const KernelArgs& args) {
+  const kernels::AttentionShape g = kernels::attention_shape(args.node);
   const Flash<T> f = flash_of<T>(g);
+  const T* q = args.inputs[0].data<T>();
+  const T* k = args.inputs[1].data<T>();
+  const T* v = args.inputs[2].data<T>();
+  const T* y = args.inputs[3].data<T>();
+  const T* gy = args.inputs[4].data<T>();
   const int64_t hs = g.s * g.d, hy = g.s * (g.d + 1), all = g.heads * hs;
+  T* gq = args.output.data<T>();  // output (3, b, n, s, d) = q̄, k̄, v̄
   Scratch<T> scratch(hs + 2 * g.s + 2 * kRows * kCols, omp_get_max_threads());
   parallel_tasks(g.heads, [&](int64_t h) {
     backward_head(f, q + h * hs, k + h * hs, v + h * hs, y + h * hy, gy + h * hy, gq + h * hs,
@@ -226,82 +234,20 @@ void backward_run(const kernels::AttentionShape& g, const T* q, const T* k, cons
   });
 }
 
-// 16-bit q, k, v (f16, bf16) run the f32 path: widened (exactly) into f32 copies from the
-// counting allocator, so MemoryProbe counts them (3·b·n·s·d floats: linear in s). The packed
-// output and its adjoint are f32 already (the shape rule's), so the forward writes its output
-// directly; the backward accumulates q̄, k̄, v̄ in f32 and rounds each once into q's dtype.
-template <typename H>
-void widen(const H* in, float* out, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > kElementwiseParallelMin)
-  for (int64_t i = 0; i < n; ++i) out[i] = load(in, i);
-}
-
-template <typename H>
-void narrow(const float* in, H* out, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > kElementwiseParallelMin)
-  for (int64_t i = 0; i < n; ++i) store(out, i, in[i]);
-}
-
-template <typename T>
-constexpr bool is_half_v = std::is_same_v<T, f16> || std::is_same_v<T, bf16>;
-
-// q, k, v of args (heads·s·d elements each) as f32: widened into `wide` when they are 16-bit.
-template <typename T>
-std::array<const float*, 3> qkv_f32(const KernelArgs& args, int64_t n, float* wide) {
-  std::array<const float*, 3> out{};
-  for (size_t i = 0; i < 3; ++i) {
-    if constexpr (is_half_v<T>) {
-      widen(args.inputs[i].data<T>(), wide + static_cast<int64_t>(i) * n, n);
-      out[i] = wide + static_cast<int64_t>(i) * n;
-    } else {
-      out[i] = args.inputs[i].data<float>();
-    }
-  }
-  return out;
-}
-
-template <typename T>
-void forward_typed(const KernelArgs& args) {
-  const kernels::AttentionShape g = kernels::attention_shape(args.node);
-  if constexpr (is_half_v<T>) {
-    const int64_t n = g.heads * g.s * g.d;
-    Scratch<float> wide(3 * n, 1);
-    const auto qkv = qkv_f32<T>(args, n, wide.data());
-    forward_run<float>(g, qkv[0], qkv[1], qkv[2], args.output.data<float>());
-  } else {
-    forward_run<T>(g, args.inputs[0].data<T>(), args.inputs[1].data<T>(),
-                   args.inputs[2].data<T>(), args.output.data<T>());
-  }
-}
-
-template <typename T>
-void backward_typed(const KernelArgs& args) {
-  const kernels::AttentionShape g = kernels::attention_shape(args.node);
-  if constexpr (is_half_v<T>) {
-    const int64_t n = g.heads * g.s * g.d;
-    Scratch<float> wide(6 * n, 1);  // q, k, v, then the f32 gradients (3, b, n, s, d)
-    const auto qkv = qkv_f32<T>(args, n, wide.data());
-    float* grads = wide.data() + 3 * n;
-    backward_run<float>(g, qkv[0], qkv[1], qkv[2], args.inputs[3].data<float>(),
-                        args.inputs[4].data<float>(), grads);
-    narrow(grads, args.output.data<T>(), 3 * n);
-  } else {
-    backward_run<T>(g, args.inputs[0].data<T>(), args.inputs[1].data<T>(),
-                    args.inputs[2].data<T>(), args.inputs[3].data<T>(),
-                    args.inputs[4].data<T>(), args.output.data<T>());
-  }
-}
-
-// Dispatch on q's dtype: the forward's output is f32 for 16-bit q.
+// 16-bit q, k, v run the f32 kernels through run_widened (widen.h), as the naive op does:
+// exact f32 copies of q, k, v (the packed output and its adjoint are f32 already), the
+// backward's gradients rounded once into q's dtype.
 void flash_attention_kernel(const KernelArgs& args) {
-  dispatch_dtype<CpuStorage, Accepts::floating>(
-      args.inputs[0].dtype(), "flash_attention",
+  if (needs_widening(args)) return run_widened(args, flash_attention_kernel);
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(
+      args.output.dtype(), "flash_attention",
       [&](auto zero) { forward_typed<decltype(zero)>(args); });
 }
 
 void flash_attention_backward_kernel(const KernelArgs& args) {
-  dispatch_dtype<CpuStorage, Accepts::floating>(
-      args.inputs[0].dtype(), "flash_attention_backward",
+  if (needs_widening(args)) return run_widened(args, flash_attention_backward_kernel);
+  dispatch_dtype<CpuStorage, Accepts::f32_f64>(
+      args.output.dtype(), "flash_attention_backward",
       [&](auto zero) { backward_typed<decltype(zero)>(args); });
 }
 

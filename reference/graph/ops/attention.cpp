@@ -12,6 +12,7 @@
 // every flash-attention paper counts: per head QKᵀ 2s²d, softmax 3s², PV 2s²d forward; S,
 // dV, dP, dQ, dK (five GEMMs) and P, dS backward.
 #include "common/op_shapes.h"
+#include "common/widening.h"
 #include "gw/error.h"
 #include "gw/op_table.h"
 #include "gw/ops.h"
@@ -23,9 +24,9 @@ namespace {
 
 using op_rules::build;
 
-bool is_16bit(DType t) { return t == DType::f16 || t == DType::bf16; }
+using kernels::is_half;
 // The packed output's dtype (and its adjoint's) for q of dtype t: f32 for 16-bit q.
-DType packed_dtype(DType t) { return is_16bit(t) ? DType::f32 : t; }
+DType packed_dtype(DType t) { return is_half(t) ? DType::f32 : t; }
 
 // The first `same` inputs (every one by default) must have q's shape and dtype: f32, f64,
 // f16 or bf16. The naive ops compute 16-bit attention in f32 and store their result in q's
@@ -35,7 +36,7 @@ DType packed_dtype(DType t) { return is_16bit(t) ? DType::f32 : t; }
 // q's dtype (accumulated in f32, rounded once).
 void check_qkv(const char* op, const Node& node, size_t same = 0) {
   const Node* q = node.inputs[0];
-  if (!is_16bit(q->dtype)) op_rules::check_f32_or_f64(op, q, "q");
+  if (!is_half(q->dtype)) op_rules::check_f32_or_f64(op, q, "q");
   GW_CHECK_AS(ShapeError, q->shape.size() == 4, op, ": q ", shape_str(q->shape),
               " must be (b, n, s, d)");
   const char* names[] = {"", "q and k", "q and v", "q and the output adjoint"};
@@ -132,7 +133,7 @@ Adjoints vjp_attention(Node& y, Node* g) {
 // ȯ = Ṗ·v + P·v̇, Ṗ = softmax_backward(P, Ṡ) (symmetric Jacobian), Ṡ = scale·(q̇ kᵀ + q k̇ᵀ).
 // Masked scores have P = 0, so their Ṡ never matters. 16-bit operands are widened to f32 (the
 // kernels compute in f32, and MatMul takes f32/f64), so the tangent comes out f32.
-Node* widened(Node* x) { return x && is_16bit(x->dtype) ? cast(x, DType::f32) : x; }
+Node* widened(Node* x) { return x && is_half(x->dtype) ? cast(x, DType::f32) : x; }
 struct Composed {
   Node* p = nullptr;   // P (b, n, s, s)
   Node* ds = nullptr;  // Ṡ, or null when q̇ and k̇ are zero
