@@ -283,7 +283,9 @@ struct OpCall {
 };
 
 void op_attention(benchmark::State& state, AttnCase c) {
-  const gw::Shape shape{c.heads / 16, 16, kAttnT, kAttnD};
+  // The naive op reads (b, n, s, d), the flash op (b, s, n, d).
+  const gw::Shape shape = c.flash ? gw::Shape{c.heads / 16, kAttnT, 16, kAttnD}
+                                  : gw::Shape{c.heads / 16, 16, kAttnT, kAttnD};
   OpCall fwd;
   gw::Node* q = fwd.graph.input("q", shape, c.dtype);
   gw::Node* k = fwd.graph.input("k", shape, c.dtype);

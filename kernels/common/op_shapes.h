@@ -8,6 +8,12 @@
 
 #include "gw/graph.h"
 
+#ifdef __CUDACC__
+#define GW_HOST_DEVICE __host__ __device__  // callable from CUDA kernels too
+#else
+#define GW_HOST_DEVICE
+#endif
+
 namespace gw::kernels {
 
 /// The GEMM sizes of a MatMul node: c (batch, m, n) = op(a) (batch, m, k) · op(b).
@@ -28,19 +34,39 @@ inline GemmShape gemm_shape(const Node& node) {
   return g;
 }
 
-/// The sizes of an attention node whose q is (b, n, s, d).
+/// The sizes of an attention node and where each head's rows lie. The naive ops take q, k, v
+/// head-major, (b, n, s, d); the flash ops take them sequence-major, (b, s, n, d), the layout
+/// the projections x·W_q produce, so the trainer needs no permute around them. Either way
+/// head `h` (0 ≤ h < b·n) is s rows of d elements, `ld` apart, from element offset(h); the
+/// flash ops' packed output rows (d + 1 elements) are `ld_packed` apart from packed_offset(h).
+/// Plain data, so CUDA kernels take it by value.
 struct AttentionShape {
   int64_t heads = 0;    ///< b·n
+  int64_t n = 1;        ///< heads per sequence
   int64_t s = 0, d = 0;
   double scale = 1.0;   ///< attrs.scale, or 1/√d when that is 0
   bool causal = false;
+  bool seq_major = false;  ///< (b, s, n, d): the flash ops
+  int64_t ld = 0;          ///< elements between rows of one head: d, or n·d when seq_major
+  int64_t ld_packed = 0;   ///< the same for rows of d + 1 (the flash ops' packed output)
+  /// First element of head h in q, k, v (or their gradients).
+  GW_HOST_DEVICE int64_t offset(int64_t h) const { return head_offset(h, d); }
+  /// First element of head h in the packed output (b, s, n, d + 1) or its adjoint.
+  GW_HOST_DEVICE int64_t packed_offset(int64_t h) const { return head_offset(h, d + 1); }
+  GW_HOST_DEVICE int64_t head_offset(int64_t h, int64_t row) const {
+    return seq_major ? (h / n * s * n + h % n) * row : h * s * row;
+  }
 };
 inline AttentionShape attention_shape(const Node& node) {
   const Shape& q = node.inputs[0]->shape;
   AttentionShape a;
-  a.heads = q[0] * q[1];
-  a.s = q[2];
+  a.seq_major = node.op == Op::FlashAttention || node.op == Op::FlashAttentionBackward;
+  a.n = a.seq_major ? q[2] : q[1];
+  a.heads = q[0] * a.n;
+  a.s = a.seq_major ? q[1] : q[2];
   a.d = q[3];
+  a.ld = a.seq_major ? a.n * a.d : a.d;
+  a.ld_packed = a.seq_major ? a.n * (a.d + 1) : a.d + 1;
   a.scale = node.attrs.scale != 0.0 ? node.attrs.scale : 1.0 / std::sqrt(static_cast<double>(a.d));
   a.causal = node.attrs.causal;
   return a;
@@ -64,10 +90,7 @@ struct QuantParamMap {
       groups = (dim + group - 1) / group;
     }
   }
-#ifdef __CUDACC__
-  __host__ __device__
-#endif
-  int64_t operator()(int64_t i) const {
+  GW_HOST_DEVICE int64_t operator()(int64_t i) const {
     if (mode == 0) return 0;
     const int64_t j = (i / inner) % dim;
     if (mode == 1) return j;

@@ -27,6 +27,14 @@ void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, c
 /// The same in double.
 void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
                const double* b, double beta, double* c);
+/// C = α·op(A)·op(B) + β·C with leading dimensions: row r of the stored A starts lda
+/// elements after row r − 1 (likewise ldb, ldc), so a product can read or write every n-th
+/// d-element slice of a (b, s, n, d) tensor, one head's rows, in place.
+void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+               int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+/// The same in double.
+void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+               int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
 
 /// True when int8_gemm runs oneDNN's int8 kernel: oneDNN is built in and the CPU has VNNI
 /// (without VNNI oneDNN's int8 sums saturate, so the plain loops run instead).

@@ -277,9 +277,9 @@ void rms_norm_backward_weight_kernel(const KernelArgs& args) {
   });
 }
 
-// ---- RoPE on x (b, n, s, d): pair (2i, 2i+1) at position p turns by p·theta^(−2i/d) ----------
-// inverse turns by the opposite angle, which is RoPE's VJP (a rotation's inverse is its
-// transpose).
+// ---- RoPE on x (b, n, s, d) or (b, s, n, d): pair (2i, 2i+1) at position p turns by
+// p·theta^(−2i/d). inverse turns by the opposite angle, which is RoPE's VJP (a rotation's
+// inverse is its transpose).
 
 /// cos and sin of every (position, pair) angle, computed in double and rounded once to T.
 /// Each thread keeps the table of its last (s, d, theta): a training step calls RoPE with the
@@ -310,26 +310,30 @@ const RopeTable<T>& rope_table(int64_t s, int64_t d, double theta) {
 
 void rope_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
-  const int64_t heads = x.size(0) * x.size(1), s = x.size(2), d = x.size(3), half = d / 2;
+  // Rows of d elements; row r is at position (r / per_position) % s: one row per position
+  // head-major, n rows (one per head) per position sequence-major.
+  const bool seq_major = args.node.attrs.axis == 1;
+  const int64_t s = x.size(seq_major ? 1 : 2), d = x.size(3), half = d / 2;
+  const int64_t rows = x.numel() / d, per_position = seq_major ? x.size(2) : 1;
   dispatch_dtype<CpuStorage, Accepts::f32_f64>(x.dtype(), "rope", [&](auto zero) {
     using T = decltype(zero);
     const RopeTable<T>& table = rope_table<T>(s, d, args.node.attrs.theta);
     const T sign = args.node.attrs.inverse ? T(-1) : T(1);
     const T* xs = x.data<T>();
     T* y = args.output.data<T>();
-#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelMin)
-    for (int64_t hh = 0; hh < heads; ++hh)
-      for (int64_t p = 0; p < s; ++p) {
-        const T* xr = xs + (hh * s + p) * d;
-        T* yr = y + (hh * s + p) * d;
-        const T* c = table.cosines.data() + p * half;
-        const T* sn = table.sines.data() + p * half;
-        for (int64_t i = 0; i < half; ++i) {
-          const T x0 = xr[2 * i], x1 = xr[2 * i + 1], si = sign * sn[i];
-          yr[2 * i] = x0 * c[i] - x1 * si;
-          yr[2 * i + 1] = x0 * si + x1 * c[i];
-        }
+#pragma omp parallel for schedule(static) if (x.numel() > kParallelMin)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t p = r / per_position % s;
+      const T* xr = xs + r * d;
+      T* yr = y + r * d;
+      const T* c = table.cosines.data() + p * half;
+      const T* sn = table.sines.data() + p * half;
+      for (int64_t i = 0; i < half; ++i) {
+        const T x0 = xr[2 * i], x1 = xr[2 * i + 1], si = sign * sn[i];
+        yr[2 * i] = x0 * c[i] - x1 * si;
+        yr[2 * i + 1] = x0 * si + x1 * c[i];
       }
+    }
   });
 }
 

@@ -3,10 +3,12 @@
 // (forward, q̄) or key row (k̄, v̄) and the other side's rows staged through shared memory
 // in tiles of kTile. No (s, s) buffer exists; causal blocks stop at their diagonal.
 //
+// q, k, v are (b, s, n, d) (kernels::AttentionShape: head h's row i at offset(h) + i·ld; its
+// packed output row at packed_offset(h) + i·ld_packed).
 // Forward: block (query tile, head), kBlock threads, one row each; the block walks key
 // tiles (K and V in shared memory) with a running max m and sum l per row, rescaling the
-// row's accumulator, which is its packed output row (s, d + 1), when m grows. Row i ends as
-// [o_i, LSE_i = m + log l].
+// row's accumulator, which is its packed output row (d + 1 elements), when m grows. Row i
+// ends as [o_i, LSE_i = m + log l].
 // Backward: P_ij = exp(c·q_i·k_j − LSE_i), D_i = ō_i·o_i − L̄SE_i (ȳ's last column).
 //   keys kernel:    thread j, tiles of queries (q, ō, LSE, D staged) → v̄_j = Σ_i P_ij ō_i,
 //                   k̄_j = c·Σ_i dS_ij q_i with dS_ij = P_ij (ō_i·v_j − D_i)
@@ -41,19 +43,30 @@ __device__ T dot(const T* a, const T* b, int d) {
   return acc;
 }
 
+using Dims = kernels::AttentionShape;
+
+// Rows [r0, r0 + rows) of one head (rows ld apart) into packed shared rows of d.
 template <typename T>
-__global__ void forward_kernel(const T* q, const T* k, const T* v, T* y, int64_t s, int d,
-                               T scale, bool causal) {
+__device__ void stage_rows(T* dst, const T* src, int64_t r0, int rows, int d, int64_t ld) {
+  for (int at = threadIdx.x; at < rows * d; at += kBlock)
+    dst[at] = src[(r0 + at / d) * ld + at % d];
+}
+
+template <typename T>
+__global__ void forward_kernel(const T* q, const T* k, const T* v, T* y, Dims g, T scale) {
   extern __shared__ unsigned char smem[];
+  const int64_t s = g.s, ld = g.ld;
+  const int d = static_cast<int>(g.d);
+  const bool causal = g.causal;
   T* ks = reinterpret_cast<T*>(smem);  // kTile × d
   T* vs = ks + kTile * d;
   const int64_t head = blockIdx.y, first = static_cast<int64_t>(blockIdx.x) * kBlock;
   const int64_t i = first + threadIdx.x;
   const bool active = i < s;
-  q += head * s * d;
-  k += head * s * d;
-  v += head * s * d;
-  T* acc = y + (head * s + (active ? i : 0)) * (d + 1);
+  q += g.offset(head);
+  k += g.offset(head);
+  v += g.offset(head);
+  T* acc = y + g.packed_offset(head) + (active ? i : 0) * g.ld_packed;
   T m = -INFINITY, l = 0;
   if (active)
     for (int e = 0; e < d; ++e) acc[e] = 0;
@@ -61,16 +74,14 @@ __global__ void forward_kernel(const T* q, const T* k, const T* v, T* y, int64_t
   for (int64_t j0 = 0; j0 < keys; j0 += kTile) {
     const int cols = static_cast<int>(lo(kTile, keys - j0));
     __syncthreads();
-    for (int at = threadIdx.x; at < cols * d; at += kBlock) {
-      ks[at] = k[j0 * d + at];
-      vs[at] = v[j0 * d + at];
-    }
+    stage_rows(ks, k, j0, cols, d, ld);
+    stage_rows(vs, v, j0, cols, d, ld);
     __syncthreads();
     if (!active) continue;
     const int seen = causal ? static_cast<int>(hi(0, lo(cols, i - j0 + 1)))
                             : cols;
     for (int j = 0; j < seen; ++j) {
-      const T score = scale * dot(q + i * d, ks + j * d, d);
+      const T score = scale * dot(q + i * ld, ks + j * d, d);
       if (score > m) {  // the max grows: rescale what was summed under the old one
         const T alpha = m == -INFINITY ? T(0) : exp(m - score);
         l *= alpha;
@@ -95,9 +106,11 @@ __device__ T row_delta(const T* y_row, const T* gy_row, int d) {
 
 template <typename T>
 __global__ void backward_keys_kernel(const T* q, const T* k, const T* v, const T* y,
-                                     const T* gy, T* gk, T* gv, int64_t s, int d, T scale,
-                                     bool causal) {
+                                     const T* gy, T* gk, T* gv, Dims g, T scale) {
   extern __shared__ unsigned char smem[];
+  const int64_t s = g.s, ld = g.ld, ldy = g.ld_packed;
+  const int d = static_cast<int>(g.d);
+  const bool causal = g.causal;
   T* qs = reinterpret_cast<T*>(smem);  // kTile × d
   T* gos = qs + kTile * d;             // kTile × d
   T* lse = gos + kTile * d;            // kTile
@@ -105,26 +118,22 @@ __global__ void backward_keys_kernel(const T* q, const T* k, const T* v, const T
   const int64_t head = blockIdx.y, first = static_cast<int64_t>(blockIdx.x) * kBlock;
   const int64_t j = first + threadIdx.x;
   const bool active = j < s;
-  const int64_t hs = head * s * d, hy = head * s * (d + 1);
-  T* dk = gk + hs + (active ? j : 0) * d;
-  T* dv = gv + hs + (active ? j : 0) * d;
+  const int64_t hs = g.offset(head), hy = g.packed_offset(head);
+  T* dk = gk + hs + (active ? j : 0) * ld;
+  T* dv = gv + hs + (active ? j : 0) * ld;
   if (active)
     for (int e = 0; e < d; ++e) dk[e] = dv[e] = 0;
-  const T* kj = k + hs + (active ? j : 0) * d;
-  const T* vj = v + hs + (active ? j : 0) * d;
+  const T* kj = k + hs + (active ? j : 0) * ld;
+  const T* vj = v + hs + (active ? j : 0) * ld;
   for (int64_t i0 = causal ? first / kTile * kTile : 0; i0 < s; i0 += kTile) {
     const int rows = static_cast<int>(lo(kTile, s - i0));
     __syncthreads();
-    for (int at = threadIdx.x; at < rows * d; at += kBlock) {
-      const int64_t r = i0 + at / d;
-      const int e = at % d;
-      qs[at] = q[hs + r * d + e];
-      gos[at] = gy[hy + r * (d + 1) + e];
-    }
+    stage_rows(qs, q + hs, i0, rows, d, ld);
+    stage_rows(gos, gy + hy, i0, rows, d, ldy);
     if (threadIdx.x < rows) {
       const int64_t r = i0 + threadIdx.x;
-      lse[threadIdx.x] = y[hy + r * (d + 1) + d];
-      delta[threadIdx.x] = row_delta(y + hy + r * (d + 1), gy + hy + r * (d + 1), d);
+      lse[threadIdx.x] = y[hy + r * ldy + d];
+      delta[threadIdx.x] = row_delta(y + hy + r * ldy, gy + hy + r * ldy, d);
     }
     __syncthreads();
     if (!active) continue;
@@ -142,31 +151,31 @@ __global__ void backward_keys_kernel(const T* q, const T* k, const T* v, const T
 
 template <typename T>
 __global__ void backward_queries_kernel(const T* q, const T* k, const T* v, const T* y,
-                                        const T* gy, T* gq, int64_t s, int d, T scale,
-                                        bool causal) {
+                                        const T* gy, T* gq, Dims g, T scale) {
   extern __shared__ unsigned char smem[];
+  const int64_t s = g.s, ld = g.ld, ldy = g.ld_packed;
+  const int d = static_cast<int>(g.d);
+  const bool causal = g.causal;
   T* ks = reinterpret_cast<T*>(smem);  // kTile × d
   T* vs = ks + kTile * d;
   const int64_t head = blockIdx.y, first = static_cast<int64_t>(blockIdx.x) * kBlock;
   const int64_t i = first + threadIdx.x;
   const bool active = i < s;
-  const int64_t hs = head * s * d, hy = head * s * (d + 1);
+  const int64_t hs = g.offset(head), hy = g.packed_offset(head);
   const int64_t row = active ? i : 0;
-  T* dq = gq + hs + row * d;
-  const T* qi = q + hs + row * d;
-  const T* gi = gy + hy + row * (d + 1);
-  const T lse = y[hy + row * (d + 1) + d];
-  const T delta = row_delta(y + hy + row * (d + 1), gi, d);
+  T* dq = gq + hs + row * ld;
+  const T* qi = q + hs + row * ld;
+  const T* gi = gy + hy + row * ldy;
+  const T lse = y[hy + row * ldy + d];
+  const T delta = row_delta(y + hy + row * ldy, gi, d);
   if (active)
     for (int e = 0; e < d; ++e) dq[e] = 0;
   const int64_t keys = causal ? lo(s, first + kBlock) : s;
   for (int64_t j0 = 0; j0 < keys; j0 += kTile) {
     const int cols = static_cast<int>(lo(kTile, keys - j0));
     __syncthreads();
-    for (int at = threadIdx.x; at < cols * d; at += kBlock) {
-      ks[at] = k[hs + j0 * d + at];
-      vs[at] = v[hs + j0 * d + at];
-    }
+    stage_rows(ks, k + hs, j0, cols, d, ld);
+    stage_rows(vs, v + hs, j0, cols, d, ld);
     __syncthreads();
     if (!active) continue;
     const int seen = causal ? static_cast<int>(hi(0, lo(cols, i - j0 + 1)))
@@ -178,8 +187,6 @@ __global__ void backward_queries_kernel(const T* q, const T* k, const T* v, cons
     }
   }
 }
-
-using Dims = kernels::AttentionShape;
 
 dim3 grid_of(const Dims& g) {
   GW_CHECK_AS(ShapeError, g.heads <= 65535, "flash_attention (cuda): b·n = ", g.heads,
@@ -200,7 +207,7 @@ void forward_typed(const KernelArgs& args) {
   const size_t shared = 2 * kTile * d * sizeof(T);
   forward_kernel<T><<<grid_of(g), kBlock, shared, stream_of(args)>>>(
       args.inputs[0].data<T>(), args.inputs[1].data<T>(), args.inputs[2].data<T>(),
-      args.output.data<T>(), g.s, d, static_cast<T>(g.scale), g.causal);
+      args.output.data<T>(), g, static_cast<T>(g.scale));
   CUDA_CHECK_LAUNCH();
 }
 
@@ -214,14 +221,14 @@ void backward_typed(const KernelArgs& args) {
   const T* v = args.inputs[2].data<T>();
   const T* y = args.inputs[3].data<T>();
   const T* gy = args.inputs[4].data<T>();
-  T* gq = args.output.data<T>();  // (3, b, n, s, d) = q̄, k̄, v̄
+  T* gq = args.output.data<T>();  // (3, b, s, n, d) = q̄, k̄, v̄
   const cudaStream_t st = stream_of(args);
   const T c = static_cast<T>(g.scale);
   backward_keys_kernel<T><<<grid_of(g), kBlock, (2 * kTile * d + 2 * kTile) * sizeof(T), st>>>(
-      q, k, v, y, gy, gq + all, gq + 2 * all, g.s, d, c, g.causal);
+      q, k, v, y, gy, gq + all, gq + 2 * all, g, c);
   CUDA_CHECK_LAUNCH();
   backward_queries_kernel<T><<<grid_of(g), kBlock, 2 * kTile * d * sizeof(T), st>>>(
-      q, k, v, y, gy, gq, g.s, d, c, g.causal);
+      q, k, v, y, gy, gq, g, c);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -1,4 +1,4 @@
-// flash_attention_bf16.cu — flash attention on tensor cores for bf16 q, k, v (b, n, s, d), d = 64
+// flash_attention_bf16.cu — flash attention on tensor cores for bf16 q, k, v (b, s, n, d), d = 64
 // or 128: FlashAttention-2's algorithm with WMMA bf16 16×16×16 fragments and f32 accumulators
 // (sm_80+). flash_attention.cu dispatches here by dtype.
 //
@@ -14,7 +14,8 @@
 // diagonal are never loaded; the diagonal tile is masked per element.
 //
 // Backward: a prep kernel reads the packed output y and its adjoint ȳ = [ō, L̄SE] (f32) and
-// writes ō in bf16 (an operand), LSE and D_i = ō_i·o_i − L̄SE_i (f32, from the rounded ō). Then one block per
+// writes ō in bf16 (an operand), LSE and D_i = ō_i·o_i − L̄SE_i (f32, from the rounded ō),
+// in the rows' order, so ō has q's layout and LSE, D one value per row of it. Then one block per
 // (key tile of 64, head), four warps of 16 keys; the block walks the query tiles that see
 // its keys, and per tile each warp computes Sᵀ = K·Qᵀ and dPᵀ = V·ōᵀ, then
 // Pᵀ = exp(c·Sᵀ − LSE) and dSᵀ = Pᵀ∘(dPᵀ − D) (f32, rounded to bf16 only as operands),
@@ -48,6 +49,8 @@ constexpr int kPad32 = 4;           // that the 16 rows of a fragment start on d
 constexpr float kLog2e = 1.4426950408889634f;
 // The causal walks start at the diagonal tile, which needs the two tile sizes equal.
 static_assert(kRows == kCols, "causal tile skipping assumes square tiles");
+
+using Dims = kernels::AttentionShape;  // where each head's rows are (op_shapes.h)
 
 // Shared memory of the forward, in bytes from the start; every region is a multiple of 128
 // bytes, so every fragment pointer is 32-byte aligned as WMMA requires.
@@ -84,15 +87,17 @@ struct BackwardSmem {
   static constexpr size_t bytes = delta + size_t(kCols) * 4;
 };
 
-// Rows [r0, r0 + rows) of one head's (s, D) bf16 matrix into shared rows of ld elements, 16
-// bytes per load; rows at or past s are zeros (a masked P of 0 times garbage could be NaN).
+// Rows [r0, r0 + rows) of one head's s rows of D bf16 (src_ld apart in global memory; D and
+// src_ld are multiples of 8, so every 16-byte load is aligned) into shared rows of ld
+// elements; rows at or past s are zeros (a masked P of 0 times garbage could be NaN).
 template <int D>
-__device__ void load_rows(bf16* dst, int ld, const bf16* src, int64_t r0, int64_t s, int rows) {
+__device__ void load_rows(bf16* dst, int ld, const bf16* src, int64_t src_ld, int64_t r0,
+                          int64_t s, int rows) {
   constexpr int kChunks = D / 8;
   for (int at = threadIdx.x; at < rows * kChunks; at += kThreads) {
     const int r = at / kChunks, c = at % kChunks;
     uint4 val = make_uint4(0, 0, 0, 0);
-    if (r0 + r < s) val = *reinterpret_cast<const uint4*>(src + (r0 + r) * D + c * 8);
+    if (r0 + r < s) val = *reinterpret_cast<const uint4*>(src + (r0 + r) * src_ld + c * 8);
     *reinterpret_cast<uint4*>(dst + r * ld + c * 8) = val;
   }
 }
@@ -105,11 +110,12 @@ using FragBt = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major>
 using FragC = wmma::fragment<wmma::accumulator, 16, 16, 16, float>;
 #endif
 
-// q, k, v: (heads, s, D) bf16; y: (heads, s, D + 1) f32. scale2 = c·log₂ e.
+// q, k, v: (b, s, n, D) bf16; y: (b, s, n, D + 1) f32 (g says where each head's rows are).
+// scale2 = c·log₂ e.
 template <int D>
 __global__ void __launch_bounds__(kThreads)
-    forward_kernel(const bf16* q, const bf16* k, const bf16* v, float* y, int64_t s,
-                   float scale2, bool causal) {
+    forward_kernel(const bf16* q, const bf16* k, const bf16* v, float* y, Dims g,
+                   float scale2) {
 #if GW_FLASH_TENSOR_CORES
   using L = ForwardSmem<D>;
   extern __shared__ __align__(128) unsigned char smem[];
@@ -121,13 +127,15 @@ __global__ void __launch_bounds__(kThreads)
   bf16* pw = reinterpret_cast<bf16*>(smem + L::p) + warp * 16 * L::ldp;
   float* os = reinterpret_cast<float*>(smem + L::o);
   float* ow = os + warp * 16 * L::ldo;
+  const int64_t s = g.s, ld = g.ld;
+  const bool causal = g.causal;
   const int64_t head = blockIdx.y, tiles = (s + kRows - 1) / kRows;
   // Causal: the last query tiles see the most keys, so they are scheduled first.
   const int64_t i0 = (causal ? tiles - 1 - blockIdx.x : blockIdx.x) * kRows;
-  q += head * s * D;
-  k += head * s * D;
-  v += head * s * D;
-  load_rows<D>(qs, L::ld, q, i0, s, kRows);
+  q += g.offset(head);
+  k += g.offset(head);
+  v += g.offset(head);
+  load_rows<D>(qs, L::ld, q, ld, i0, s, kRows);
   for (int at = threadIdx.x; at < kRows * L::ldo; at += kThreads) os[at] = 0;
   __syncthreads();
   FragA qf[D / 16];  // the warp's 16 query rows, for the whole walk
@@ -140,8 +148,8 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t keys = causal ? min(s, i0 + kRows) : s;  // later key tiles are wholly masked
   for (int64_t j0 = 0; j0 < keys; j0 += kCols) {
     __syncthreads();  // every warp is done with the previous K and V
-    load_rows<D>(ks, L::ld, k, j0, s, kCols);
-    load_rows<D>(vs, L::ld, v, j0, s, kCols);
+    load_rows<D>(ks, L::ld, k, ld, j0, s, kCols);
+    load_rows<D>(vs, L::ld, v, ld, j0, s, kCols);
     __syncthreads();
     // S = Q K_jᵀ: Kᵀ is K read column-major.
 #pragma unroll
@@ -203,7 +211,7 @@ __global__ void __launch_bounds__(kThreads)
   for (int r = 0; r < 16; ++r) {
     const int64_t i = i0 + warp * 16 + r;
     if (i >= s) continue;  // the same for every lane
-    float* out = y + (head * s + i) * (D + 1);
+    float* out = y + g.packed_offset(head) + i * g.ld_packed;
     const float inv = 1.0f / l[r];
     for (int e = lane; e < D; e += 32) out[e] = ow[r * L::ldo + e] * inv;
     if (lane == 0) out[D] = (m[r] + log2f(l[r])) * 0.6931471805599453f;  // · ln 2
@@ -233,13 +241,13 @@ __global__ void backward_prep_kernel(const float* y, const float* gy, bf16* dout
   }
 }
 
-// q, k, v, dout: (heads, s, D) bf16; lse, delta: (heads, s) f32; dq: (heads, s, D) f32,
-// zeroed, summed with atomics; dk, dv: (heads, s, D) bf16. scale = c.
+// q, k, v, dout: (b, s, n, D) bf16; lse, delta: (b, s, n) f32; dq: (b, s, n, D) f32, zeroed,
+// summed with atomics; dk, dv: (b, s, n, D) bf16. scale = c.
 template <int D>
 __global__ void __launch_bounds__(kThreads)
     backward_kernel(const bf16* q, const bf16* k, const bf16* v, const bf16* dout,
                     const float* lse, const float* delta, float* dq, bf16* dk, bf16* dv,
-                    int64_t s, float scale, bool causal) {
+                    Dims g, float scale) {
 #if GW_FLASH_TENSOR_CORES
   using L = BackwardSmem<D>;
   extern __shared__ __align__(128) unsigned char smem[];
@@ -258,25 +266,27 @@ __global__ void __launch_bounds__(kThreads)
   const bf16* kw = ks + warp * 16 * L::ld;
   const bf16* vw = vs + warp * 16 * L::ld;
   const float scale2 = scale * kLog2e;
+  const int64_t s = g.s, ld = g.ld, ls = g.ld / D;  // ls: rows of LSE and D
+  const bool causal = g.causal;
   const int64_t head = blockIdx.y, j0 = static_cast<int64_t>(blockIdx.x) * kRows;
-  const int64_t hs = head * s * D;
+  const int64_t hs = g.offset(head);
   q += hs, k += hs, v += hs, dout += hs, dq += hs, dk += hs, dv += hs;
-  lse += head * s;
-  delta += head * s;
-  load_rows<D>(ks, L::ld, k, j0, s, kRows);
-  load_rows<D>(vs, L::ld, v, j0, s, kRows);
+  lse += hs / D;
+  delta += hs / D;
+  load_rows<D>(ks, L::ld, k, ld, j0, s, kRows);
+  load_rows<D>(vs, L::ld, v, ld, j0, s, kRows);
   FragC dkf[D / 16], dvf[D / 16];  // the warp's 16 rows of k̄/c and v̄, for the whole walk
 #pragma unroll
   for (int nn = 0; nn < D / 16; ++nn) wmma::fill_fragment(dkf[nn], 0.0f), wmma::fill_fragment(dvf[nn], 0.0f);
 
   for (int64_t i0 = causal ? j0 : 0; i0 < s; i0 += kCols) {  // causal: earlier queries see none
     __syncthreads();  // every warp is done with the previous Q, ō, dSᵀ
-    load_rows<D>(qs, L::ld, q, i0, s, kCols);
-    load_rows<D>(dos, L::ld, dout, i0, s, kCols);
+    load_rows<D>(qs, L::ld, q, ld, i0, s, kCols);
+    load_rows<D>(dos, L::ld, dout, ld, i0, s, kCols);
     for (int c = threadIdx.x; c < kCols; c += kThreads) {
       const bool row = i0 + c < s;
-      lses[c] = row ? lse[i0 + c] * kLog2e : INFINITY;
-      deltas[c] = row ? delta[i0 + c] : 0.0f;
+      lses[c] = row ? lse[(i0 + c) * ls] * kLog2e : INFINITY;
+      deltas[c] = row ? delta[(i0 + c) * ls] : 0.0f;
     }
     __syncthreads();
     // Sᵀ = K_w Qᵀ and dPᵀ = V_w ōᵀ: 16 keys × 64 queries per warp.
@@ -348,7 +358,7 @@ __global__ void __launch_bounds__(kThreads)
         __syncwarp();
         for (int at = lane; at < 256; at += 32) {
           const int r = at / 16, c = at % 16;
-          if (iw + r < s) atomicAdd(dq + (iw + r) * D + nn * 16 + c, sw[at]);
+          if (iw + r < s) atomicAdd(dq + (iw + r) * ld + nn * 16 + c, sw[at]);
         }
         __syncwarp();
       }
@@ -366,7 +376,7 @@ __global__ void __launch_bounds__(kThreads)
       bf16* out = which == 0 ? dk : dv;
       for (int at = lane; at < 256; at += 32) {
         const int r = at / 16, c = at % 16;
-        if (jw + r < s) out[(jw + r) * D + nn * 16 + c] = __float2bfloat16(sw[at]);
+        if (jw + r < s) out[(jw + r) * ld + nn * 16 + c] = __float2bfloat16(sw[at]);
       }
       __syncwarp();
     }
@@ -379,8 +389,6 @@ __global__ void scale_to_bf16_kernel(const float* in, bf16* out, int64_t n, floa
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     out[i] = __float2bfloat16(in[i] * scale);
 }
-
-using Dims = kernels::AttentionShape;
 
 // A bf16 tensor's device pointer (Tensor::data<T> knows the CPU's gw::bf16, not CUDA's type).
 bf16* bf16_of(const Tensor& t) {
@@ -421,7 +429,7 @@ void forward_d(const KernelArgs& args, const Dims& g) {
   allow_shared(forward_kernel<D>, shared);
   forward_kernel<D><<<grid_of(g), kThreads, shared, stream_of(args)>>>(
       bf16_of(args.inputs[0]), bf16_of(args.inputs[1]), bf16_of(args.inputs[2]),
-      args.output.data<float>(), g.s, static_cast<float>(g.scale) * kLog2e, g.causal);
+      args.output.data<float>(), g, static_cast<float>(g.scale) * kLog2e);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -441,13 +449,13 @@ void backward_d(const KernelArgs& args, const Dims& g) {
       args.inputs[3].data<float>(), args.inputs[4].data<float>(), bf16_of(dout), lse, delta,
       rows, D);
   CUDA_CHECK_LAUNCH();
-  bf16* out = bf16_of(args.output);  // (3, b, n, s, d) = q̄, k̄, v̄
+  bf16* out = bf16_of(args.output);  // (3, b, s, n, d) = q̄, k̄, v̄
   constexpr size_t shared = BackwardSmem<D>::bytes;
   allow_shared(backward_kernel<D>, shared);
   backward_kernel<D><<<grid_of(g), kThreads, shared, st>>>(
       bf16_of(args.inputs[0]), bf16_of(args.inputs[1]), bf16_of(args.inputs[2]),
-      bf16_of(dout), lse, delta, dq.data<float>(), out + all, out + 2 * all, g.s,
-      static_cast<float>(g.scale), g.causal);
+      bf16_of(dout), lse, delta, dq.data<float>(), out + all, out + 2 * all, g,
+      static_cast<float>(g.scale));
   CUDA_CHECK_LAUNCH();
   scale_to_bf16_kernel<<<blocks_for(all), 256, 0, st>>>(dq.data<float>(), out, all,
                                                         static_cast<float>(g.scale));

@@ -328,16 +328,18 @@ void rms_norm_backward_weight(const KernelArgs& args) {
   });
 }
 
-// ---- RoPE on x (b, n, s, d): pair (2i, 2i+1) at position p turns by p·theta^(−2i/d) ---------
-// inverse turns by the opposite angle (RoPE's VJP). Angles in double, as on the CPU: with
+// ---- RoPE on x (b, n, s, d) or (b, s, n, d): pair (2i, 2i+1) at position p turns by
+// p·theta^(−2i/d); inverse turns by the opposite angle (RoPE's VJP). Angles in double, as on the CPU: with
 // positions in the thousands, an f32 angle would lose 1e-4 of a radian.
 template <typename T>
-__global__ void rope_kernel(const T* x, T* y, int64_t pairs, int64_t s, int64_t d, double theta,
-                            double sign) {
+__global__ void rope_kernel(const T* x, T* y, int64_t pairs, int64_t s, int64_t d,
+                            int64_t per_position, double theta, double sign) {
   const int64_t half = d / 2;
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < pairs;
        e += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t i = e % half, p = (e / half) % s;
+    // Row e / half (d elements) is at position (row / per_position) % s: per_position is n
+    // for (b, s, n, d), 1 for (b, n, s, d).
+    const int64_t i = e % half, p = (e / half / per_position) % s;
     const double angle = static_cast<double>(p) * pow(theta, -2.0 * i / static_cast<double>(d));
     double sn, c;
     sincos(angle, &sn, &c);
@@ -351,12 +353,13 @@ __global__ void rope_kernel(const T* x, T* y, int64_t pairs, int64_t s, int64_t 
 void rope(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t pairs = x.numel() / 2;
+  const bool seq_major = args.node.attrs.axis == 1;
   if (pairs == 0) return;
   dispatch_dtype<CudaStorage, Accepts::f32_f64>(x.dtype(), "rope", [&](auto zero) {
     using T = decltype(zero);
     rope_kernel<T><<<blocks_for(pairs), 256, 0, stream_of(args)>>>(
-        in<T>(args, 0), out<T>(args), pairs, x.size(2), x.size(3), args.node.attrs.theta,
-        args.node.attrs.inverse ? -1.0 : 1.0);
+        in<T>(args, 0), out<T>(args), pairs, x.size(seq_major ? 1 : 2), x.size(3),
+        seq_major ? x.size(2) : 1, args.node.attrs.theta, args.node.attrs.inverse ? -1.0 : 1.0);
     CUDA_CHECK_LAUNCH();
   });
 }

@@ -2,15 +2,17 @@
 // code and leave the rest as it is; the build and the grader take this file as it stands.
 // flash_attention.cpp — lab 08: flash attention on the CPU, forward and backward.
 //
-// q, k, v (b, n, s, d), per head S = c·q kᵀ (c = scale, 1/√d by default), masked above the
+// q, k, v (b, s, n, d), per head S = c·q kᵀ (c = scale, 1/√d by default), masked above the
 // diagonal when causal, P = softmax_rows(S), o = P v. The naive kernels (attention.cpp) hold
 // every (s, s) matrix; these hold only tiles of kRows queries × kCols keys, so their extra
-// memory does not grow with s².
+// memory does not grow with s². Sequence-major q, k, v are the layout x·W_q produces: one
+// head's s rows of d elements lie n·d apart (Flash::ld), and the products read them in place
+// through BLAS's leading dimension.
 //
 // Forward, per (head, query tile): walk the key tiles keeping for each row the running max m
 // and the running sum l of exp(S − m); when a tile raises m, rescale l and the unnormalized
 // output by exp(m_old − m_new). At the end o = acc / l and LSE = m + log l, written as the
-// row's last element of the packed output (b, n, s, d + 1).
+// row's last element of the packed output (b, s, n, d + 1).
 // Backward, per head, given the packed output y and its adjoint ȳ = [ō, L̄SE]:
 //   D_i = ō_i·o_i − L̄SE_i;  per (key tile j, query tile i): P = exp(S − LSE) (recomputed),
 //   v̄_j += Pᵀ ō_i;  dP = ō_i v_jᵀ;  dS = P ∘ (dP − D);  q̄_i += c·dS k_j;  k̄_j += c·dSᵀ q_i.
@@ -45,10 +47,13 @@ constexpr int64_t kCols = 64;  // keys per tile: S and P tiles of 16 KiB (f32) s
 inline float exp_of(float x) { return vec_expf(x); }
 inline double exp_of(double x) { return std::exp(x); }
 
-/// The sizes every tile function reads: one head's q, k, v are (s, d) row-major.
+/// The sizes every tile function reads. One head's q, k, v (and q̄, k̄, v̄) are s rows of d
+/// elements, row i at ld·i; its packed output y and adjoint ȳ are s rows of d + 1 (the output,
+/// then the LSE), row i at ldy·i.
 template <typename T>
 struct Flash {
   int64_t s = 0, d = 0;
+  int64_t ld = 0, ldy = 0;  // n·d and n·(d + 1) for (b, s, n, d)
   T scale = 1;
   bool causal = false;
 };
@@ -58,20 +63,20 @@ inline int64_t keys_seen(bool causal, int64_t i, int64_t j0, int64_t cols) {
   return causal ? std::clamp<int64_t>(i - j0 + 1, 0, cols) : cols;
 }
 
-// Query rows [i0, i1) of one head. y: the head's packed output (s, d + 1). scratch: kRows·kCols
-// + kRows·d + 2·kRows elements.
+// Query rows [i0, i1) of one head. y: the head's packed output (rows ldy apart). scratch:
+// kRows·kCols + kRows·d + 2·kRows elements.
 template <typename T>
 void forward_tile(const Flash<T>& f, const T* q, const T* k, const T* v, T* y, int64_t i0,
                   int64_t i1, T* scratch) {
-  GW_TODO("lab 08: the tiled forward of query rows [i0, i1): for each key tile (up to row i1 − 1 when causal: later tiles are wholly masked), S = c·Q_i K_jᵀ; per row a running max m and sum l of exp(S − m), masked keys (j > i when causal) left out, the output accumulator and l rescaled by exp(m_old − m_new) when m grows; acc += P V_j; then y row i = [acc/l, m + log l] (length d + 1). Never allocate anything of size s·s", f, q, k, v, y, i0, i1, scratch);
+  GW_TODO("lab 08: the tiled forward of query rows [i0, i1): for each key tile (up to row i1 − 1 when causal: later tiles are wholly masked), S = c·Q_i K_jᵀ; per row a running max m and sum l of exp(S − m), masked keys (j > i when causal) left out, the output accumulator and l rescaled by exp(m_old − m_new) when m grows; acc += P V_j; then y row i = [acc/l, m + log l] (d + 1 elements at y + i·ldy). Row i of q, k, v is at i·ld (blas_gemm's leading-dimension overload reads such rows in place). Never allocate anything of size s·s", f, q, k, v, y, i0, i1, scratch);
 }
 
-// One head's gradients. y, gy: its packed output and adjoint (s, d + 1); gq, gk, gv (s, d).
-// scratch: s·d + 2·s + 2·kRows·kCols elements.
+// One head's gradients. y, gy: its packed output and adjoint (rows ldy apart); gq, gk, gv
+// (rows ld apart, as q). scratch: s·d + 2·s + 2·kRows·kCols elements.
 template <typename T>
 void backward_head(const Flash<T>& f, const T* q, const T* k, const T* v, const T* y,
                    const T* gy, T* gq, T* gk, T* gv, T* scratch) {
-  GW_TODO("lab 08: the tiled backward of one head: D_i = ō_i·o_i − L̄SE_i (ō_i, o_i the first d elements of row i of gy and y, L̄SE_i and LSE_i their last); zero q̄, k̄, v̄; per key tile j and each query tile i that can see it (causal: i1 > j0): P = exp(c·Q_i K_jᵀ − LSE) with masked keys 0, v̄_j += Pᵀ ō_i, dP = ō_i V_jᵀ, dS = P ∘ (dP − D), q̄_i += c·dS K_j, k̄_j += c·dSᵀ Q_i. Never allocate anything of size s·s", f, q, k, v, y, gy, gq, gk, gv, scratch);
+  GW_TODO("lab 08: the tiled backward of one head: D_i = ō_i·o_i − L̄SE_i (ō_i, o_i the first d elements of row i of gy and y, at i·ldy, L̄SE_i and LSE_i their last); zero q̄, k̄, v̄ (rows at i·ld, as q); per key tile j and each query tile i that can see it (causal: i1 > j0): P = exp(c·Q_i K_jᵀ − LSE) with masked keys 0, v̄_j += Pᵀ ō_i, dP = ō_i V_jᵀ, dS = P ∘ (dP − D), q̄_i += c·dS K_j, k̄_j += c·dSᵀ Q_i. Never allocate anything of size s·s", f, q, k, v, y, gy, gq, gk, gv, scratch);
 }
 
 /// Scratch from the counting allocator, one slice per thread.
@@ -111,7 +116,7 @@ void parallel_tasks(int64_t n, const F& body) {
 
 template <typename T>
 Flash<T> flash_of(const kernels::AttentionShape& g) {
-  return Flash<T>{g.s, g.d, static_cast<T>(g.scale), g.causal};
+  return Flash<T>{g.s, g.d, g.ld, g.ld_packed, static_cast<T>(g.scale), g.causal};
 }
 
 template <typename T>
@@ -122,12 +127,12 @@ void forward_typed(const KernelArgs& args) {
   const T* k = args.inputs[1].data<T>();
   const T* v = args.inputs[2].data<T>();
   T* y = args.output.data<T>();
-  const int64_t tiles = (g.s + kRows - 1) / kRows, hs = g.s * g.d;
+  const int64_t tiles = (g.s + kRows - 1) / kRows;
   Scratch<T> scratch(kRows * kCols + kRows * g.d + 2 * kRows, omp_get_max_threads());
   // Causal tiles differ in work (tile i sees i + 1 key tiles): dynamic scheduling.
   parallel_tasks(g.heads * tiles, [&](int64_t t) {
-    const int64_t h = t / tiles, i0 = t % tiles * kRows;
-    forward_tile(f, q + h * hs, k + h * hs, v + h * hs, y + h * g.s * (g.d + 1), i0,
+    const int64_t h = t / tiles, i0 = t % tiles * kRows, at = g.offset(h);
+    forward_tile(f, q + at, k + at, v + at, y + g.packed_offset(h), i0,
                  std::min(i0 + kRows, g.s), scratch.of_thread());
   });
 }
@@ -141,12 +146,13 @@ void backward_typed(const KernelArgs& args) {
   const T* v = args.inputs[2].data<T>();
   const T* y = args.inputs[3].data<T>();
   const T* gy = args.inputs[4].data<T>();
-  const int64_t hs = g.s * g.d, hy = g.s * (g.d + 1), all = g.heads * hs;
-  T* gq = args.output.data<T>();  // output (3, b, n, s, d) = q̄, k̄, v̄
-  Scratch<T> scratch(hs + 2 * g.s + 2 * kRows * kCols, omp_get_max_threads());
+  const int64_t all = g.heads * g.s * g.d;
+  T* gq = args.output.data<T>();  // output (3, b, s, n, d) = q̄, k̄, v̄
+  Scratch<T> scratch(g.s * g.d + 2 * g.s + 2 * kRows * kCols, omp_get_max_threads());
   parallel_tasks(g.heads, [&](int64_t h) {
-    backward_head(f, q + h * hs, k + h * hs, v + h * hs, y + h * hy, gy + h * hy, gq + h * hs,
-                  gq + all + h * hs, gq + 2 * all + h * hs, scratch.of_thread());
+    const int64_t at = g.offset(h), aty = g.packed_offset(h);
+    backward_head(f, q + at, k + at, v + at, y + aty, gy + aty, gq + at, gq + all + at,
+                  gq + 2 * all + at, scratch.of_thread());
   });
 }
 

@@ -8,6 +8,10 @@
 // reference's. For the large runs whose (s, s) matrices the oracle should not hold, a few rows
 // are checked against plain loops (RowOracle).
 //
+// A case is written head-major, (b, n, s, d), the naive op's layout and the oracle's. The
+// flash op reads sequence-major q, k, v, (b, s, n, d): the helpers below swap axes 1 and 2 on
+// the way in, and back on the way out, so every comparison is head-major.
+//
 // Graded, each check sends what your code computed: a sample of the output and of the
 // gradients (every element of small ones), the log-sum-exp, the memory figures. Every value
 // is observed within the tolerance two answers that both pass the check may differ by.
@@ -59,10 +63,31 @@ inline AttentionCase random_case(const Shape& shape, bool causal, DType dtype, u
 
 // ---- the ops under test --------------------------------------------------------------------
 
-/// The flash op's packed output (b, n, s, d + 1).
-inline Tensor flash_packed(const AttentionCase& c) {
+/// x with the two axes before its last one swapped: (b, n, s, d) <-> (b, s, n, d), and
+/// (3, b, s, n, d) -> (3, b, n, s, d).
+inline Tensor swap_heads_and_sequence(const Tensor& x) {
+  const int64_t r = static_cast<int64_t>(x.shape().size());
+  std::vector<int64_t> perm;
+  for (int64_t i = 0; i < r; ++i) perm.push_back(i);
+  std::swap(perm[static_cast<size_t>(r - 3)], perm[static_cast<size_t>(r - 2)]);
   Graph g;
-  return eval(flash_attention_packed(g.constant(c.q), g.constant(c.k), g.constant(c.v), c.causal));
+  return eval(permute(g.constant(x), perm));
+}
+
+/// q, k, v of a case as the flash op takes them, (b, s, n, d).
+struct SeqMajor {
+  Tensor q, k, v;
+  explicit SeqMajor(const AttentionCase& c)
+      : q(swap_heads_and_sequence(c.q)), k(swap_heads_and_sequence(c.k)),
+        v(swap_heads_and_sequence(c.v)) {}
+};
+
+/// The flash op's packed output, head-major: (b, n, s, d + 1).
+inline Tensor flash_packed(const AttentionCase& c) {
+  const SeqMajor in(c);
+  Graph g;
+  return swap_heads_and_sequence(
+      eval(flash_attention_packed(g.constant(in.q), g.constant(in.k), g.constant(in.v), c.causal)));
 }
 
 /// The first d columns (the output) or the last one (the LSE) of a packed output, in f64.
@@ -84,8 +109,9 @@ inline Tensor unpack(const Tensor& packed, bool lse) {
 
 /// q̄, k̄, v̄ (3, b, n, s, d) from the flash backward op given ō (the LSE's adjoint 0), f64.
 inline Tensor flash_gradients(const AttentionCase& c) {
-  const Shape& s = c.q.shape();
-  const std::vector<double> go = c.go.to_doubles();
+  const SeqMajor in(c);
+  const Shape& s = in.q.shape();
+  const std::vector<double> go = swap_heads_and_sequence(c.go).to_doubles();
   std::vector<double> packed_go;
   for (size_t r = 0; r < go.size() / static_cast<size_t>(s[3]); ++r) {
     packed_go.insert(packed_go.end(), go.begin() + static_cast<int64_t>(r) * s[3],
@@ -93,12 +119,13 @@ inline Tensor flash_gradients(const AttentionCase& c) {
     packed_go.push_back(0.0);
   }
   Graph g;
-  Node* q = g.constant(c.q);
-  Node* k = g.constant(c.k);
-  Node* v = g.constant(c.v);
+  Node* q = g.constant(in.q);
+  Node* k = g.constant(in.k);
+  Node* v = g.constant(in.v);
   Node* y = flash_attention_packed(q, k, v, c.causal);
   Node* gy = g.constant(Tensor::from_values(y->shape, packed_go, c.q.dtype()));
-  return eval(flash_attention_backward(q, k, v, y, gy, c.causal)).astype(DType::f64);
+  return swap_heads_and_sequence(eval(flash_attention_backward(q, k, v, y, gy, c.causal)))
+      .astype(DType::f64);
 }
 
 /// The naive op's output, in f64.
@@ -312,17 +339,18 @@ inline ::testing::AssertionResult sampled_rows_match(const RowOracle& oracle, co
 }
 
 /// One forward and one backward of flash attention: the most extra bytes in use while they
-/// ran, and the packed output.
+/// ran, and the packed output (head-major, (b, n, s, d + 1), swapped after the probe).
 struct FlashRun {
   int64_t peak_extra_bytes = 0;
   Tensor packed;
 };
 
 inline FlashRun flash_peak_extra_bytes(const AttentionCase& c) {
+  const SeqMajor in(c);
   Graph g;
-  Node* q = g.constant(c.q);
-  Node* k = g.constant(c.k);
-  Node* v = g.constant(c.v);
+  Node* q = g.constant(in.q);
+  Node* k = g.constant(in.k);
+  Node* v = g.constant(in.v);
   Node* y = flash_attention_packed(q, k, v, c.causal);
   Node* b = flash_attention_backward(q, k, v, y, y, c.causal);
   FlashRun run;
@@ -331,6 +359,7 @@ inline FlashRun flash_peak_extra_bytes(const AttentionCase& c) {
     run.packed = eval(std::vector<Node*>{y, b})[0];
     run.peak_extra_bytes = probe.peak_extra_bytes();
   }
+  run.packed = swap_heads_and_sequence(run.packed);
   return run;
 }
 

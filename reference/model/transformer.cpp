@@ -136,12 +136,19 @@ ForwardPass Transformer::forward(Node* ids, Node* targets) const {
     }
     {  // attention sublayer: x + Wo·attn(rope(q), rope(k), v)
       NameScope scope(graph, layer + "/attention");
-      Node* q = rope(split_heads(matmul(a, w.wq), b, s, n, d), shape.rope_theta);  // (b, n, s, d)
-      Node* k = rope(split_heads(matmul(a, w.wk), b, s, n, d), shape.rope_theta);
-      Node* v = split_heads(matmul(a, w.wv), b, s, n, d);
-      Node* att = use_flash ? flash_attention(q, k, v, /*causal=*/true)
-                            : attention(q, k, v, /*causal=*/true);
-      Node* o = merge_heads(att, b, s, n, d);  // (b·s, h)
+      Node* o = nullptr;  // (b·s, h)
+      if (use_flash) {  // flash reads (b, s, n, d) as the projections make it: no permutes
+        const Shape heads = {b, s, n, d};
+        Node* q = rope(reshape(matmul(a, w.wq), heads), shape.rope_theta, false, 1);
+        Node* k = rope(reshape(matmul(a, w.wk), heads), shape.rope_theta, false, 1);
+        Node* v = reshape(matmul(a, w.wv), heads);
+        o = reshape(flash_attention(q, k, v, /*causal=*/true), {b * s, h});
+      } else {  // the naive op takes (b, n, s, d)
+        Node* q = rope(split_heads(matmul(a, w.wq), b, s, n, d), shape.rope_theta);
+        Node* k = rope(split_heads(matmul(a, w.wk), b, s, n, d), shape.rope_theta);
+        Node* v = split_heads(matmul(a, w.wv), b, s, n, d);
+        o = merge_heads(attention(q, k, v, /*causal=*/true), b, s, n, d);
+      }
       x = add(x, matmul(o, w.wo));
     }
     {

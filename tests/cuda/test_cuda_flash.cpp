@@ -25,7 +25,7 @@ TEST(CudaFlash, ForwardAndBackwardMatchCpu) {
   for (DType dt : {DType::f32, DType::f64})
     for (bool causal : {true, false})
       for (const Shape& shape :
-           std::vector<Shape>{{2, 3, 17, 8}, {1, 2, 130, 64}, {1, 1, 77, 128}}) {
+           std::vector<Shape>{{2, 17, 3, 8}, {1, 130, 2, 64}, {1, 77, 1, 128}}) {
         const Tensor q = random_tensor(shape, dt, 1), k = random_tensor(shape, dt, 2);
         const Tensor v = random_tensor(shape, dt, 3);
         Attrs a;
@@ -131,12 +131,12 @@ TEST(CudaFlash, Bf16TensorCoreKernelsMatchCpu) {
   GW_REQUIRE_GPU();
   for (int64_t d : {64, 128})
     for (int64_t s : {1, 63, 65, 1000})
-      for (bool causal : {false, true}) check_bf16_case({1, 2, s, d}, causal);
+      for (bool causal : {false, true}) check_bf16_case({1, s, 2, d}, causal);
 }
 
 TEST(CudaFlash, Bf16AtT4096) {
   GW_REQUIRE_GPU();
-  check_bf16_case({1, 1, 4096, 128}, true);
+  check_bf16_case({1, 4096, 1, 128}, true);
 }
 
 TEST(CudaFlash, Bf16HeadDimensionOtherThan64Or128IsAShapeErrorNamingD) {
@@ -155,7 +155,7 @@ TEST(CudaFlash, Bf16HeadDimensionOtherThan64Or128IsAShapeErrorNamingD) {
 // f16 runs the f32 kernels on widened copies: the packed output is f32, the gradients f16.
 TEST(CudaFlash, F16MatchesCpu) {
   GW_REQUIRE_GPU();
-  const Shape shape{1, 2, 65, 32};
+  const Shape shape{1, 65, 2, 32};
   const Tensor q = random_tensor(shape, DType::f16, 21), k = random_tensor(shape, DType::f16, 22);
   const Tensor v = random_tensor(shape, DType::f16, 23);
   Attrs a;

@@ -1,6 +1,8 @@
 // test_flash_attention.cpp — flash attention on the CPU against the naive ops (the oracle):
 // outputs, the saved log-sum-exp and gradients on odd shapes (T across tile edges, d not a
-// power of two), causal and not; shape errors; extra memory linear in T.
+// power of two), causal and not; shape errors; extra memory linear in T. The flash ops read
+// (b, s, n, d) and the naive ones (b, n, s, d): comparisons write the cases head-major and
+// swap axes 1 and 2 around the flash op (flash_head_major).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -40,6 +42,15 @@ const OpCases kFlashCases({
                return flash_attention(p({1, 1, 4, 3}), p({1, 1, 4, 3}), p({1, 1, 4, 3}), false);),
 });
 
+// Axes 1 and 2 swapped: (b, n, s, d) <-> (b, s, n, d).
+Node* swap12(Node* x) { return permute(x, {0, 2, 1, 3}); }
+// The flash op (packed or not) on head-major q, k, v, its result head-major again.
+Node* flash_head_major(Node* q, Node* k, Node* v, bool causal, bool packed = false) {
+  Node* y = packed ? flash_attention_packed(swap12(q), swap12(k), swap12(v), causal)
+                   : flash_attention(swap12(q), swap12(k), swap12(v), causal);
+  return swap12(y);
+}
+
 std::string where(int64_t s, int64_t d, bool causal, DType dt) {
   return "s=" + std::to_string(s) + " d=" + std::to_string(d) + (causal ? " causal " : " full ") +
          dtype_name(dt);
@@ -73,7 +84,7 @@ std::vector<Tensor> grads_of(bool flash, const std::vector<Tensor>& qkv, const T
   Graph g;
   std::vector<Node*> in;
   for (const Tensor& t : qkv) in.push_back(g.parameter("x" + std::to_string(in.size()), t));
-  Node* o = flash ? flash_attention(in[0], in[1], in[2], causal)
+  Node* o = flash ? flash_head_major(in[0], in[1], in[2], causal)
                   : attention(in[0], in[1], in[2], causal);
   return eval(gradients(sum(mul(o, g.constant(w))), in));
 }
@@ -94,7 +105,7 @@ TEST(FlashAttention, OutputAndLseMatchNaiveOnOddShapes) {
             return attention(n[0], n[1], n[2], causal);
           });
           const Tensor packed = run_op(qkv, [causal](Graph&, auto& n) {
-            return flash_attention_packed(n[0], n[1], n[2], causal);
+            return flash_head_major(n[0], n[1], n[2], causal, /*packed=*/true);
           });
           ASSERT_EQ(packed.shape(), (Shape{1, 2, s, d + 1}));
           const std::vector<double> y = packed.to_doubles();
@@ -144,7 +155,7 @@ TEST(FlashAttention, MaxRisingInTheLastTileIsRescaled) {
     return attention(n[0], n[1], n[2], false);
   });
   const Tensor flash = run_op({q, k, v}, [](Graph&, auto& n) {
-    return flash_attention(n[0], n[1], n[2], false);
+    return flash_head_major(n[0], n[1], n[2], false);
   });
   EXPECT_TRUE(all_close(flash, naive, 1e-12, 1e-12));
 }
@@ -161,11 +172,18 @@ TEST(FlashAttention, BadShapesAreErrorsNamingThem) {
     EXPECT_NE(msg.find("(1, 2, 4, 16)"), std::string::npos) << msg;
   }
   try {
-    Node* empty = g.input("e", {1, 2, 0, 8});
+    Node* empty = g.input("e", {1, 0, 2, 8});  // (b, s, n, d) with s = 0
     flash_attention(empty, empty, empty, true);
     ADD_FAILURE() << "expected ShapeError";
   } catch (const ShapeError& e) {
-    EXPECT_NE(std::string(e.what()).find("(1, 2, 0, 8)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("(1, 0, 2, 8)"), std::string::npos) << e.what();
+  }
+  try {  // a 3-D q names the layout it must have
+    Node* flat = g.input("flat", {2, 4, 8});
+    flash_attention(flat, flat, flat, true);
+    ADD_FAILURE() << "expected ShapeError";
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("(b, s, n, d)"), std::string::npos) << e.what();
   }
   EXPECT_THROW(flash_attention(q, q, g.input("v", {1, 2, 4, 8}, DType::f64), false), DTypeError);
   Node* packed = flash_attention_packed(q, q, q, false);
@@ -286,7 +304,7 @@ TEST(FlashAttention, SixteenBitDTypeErrorsNameTheDTypes) {
   // Mismatched head dimensions and T = 0 stay shape errors with 16-bit inputs.
   EXPECT_THROW(flash_attention(q, g.input("k2", {1, 2, 4, 128}, DType::bf16), q, false),
                ShapeError);
-  Node* empty = g.input("e", {1, 2, 0, 64}, DType::bf16);
+  Node* empty = g.input("e", {1, 0, 2, 64}, DType::bf16);
   EXPECT_THROW(flash_attention(empty, empty, empty, true), ShapeError);
   // The packed output of bf16 q is f32; so must its adjoint be.
   Node* packed = flash_attention_packed(q, q, q, false);

@@ -32,6 +32,7 @@ const OpCases kNnCases({
     GW_OP_CASE("rms_norm", return rms_norm(p({2, 4}), p({4}), 1e-5);),
     GW_OP_CASE("rope", return rope(p({1, 2, 3, 4}));),
     GW_OP_CASE("rope_inverse", return rope(p({1, 2, 3, 4}), 10000.0, true);),
+    GW_OP_CASE("rope_sequence_major", return rope(p({2, 3, 2, 4}), 10000.0, false, 1);),
 });
 
 // Applies `row_fn` (input row -> output row) to every last-axis row of x, in f64.
@@ -294,10 +295,31 @@ TEST(RoPE, InverseUndoesForwardAndIsItsVjp) {
   EXPECT_TRUE(all_close(vjp, finite_difference(forward, {x}, 0, gy), 1e-7, 1e-6));
 }
 
+// Sequence-major x (b, s, n, d), the layout the flash op reads: the same rotation as on the
+// head-major tensor, position by position.
+TEST(RoPE, SequenceMajorRotatesAsHeadMajor) {
+  Tensor x = random_tensor({2, 3, 5, 8}, DType::f64, 23);  // (b, n, s, d)
+  Tensor want = run_op({x}, [](Graph&, auto& in) { return rope(in[0], 500.0); });
+  for (bool inverse : {false, true}) {
+    Tensor got = run_op({x}, [inverse](Graph&, auto& in) {
+      Node* seq = permute(in[0], {0, 2, 1, 3});  // (b, s, n, d)
+      Node* turned = rope(seq, 500.0, inverse, 1);
+      return permute(inverse ? rope(turned, 500.0, false, 1) : turned, {0, 2, 1, 3});
+    });
+    EXPECT_TRUE(all_close(got, inverse ? x : want, 1e-12, 1e-12)) << "inverse " << inverse;
+  }
+}
+
 TEST(RoPE, OddHeadDimOrWrongRankIsShapeError) {
   Graph g;
   EXPECT_THROW(rope(g.input("x", {1, 2, 3, 5})), ShapeError);
   EXPECT_THROW(rope(g.input("y", {2, 3, 4})), ShapeError);
+  try {
+    rope(g.input("z", {1, 2, 3, 4}), 10000.0, false, 3);
+    ADD_FAILURE() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("sequence axis"), std::string::npos) << e.what();
+  }
 }
 
 // ---- AdamW ---------------------------------------------------------------------------------

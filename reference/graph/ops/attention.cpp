@@ -1,10 +1,12 @@
-// attention.cpp — attention softmax(q kᵀ · scale + mask) v over q, k, v (b, n, s, d), and its
-// fused backward op, naive and flash: declarations, rules and builders.
+// attention.cpp — attention softmax(q kᵀ · scale + mask) v per head, and its fused backward
+// op, naive and flash: declarations, rules and builders.
 //
-// The kernels behind Attention are naive: they materialize the (s, s) scores of every head
-// in their workspace. FlashAttention computes the same output tile by tile with an online
-// softmax and packs each row's log-sum-exp after it, (b, n, s, d + 1), so that its backward
-// op recomputes P = exp(S − LSE) per tile without a second pass over the keys.
+// The kernels behind Attention are naive: they take q, k, v head-major, (b, n, s, d), and
+// materialize the (s, s) scores of every head in their workspace. FlashAttention computes the
+// same output tile by tile with an online softmax, reading q, k, v sequence-major, (b, s, n, d),
+// as the projections x·W produce them (no permute in the trainer's graph), and packs each
+// row's log-sum-exp after it, (b, s, n, d + 1), so that its backward op recomputes
+// P = exp(S − LSE) per tile without a second pass over the keys.
 // Attention's forward FLOP count is lab 07's (reference/passes/cost_rules.cpp); its
 // backward's, here, uses the same convention (a product of m×n by n×h costs m·h·(2n − 1)):
 // per head S = QKᵀ again, dV = Pᵀ dO, dP = dO Vᵀ, dQ = dS K, dK = dSᵀ Q (five GEMMs), then P
@@ -37,8 +39,9 @@ DType packed_dtype(DType t) { return is_half(t) ? DType::f32 : t; }
 void check_qkv(const char* op, const Node& node, size_t same = 0) {
   const Node* q = node.inputs[0];
   if (!is_half(q->dtype)) op_rules::check_f32_or_f64(op, q, "q");
-  GW_CHECK_AS(ShapeError, q->shape.size() == 4, op, ": q ", shape_str(q->shape),
-              " must be (b, n, s, d)");
+  const bool flash = node.op == Op::FlashAttention || node.op == Op::FlashAttentionBackward;
+  GW_CHECK_AS(ShapeError, q->shape.size() == 4, op, ": q ", shape_str(q->shape), " must be ",
+              flash ? "(b, s, n, d)" : "(b, n, s, d)");
   const char* names[] = {"", "q and k", "q and v", "q and the output adjoint"};
   for (size_t i = 1; i < (same ? same : node.inputs.size()); ++i)
     op_rules::check_same(op, q, node.inputs[i], names[i]);
@@ -54,12 +57,12 @@ void attention_backward_shape(Node& node) {  // q, k, v, ō -> (3, b, n, s, d)
   node.shape.insert(node.shape.begin(), 3);
   node.dtype = node.inputs[0]->dtype;
 }
-// Flash: q, k, v as above with s, d ≥ 1 (an empty sequence has no softmax), the packed output
-// and its adjoint (b, n, s, d + 1) of packed_dtype(q): f32 for 16-bit q, else q's dtype.
+// Flash: q, k, v (b, s, n, d) with s, d ≥ 1 (an empty sequence has no softmax), the packed
+// output and its adjoint (b, s, n, d + 1) of packed_dtype(q): f32 for 16-bit q, else q's dtype.
 void check_flash(const char* op, const Node& node) {
   const Node* q = node.inputs[0];
   check_qkv(op, node, 3);
-  GW_CHECK_AS(ShapeError, q->shape[2] >= 1 && q->shape[3] >= 1, op, ": q ", shape_str(q->shape),
+  GW_CHECK_AS(ShapeError, q->shape[1] >= 1 && q->shape[3] >= 1, op, ": q ", shape_str(q->shape),
               " must have s ≥ 1 (a softmax needs a key) and d ≥ 1");
   Shape packed = q->shape;
   packed[3] += 1;
@@ -75,13 +78,13 @@ void check_flash(const char* op, const Node& node) {
                 " it must be ", dtype_name(want));
   }
 }
-void flash_attention_shape(Node& node) {  // q, k, v -> (b, n, s, d + 1), f32 for 16-bit q
+void flash_attention_shape(Node& node) {  // q, k, v -> (b, s, n, d + 1), f32 for 16-bit q
   check_flash("flash_attention", node);
   node.shape = node.inputs[0]->shape;
   node.shape[3] += 1;
   node.dtype = packed_dtype(node.inputs[0]->dtype);
 }
-void flash_attention_backward_shape(Node& node) {  // q, k, v, y, ȳ -> (3, b, n, s, d)
+void flash_attention_backward_shape(Node& node) {  // q, k, v, y, ȳ -> (3, b, s, n, d)
   check_flash("flash_attention_backward", node);
   node.shape = node.inputs[0]->shape;
   node.shape.insert(node.shape.begin(), 3);
@@ -98,12 +101,12 @@ double attention_backward_flops(const Node& node) {
   const double per_head = 2 * s * s * (2 * d - 1) + 3 * s * d * (2 * s - 1) + 6 * s * s;
   return static_cast<double>(a.heads) * per_head;
 }
-// The flash ops count what flash-attention papers count, per head of q (b, n, s, d):
+// The flash ops count what flash-attention papers count, per head of q (b, s, n, d):
 // 4s²d + 3s² forward (QKᵀ, PV, softmax), 10s²d + 6s² backward.
 double flash_count(const Node& node, double per_d, double per_score) {
-  const Shape& q = node.inputs[0]->shape;
-  const double heads = static_cast<double>(q[0] * q[1]), s = static_cast<double>(q[2]);
-  return heads * s * s * (per_d * static_cast<double>(q[3]) + per_score);
+  const kernels::AttentionShape a = kernels::attention_shape(node);
+  const double s = static_cast<double>(a.s);
+  return static_cast<double>(a.heads) * s * s * (per_d * static_cast<double>(a.d) + per_score);
 }
 double flash_attention_flops(const Node& node) { return flash_count(node, 4, 3); }
 double flash_attention_backward_flops(const Node& node) { return flash_count(node, 10, 6); }
@@ -132,15 +135,21 @@ Adjoints vjp_attention(Node& y, Node* g) {
 // P, so the rules recompute it from primitives (the ops' composed reference):
 // ȯ = Ṗ·v + P·v̇, Ṗ = softmax_backward(P, Ṡ) (symmetric Jacobian), Ṡ = scale·(q̇ kᵀ + q k̇ᵀ).
 // Masked scores have P = 0, so their Ṡ never matters. 16-bit operands are widened to f32 (the
-// kernels compute in f32, and MatMul takes f32/f64), so the tangent comes out f32.
-Node* widened(Node* x) { return x && is_half(x->dtype) ? cast(x, DType::f32) : x; }
+// kernels compute in f32, and MatMul takes f32/f64), so the tangent comes out f32. The
+// composed graph works head-major: the flash ops' (b, s, n, d) operands swap axes 1 and 2
+// (a swap that is its own inverse, so the flash rule swaps its result back the same way).
+Node* head_major(const Node& o, Node* x) {
+  if (x == nullptr) return nullptr;
+  if (is_half(x->dtype)) x = cast(x, DType::f32);
+  return kernels::attention_shape(o).seq_major ? permute(x, {0, 2, 1, 3}) : x;
+}
 struct Composed {
   Node* p = nullptr;   // P (b, n, s, s)
   Node* ds = nullptr;  // Ṡ, or null when q̇ and k̇ are zero
 };
 Composed compose(Node& o, const Tangents& t) {
-  Node* q = widened(o.inputs[0]);
-  Node* k = widened(o.inputs[1]);
+  Node* q = head_major(o, o.inputs[0]);
+  Node* k = head_major(o, o.inputs[1]);
   const kernels::AttentionShape a = kernels::attention_shape(o);
   Node* scores = mul(matmul(q, k, false, true), a.scale);  // (b, n, s, s)
   if (a.causal) {
@@ -149,15 +158,15 @@ Composed compose(Node& o, const Tangents& t) {
       for (int64_t j = i + 1; j < a.s; ++j) mask[static_cast<size_t>(i * a.s + j)] = -1e30;
     scores = add(scores, o.graph->constant(Tensor::from_values({a.s, a.s}, mask, q->dtype)));
   }
-  Node* ds = add_terms(t[0] ? matmul(widened(t[0]), k, false, true) : nullptr,
-                       t[1] ? matmul(q, widened(t[1]), false, true) : nullptr);
+  Node* ds = add_terms(t[0] ? matmul(head_major(o, t[0]), k, false, true) : nullptr,
+                       t[1] ? matmul(q, head_major(o, t[1]), false, true) : nullptr);
   return {softmax(scores), ds ? mul(ds, a.scale) : nullptr};
 }
-// ȯ = Ṗ·v + P·v̇ in f32 or f64 (null when every tangent is zero).
+// ȯ = Ṗ·v + P·v̇ in f32 or f64, head-major (null when every tangent is zero).
 Node* output_tangent(Node& o, const Tangents& t, const Composed& c) {
-  Node* v = widened(o.inputs[2]);
+  Node* v = head_major(o, o.inputs[2]);
   Node* dp = c.ds ? matmul(softmax_backward(c.p, c.ds), v) : nullptr;
-  return add_terms(dp, t[2] ? matmul(c.p, widened(t[2])) : nullptr);
+  return add_terms(dp, t[2] ? matmul(c.p, head_major(o, t[2])) : nullptr);
 }
 Node* jvp_attention(Node& o, const Tangents& t) {
   Node* dout = output_tangent(o, t, compose(o, t));
@@ -181,11 +190,11 @@ Node* jvp_flash_attention(Node& y, const Tangents& t) {
   const Composed c = compose(y, t);
   Node* dout = output_tangent(y, t, c);
   if (dout == nullptr) return nullptr;
-  Shape row = y.shape;
+  Shape row = y.shape;  // (b, s, n, 1)
   row[3] = 1;
-  Node* dlse = c.ds ? sum(mul(c.p, c.ds), {3}, true)
+  Node* dlse = c.ds ? permute(sum(mul(c.p, c.ds), {3}, true), {0, 2, 1, 3})
                     : y.graph->constant(Tensor::zeros(row, y.dtype));
-  return concat({dout, dlse}, 3);
+  return concat({permute(dout, {0, 2, 1, 3}), dlse}, 3);
 }
 
 }  // namespace

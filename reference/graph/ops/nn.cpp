@@ -153,12 +153,16 @@ void rms_norm_backward_weight_shape(Node& node) {  // x, ȳ -> (h)
 // Both backward ops recompute rstd and combine x, w and ȳ: 8 per element.
 double rms_norm_backward_flops(const Node& node) { return 8.0 * numel(node.inputs[0]->shape); }
 
-// ---- RoPE: x (b, n, s, d), d even --------------------------------------------------------
+// ---- RoPE: x (b, n, s, d) or (b, s, n, d) (attrs.axis: the sequence axis, 2 or 1), d even --
 void rope_shape(Node& node) {
   const Node* x = node.inputs[0];
   check_f32_or_f64("rope", x, "x");
+  const int64_t axis = node.attrs.axis;
+  GW_CHECK_AS(UsageError, axis == 1 || axis == 2, "rope: the sequence axis is ", axis,
+              "; it must be 2 for x (b, n, s, d) or 1 for x (b, s, n, d)");
   GW_CHECK_AS(ShapeError, x->shape.size() == 4 && x->shape[3] % 2 == 0, "rope: x ",
-              shape_str(x->shape), " must be (b, n, s, d) with d even");
+              shape_str(x->shape), " must be ", axis == 2 ? "(b, n, s, d)" : "(b, s, n, d)",
+              " with d even");
   node.shape = x->shape;
   node.dtype = x->dtype;
 }
@@ -221,7 +225,7 @@ Adjoints vjp_rms_norm(Node& y, Node* g) {
           rms_norm_backward_weight(y.inputs[0], g, eps)};
 }
 Adjoints vjp_rope(Node& y, Node* g) {  // a rotation: its adjoint rotates back
-  return {rope(g, y.attrs.theta, !y.attrs.inverse)};
+  return {rope(g, y.attrs.theta, !y.attrs.inverse, y.attrs.axis)};
 }
 
 Adjoints vjp_swiglu(Node& y, Node* g) {
@@ -287,7 +291,9 @@ Node* jvp_rms_norm(Node& y, const Tangents& t) {
   }
   return add_terms(dx, t[1] ? mul(mul(x, r), t[1]) : nullptr);
 }
-Node* jvp_rope(Node& y, const Tangents& t) { return rope(t[0], y.attrs.theta, y.attrs.inverse); }
+Node* jvp_rope(Node& y, const Tangents& t) {
+  return rope(t[0], y.attrs.theta, y.attrs.inverse, y.attrs.axis);
+}
 
 // ẏ = ġate ∘ up ∘ silu′(gate) + silu(gate) ∘ u̇p: the backward ops, fed the tangents.
 Node* jvp_swiglu(Node& y, const Tangents& t) {
@@ -371,10 +377,11 @@ Node* rms_norm_backward_weight(Node* x, Node* y_adjoint, double eps) {
   a.eps = eps;
   return build(Op::RMSNormBackwardWeight, {x, y_adjoint}, a, "rms_norm_backward_weight");
 }
-Node* rope(Node* x, double theta, bool inverse) {
+Node* rope(Node* x, double theta, bool inverse, int64_t seq_axis) {
   Attrs a;
   a.theta = theta;
   a.inverse = inverse;
+  a.axis = seq_axis;
   return build(Op::RoPE, {x}, a, "rope");
 }
 Node* swiglu(Node* gate, Node* up) { return build(Op::SwiGLU, {gate, up}, {}, "swiglu"); }

@@ -73,7 +73,7 @@ struct Attrs {
   std::vector<int64_t> perm;   ///< Permute: output axis i is input axis perm[i]
   Shape shape;                 ///< Reshape, Broadcast: the target shape
   double c = 0.0;              ///< AddScalar, MulScalar, PowScalar: the constant c
-  int64_t axis = 0;            ///< Slice, Concat: the axis; Quantize, Dequantize, FakeQuantize*: the channel or group axis
+  int64_t axis = 0;            ///< Slice, Concat: the axis; Quantize, Dequantize, FakeQuantize*: the channel or group axis; RoPE: the sequence axis
   int64_t start = 0;           ///< Slice: first index along axis
   int64_t end = 0;             ///< Slice: one past the last index along axis
   bool transpose_a = false;    ///< MatMul: use Aᵀ

@@ -110,26 +110,28 @@ Node* swiglu(Node* gate, Node* up);
 Node* swiglu_backward_gate(Node* gate, Node* up, Node* y_adjoint);
 /// ūp = ȳ ∘ silu(gate).
 Node* swiglu_backward_up(Node* gate, Node* y_adjoint);
-/// Rotary position embedding of x (b, n, s, d), d even, pairs (2i, 2i+1) rotated by
-/// s·theta^(−2i/d). inverse=true rotates the other way (RoPE's VJP).
-Node* rope(Node* x, double theta = 10000.0, bool inverse = false);
+/// Rotary position embedding of x (b, n, s, d) (seq_axis 2) or (b, s, n, d) (seq_axis 1), d
+/// even: the pair (2i, 2i+1) at position p is rotated by p·theta^(−2i/d). inverse=true
+/// rotates the other way (RoPE's VJP).
+Node* rope(Node* x, double theta = 10000.0, bool inverse = false, int64_t seq_axis = 2);
 /// softmax(q kᵀ · scale + mask) v for q, k, v (b, n, s, d); scale 0 means 1/sqrt(d).
 /// Naive: materializes the (s, s) scores per head in its workspace.
 Node* attention(Node* q, Node* k, Node* v, bool causal, double scale = 0.0);
 /// Gradients of attention given ō (b, n, s, d), packed as (3, b, n, s, d): q̄, k̄, v̄.
 Node* attention_backward(Node* q, Node* k, Node* v, Node* out_adjoint, bool causal,
                          double scale = 0.0);
-/// Flash attention's op: softmax(q kᵀ · scale + mask) v for q, k, v (b, n, s, d), tiled with
-/// an online softmax (no (s, s) buffer), packed with each row's log-sum-exp of the scaled,
-/// masked scores as (b, n, s, d + 1): [..., :d] is the output, [..., d] the LSE that the
+/// Flash attention's op: softmax(q kᵀ · scale + mask) v per head for q, k, v sequence-major,
+/// (b, s, n, d) (the layout x·W_q produces, reshaped), tiled with an online softmax (no (s, s)
+/// buffer), packed with each row's log-sum-exp of the scaled, masked scores as
+/// (b, s, n, d + 1): [..., :d] is the output, [..., d] the LSE that the
 /// backward op reads instead of recomputing the softmax's normalizer. q, k, v f32, f64, f16 or
 /// bf16; for 16-bit q the packed output is f32 (the LSE is never rounded to 16 bits).
 Node* flash_attention_packed(Node* q, Node* k, Node* v, bool causal, double scale = 0.0);
-/// The output of flash attention alone, (b, n, s, d), in q's dtype: the slice of
+/// The output of flash attention alone, (b, s, n, d), in q's dtype: the slice of
 /// flash_attention_packed, cast back to q's dtype for 16-bit q.
 Node* flash_attention(Node* q, Node* k, Node* v, bool causal, double scale = 0.0);
 /// Gradients of flash_attention_packed given its output `packed` and that output's adjoint
-/// (both (b, n, s, d + 1)), packed as (3, b, n, s, d): q̄, k̄, v̄. Recomputes P per tile from
+/// (both (b, s, n, d + 1)), packed as (3, b, s, n, d): q̄, k̄, v̄. Recomputes P per tile from
 /// the saved LSE. `packed` and `packed_adjoint` are f32 for 16-bit q; the gradients are in
 /// q's dtype.
 Node* flash_attention_backward(Node* q, Node* k, Node* v, Node* packed, Node* packed_adjoint,
