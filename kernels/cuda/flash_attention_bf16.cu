@@ -41,16 +41,18 @@ using bf16 = __nv_bfloat16;
 namespace wmma = nvcuda::wmma;
 
 constexpr int kWarps = 4;
-constexpr int kThreads = 32 * kWarps;
+[[maybe_unused]] constexpr int kThreads = 32 * kWarps;  // (unused only in the lab's stub)
 constexpr int kRows = 16 * kWarps;  // the block's own rows: queries (forward), keys (backward)
 constexpr int kCols = 64;           // rows of the other side per step of the walk
-constexpr int kPad16 = 8;           // bf16 rows padded by 16 bytes, f32 rows by 4 floats, so
-constexpr int kPad32 = 4;           // that the 16 rows of a fragment start on different banks
-constexpr float kLog2e = 1.4426950408889634f;
 // The causal walks start at the diagonal tile, which needs the two tile sizes equal.
 static_assert(kRows == kCols, "causal tile skipping assumes square tiles");
 
 using Dims = kernels::AttentionShape;  // where each head's rows are (op_shapes.h)
+
+// BEGIN LAB 08: the bf16 tensor-core kernels (sm_80+, WMMA 16×16×16 bf16 fragments with f32 accumulators, four warps of 16 rows per block, tiles of 64): forward_kernel<D> as the f32 kernel but with S = Q·Kᵀ and P·V on tensor cores, the online softmax in f32 (exp2 with log₂ e folded into the scale), the f32 output rows rescaled in shared memory, the packed row [O/l, LSE] written in f32; a prep kernel (ō in bf16, LSE, D = ō·o − L̄SE per row, in the rows' order); backward_kernel<D>, one block per key tile: Sᵀ = K·Qᵀ, dPᵀ = V·ōᵀ, Pᵀ, dSᵀ = Pᵀ∘(dPᵀ − D), v̄ += Pᵀ·ō and k̄ += dSᵀ·Q in fragments held for the walk, q̄ += dS·K added with f32 atomics into an f32 buffer; a kernel that scales q̄ by c into bf16. Guard the tensor-core code with GW_FLASH_TENSOR_CORES so the file compiles for older GPUs
+constexpr int kPad16 = 8;           // bf16 rows padded by 16 bytes, f32 rows by 4 floats, so
+constexpr int kPad32 = 4;           // that the 16 rows of a fragment start on different banks
+constexpr float kLog2e = 1.4426950408889634f;
 
 // Shared memory of the forward, in bytes from the start; every region is a multiple of 128
 // bytes, so every fragment pointer is 32-byte aligned as WMMA requires.
@@ -389,9 +391,10 @@ __global__ void scale_to_bf16_kernel(const float* in, bf16* out, int64_t n, floa
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     out[i] = __float2bfloat16(in[i] * scale);
 }
+// END LAB 08
 
 // A bf16 tensor's device pointer (Tensor::data<T> knows the CPU's gw::bf16, not CUDA's type).
-bf16* bf16_of(const Tensor& t) {
+[[maybe_unused]] bf16* bf16_of(const Tensor& t) {
   GW_CHECK_AS(DTypeError, t.dtype() == DType::bf16, "flash attention (cuda, bf16): a tensor is ",
               dtype_name(t.dtype()), ", not bf16");
   return static_cast<bf16*>(t.raw());
@@ -412,7 +415,7 @@ void check_supported(const char* op, const KernelArgs& args, const Dims& g) {
               ".x has no bf16 tensor cores (sm_80 or later)");
 }
 
-dim3 grid_of(const Dims& g) {
+[[maybe_unused]] dim3 grid_of(const Dims& g) {
   return dim3(static_cast<unsigned>((g.s + kRows - 1) / kRows), static_cast<unsigned>(g.heads));
 }
 
@@ -425,16 +428,19 @@ void allow_shared(Kernel kernel, size_t bytes) {
 
 template <int D>
 void forward_d(const KernelArgs& args, const Dims& g) {
+  // BEGIN LAB 08: launch forward_kernel<D> on grid_of(g), kThreads threads, with its shared memory (allow_shared first when it is above 48 KiB), on stream_of(args)
   constexpr size_t shared = ForwardSmem<D>::bytes;
   allow_shared(forward_kernel<D>, shared);
   forward_kernel<D><<<grid_of(g), kThreads, shared, stream_of(args)>>>(
       bf16_of(args.inputs[0]), bf16_of(args.inputs[1]), bf16_of(args.inputs[2]),
       args.output.data<float>(), g, static_cast<float>(g.scale) * kLog2e);
   CUDA_CHECK_LAUNCH();
+  // END LAB 08
 }
 
 template <int D>
 void backward_d(const KernelArgs& args, const Dims& g) {
+  // BEGIN LAB 08: scratch tensors on the output's device (ō in bf16, LSE and D in f32, q̄ in f32 zeroed), then the prep kernel, backward_kernel<D> (k̄, v̄ into the output's second and third parts) and the q̄ scaling into its first part, in stream order on stream_of(args)
   const cudaStream_t st = stream_of(args);
   const Device dev = args.output.device();
   const int64_t rows = g.heads * g.s, all = rows * D;
@@ -460,6 +466,7 @@ void backward_d(const KernelArgs& args, const Dims& g) {
   scale_to_bf16_kernel<<<blocks_for(all), 256, 0, st>>>(dq.data<float>(), out, all,
                                                         static_cast<float>(g.scale));
   CUDA_CHECK_LAUNCH();
+  // END LAB 08
 }
 
 }  // namespace

@@ -5,7 +5,10 @@
 // student copy (<lab dir>/<basename>) is the same file with each region of that lab replaced
 // by one `GW_TODO("lab NN: <what to write>", p...);` line, which throws gw::NotImplemented;
 // p... are the parameters of the enclosing function, so that an untouched stub compiles
-// without "unused parameter" warnings. Regions of another lab are copied as they are.
+// without "unused parameter" warnings. A region whose BEGIN line starts in column 0 lies
+// outside any function (CUDA kernels: device code cannot throw); it becomes a
+// `// TODO(lab NN): <what to write>` comment, and the function that launches what it held has
+// a region of its own, which throws. Regions of another lab are copied as they are.
 //
 //   gw-labgen [--root REPO] generate [--lab NN]   write the student copies
 //   gw-labgen [--root REPO] check    [--lab NN]   exit 1 when a copy differs (the drift test)
@@ -155,6 +158,13 @@ std::string make_student_copy(const LabFile& file, const std::string& text) {
       << file.lab << ": ...\") line with your\n"
       << "// code and leave the rest as it is; the build and the grader take this file as it"
       << " stands.\n";
+  const std::string outside = "// BEGIN LAB " + file.lab;  // a region outside any function
+  for (const std::string& line : lines)
+    if (line.rfind(outside, 0) == 0) {
+      out << "// Each \"// TODO(lab " << file.lab
+          << ")\" comment marks code you write outside any function (kernels).\n";
+      break;
+    }
   int regions = 0;
   size_t open_line = 0;
   std::string open_lab;  // lab number of the region being copied or skipped; "" outside
@@ -171,6 +181,10 @@ std::string make_student_copy(const LabFile& file, const std::string& text) {
         ++regions;
         std::string todo = m[3].str();
         if (todo.empty()) todo = "write this part (see the handout)";
+        if (m[1].str().empty()) {  // outside any function: a comment, nothing to run
+          out << "// TODO(lab " << file.lab << "): " << todo << "\n";
+          continue;
+        }
         out << m[1].str() << "GW_TODO(\"lab " << file.lab << ": " << escape(todo) << "\"";
         for (const std::string& name : enclosing_parameters(lines, i)) out << ", " << name;
         out << ");\n";

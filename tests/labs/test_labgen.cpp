@@ -110,6 +110,23 @@ TEST_F(Labgen, TodoLineNamesTheParametersOfItsFunction) {
   EXPECT_NE(copy.find("GW_TODO(\"lab 01: y\", m, out);"), std::string::npos) << copy;
 }
 
+// A region outside any function (its BEGIN line in column 0: a CUDA kernel, which cannot
+// throw) becomes a TODO comment; the header says what such comments mean.
+TEST_F(Labgen, RegionOutsideAnyFunctionBecomesATodoComment) {
+  write(root_ / "reference/a.cpp",
+        "// a.cpp\n// BEGIN LAB 01: the kernel\n__global__ void k(float* x) { x[0] = 1; }\n"
+        "// END LAB 01\nvoid launch(float* x) {\n  // BEGIN LAB 01: launch k\n  k<<<1, 1>>>(x);\n"
+        "  // END LAB 01\n}\n");
+  ASSERT_EQ(run("generate"), 0) << output_;
+  const std::string copy = read(root_ / "labs/01-x/a.cpp");
+  EXPECT_NE(copy.find("\n// TODO(lab 01): the kernel\nvoid launch(float* x) {\n"), std::string::npos)
+      << copy;
+  EXPECT_NE(copy.find("  GW_TODO(\"lab 01: launch k\", x);\n"), std::string::npos) << copy;
+  EXPECT_EQ(copy.find("x[0] = 1"), std::string::npos) << "the solution must not leak";
+  EXPECT_NE(copy.find("// Each \"// TODO(lab 01)\" comment marks code you write outside"),
+            std::string::npos) << copy;
+}
+
 TEST_F(Labgen, CheckPassesRightAfterGenerate) {
   ASSERT_EQ(run("generate"), 0) << output_;
   EXPECT_EQ(run("check"), 0) << output_;
