@@ -173,6 +173,13 @@ bool is_header(const std::string& path) {
                              (path.size() > 4 && path.substr(path.size() - 4) == ".hpp"));
 }
 
+// A lab's CUDA sources (lab 08's kernels) build only in a CUDA build: a CPU-only framework
+// (no GPU, or --cuda off) neither compiles nor scans them, and no test of the lab reaches
+// them there (their tests are the CUDA suite's, on a GPU machine).
+bool is_cuda_source(const std::string& path) {
+  return path.size() > 3 && path.substr(path.size() - 3) == ".cu";
+}
+
 }  // namespace
 
 bool gpu_present() {
@@ -285,6 +292,7 @@ Framework prepare_framework(const Manifest& manifest, const FrameworkOptions& op
         lb.headers.push_back(file);
         continue;
       }
+      if (!cuda && is_cuda_source(file)) continue;
       auto it = by_file.find(opt.root + "/" + file);
       GW_CHECK(it != by_file.end(), "gw-grade: lab ", lab.id, "'s file ", file,
                " is not compiled by the reference build");

@@ -293,6 +293,8 @@ LabBinaries build_lab(const Lab& lab, const Submission& sub, const GradeContext&
     for (const std::string& ref : lab.files) {
       const std::string src = sub.files.count(ref) ? sub.files.at(ref) : "";
       if (src.empty()) continue;
+      const bool header = std::count(lb.headers.begin(), lb.headers.end(), ref) > 0;
+      if (!header && !lb.compile.count(ref)) continue;  // not built by this framework (CUDA)
       for (const ScanFinding& f : scan_source(basename_of(lab.student_path(ref)), read_text(src), policy))
         findings.push_back(f);
     }
