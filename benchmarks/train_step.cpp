@@ -17,15 +17,23 @@
 // the f32 step and the bytes its first step allocated (the executors' arenas: the
 // activations and gradients a step keeps) against f32's, both measured by the allocator.
 // cpu-tiny's benchmarks run three repetitions in random order (medians in the summary): this
-// shared VM's speed moves in phases, and sgemm and the step do not slow down alike.
+// shared VM's speed moves in phases, and sgemm and the step do not slow down alike. Phases
+// last seconds, so the ratio the summary leads with is paired (paired/<shape>): each
+// iteration times one step and, right next to it, sgemm calls of about the step's FLOPs
+// (the order alternates), and the summary gives the median and quartiles of the per-pair
+// ratios: a phase change moves both sides of a pair alike.
 // Flags: Google Benchmark's, plus --profile to print the time per op type of each step.
 #include <cblas.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bench_report.h"
 #include "gw/allocator.h"
@@ -95,21 +103,75 @@ void BM_train_step(benchmark::State& state, int which, int variant) {
 }
 
 // sgemm (b·s, h)·(h, i): the largest GEMM of the shape's step.
-void BM_sgemm(benchmark::State& state, int which) {
-  const Shape& sh = kShapes[which];
-  const gw::TrainConfig c = gw::preset_config(sh.preset);
-  const int64_t m = sh.batch * c.block_size, k = c.n_embd, n = c.mlp_width();
-  const gw::Tensor a = gw::bench::random_tensor({m, k}, 1), b = gw::bench::random_tensor({k, n}, 2);
-  gw::Tensor out = gw::Tensor::empty({m, n});
-  for (auto _ : state)
+struct Sgemm {
+  int64_t m, k, n;
+  gw::Tensor a, b, out;
+  explicit Sgemm(const Shape& sh) {
+    const gw::TrainConfig c = gw::preset_config(sh.preset);
+    m = sh.batch * c.block_size, k = c.n_embd, n = c.mlp_width();
+    a = gw::bench::random_tensor({m, k}, 1);
+    b = gw::bench::random_tensor({k, n}, 2);
+    out = gw::Tensor::empty({m, n});
+  }
+  void run() {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
                 static_cast<int>(k), 1.0f, a.data<float>(), static_cast<int>(k), b.data<float>(),
                 static_cast<int>(n), 0.0f, out.data<float>(), static_cast<int>(n));
-  state.SetLabel(std::string(sh.name) + " " + std::to_string(m) + "x" + std::to_string(k) + "x" +
-                 std::to_string(n));
+  }
   // Counted as the step's FLOPs are (lab 07): m·n outputs of k multiplies and k − 1 adds.
-  state.counters["GFLOP/s"] = benchmark::Counter(m * n * (2.0 * k - 1) * state.iterations() / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  double flops() const { return static_cast<double>(m * n) * (2.0 * k - 1); }
+  std::string label() const {
+    return std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n);
+  }
+};
+
+void BM_sgemm(benchmark::State& state, int which) {
+  const Shape& sh = kShapes[which];
+  Sgemm g(sh);
+  for (auto _ : state) g.run();
+  state.SetLabel(std::string(sh.name) + " " + g.label());
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(g.flops() * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+double seconds_of(const std::function<void()>& work) {
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Per shape: the step's GFLOP/s over sgemm's, one ratio per adjacent pair of measurements.
+std::vector<double> g_pair_ratios[2];
+
+// Each iteration: one step and ⌈step FLOPs / sgemm FLOPs⌉ sgemm calls, timed apart, in an
+// order that alternates; the pair's ratio is the step's FLOP rate over sgemm's.
+void BM_paired(benchmark::State& state, int which) {
+  const Shape& sh = kShapes[which];
+  auto trainer = make_trainer(sh, false, false, "fp32");
+  Sgemm g(sh);
+  trainer->train_step();  // the arenas are allocated on the first run
+  const double step_flops =
+      static_cast<double>(trainer->tokens_per_step()) * trainer->flops_per_token();
+  const int calls = static_cast<int>(std::ceil(step_flops / g.flops()));
+  std::vector<double>& ratios = g_pair_ratios[which];
+  ratios.clear();
+  for (auto _ : state) {
+    double step_s = 0, gemm_s = 0;
+    auto step = [&] { step_s = seconds_of([&] { trainer->train_step(); }); };
+    auto gemms = [&] { gemm_s = seconds_of([&] { for (int i = 0; i < calls; ++i) g.run(); }); };
+    if (ratios.size() % 2 == 0) step(), gemms();
+    else gemms(), step();
+    ratios.push_back((step_flops / step_s) / (calls * g.flops() / gemm_s));
+  }
+  std::sort(ratios.begin(), ratios.end());
+  state.SetLabel(std::string(sh.name) + " step vs " + std::to_string(calls) + " sgemm " +
+                 g.label());
+  state.counters["ratio"] = ratios[ratios.size() / 2];
+}
+
+// The q-quantile of sorted values (nearest rank).
+double quantile(const std::vector<double>& sorted, double q) {
+  return sorted[static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5)];
 }
 
 
@@ -130,6 +192,10 @@ int main(int argc, char** argv) {
     auto* gemm = benchmark::RegisterBenchmark(("sgemm/" + name).c_str(), BM_sgemm, s)
                      ->Unit(benchmark::kMillisecond);
     if (s == 0) gemm->Repetitions(3);
+    // cpu-tiny: 41 pairs of about 50 ms each; gpt2-small: 3 pairs of seconds each.
+    benchmark::RegisterBenchmark(("paired/" + name).c_str(), BM_paired, s)
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(s == 0 ? 41 : 3);
     const char* steps[] = {"train_step/", "train_step_ckpt/", "train_step_naive/",
                            "train_step_bf16/"};
     for (int variant = 0; variant < 4; ++variant) {
@@ -150,6 +216,11 @@ int main(int argc, char** argv) {
     const std::string name = kShapes[s].name;
     const double step = reporter.median("train_step/" + name);
     const double gemm = reporter.median("sgemm/" + name);
+    const std::vector<double>& pairs = g_pair_ratios[s];
+    if (!pairs.empty())
+      std::printf("  %-10s paired ratio to sgemm %.2f (median of %zu adjacent pairs; quartiles "
+                  "%.2f-%.2f)\n", kShapes[s].name, quantile(pairs, 0.5), pairs.size(),
+                  quantile(pairs, 0.25), quantile(pairs, 0.75));
     if (step <= 0) continue;
     std::printf("  %-10s train step %7.2f GFLOP/s | OpenBLAS sgemm %7.2f GFLOP/s | ratio %.2f\n",
                 kShapes[s].name, step, gemm, gemm > 0 ? step / gemm : 0.0);
