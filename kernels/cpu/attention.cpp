@@ -23,7 +23,10 @@ namespace {
 
 using Dims = kernels::AttentionShape;
 
-inline float exp_of(float x) { return vec_expf(x); }  // x ≤ 0 here: no clamping happens
+// x ≤ 0 here. vec_expf clamps x below −87.3, so e^x is never below ~1.2e−38 (not 0, even for
+// x = −∞): next to the row's largest term, e^0 = 1, that is nothing, but masked keys are
+// written as 0 explicitly.
+inline float exp_of(float x) { return vec_expf(x); }
 inline double exp_of(double x) { return std::exp(x); }
 
 // P (s, s) of one head: row i holds softmax(c·q_i·k_j) over the keys j it may see, 0 after.

@@ -1,5 +1,5 @@
 // flash_attention.cu — flash attention on the GPU, forward and backward, f32 and f64: the
-// CPU kernels' algorithm (kernels/cpu/flash_attention.cpp) with one thread per query row
+// algorithm of lab 08's CPU kernels (flash_attention.cpp) with one thread per query row
 // (forward, q̄) or key row (k̄, v̄) and the other side's rows staged through shared memory
 // in tiles of kTile. No (s, s) buffer exists; causal blocks stop at their diagonal.
 //

@@ -44,8 +44,12 @@ namespace {
 constexpr int64_t kRows = 64;  // queries per tile
 constexpr int64_t kCols = 64;  // keys per tile: S and P tiles of 16 KiB (f32) stay in L1/L2
 
+// vec_expf clamps x below −87.3: e^x is never below ~1.2e−38, not 0 even for x = −∞, so masked
+// keys are written as 0 explicitly.
 inline float exp_of(float x) { return vec_expf(x); }
 inline double exp_of(double x) { return std::exp(x); }
+// A causal backward starts each key tile's walk at the query tile holding its diagonal.
+static_assert(kRows == kCols, "causal tile skipping assumes square tiles");
 
 /// The sizes every tile function reads. One head's q, k, v (and q̄, k̄, v̄) are s rows of d
 /// elements, row i at ld·i; its packed output y and adjoint ȳ are s rows of d + 1 (the output,
