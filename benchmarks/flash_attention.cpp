@@ -5,7 +5,8 @@
 //   bench_flash_attention   prints Google Benchmark's table, then per T
 //   "T = N (b·n = 8, d = 64, causal): flash X GFLOP/s, naive Y, speed ratio X/Y; extra memory
 //   flash A MiB, naive B MiB, ratio A/B", and "flash T = 4096 d = 128: X GFLOP/s, sgemm
-//   Y GFLOP/s, ratio X/Y".
+//   Y GFLOP/s, ratio X/Y"; then the same flash/naive ratio on cpu-tiny's attention, where each
+//   head is one short tile (s = 64, d = 32).
 // FLOPs are the ops' own count (the naive one's, causal or not: 2s²d per product, 3s² per
 // softmax), so both sides divide the same number and the ratio is a speed ratio; causal
 // flash skips the masked half, which is its point. Memory is
@@ -26,16 +27,26 @@
 
 namespace {
 
-constexpr int64_t kHeads = 8;
+// The sizes of one case: (b, s, n, d) and the mask.
+struct Sizes {
+  int64_t b, s, n, d;
+  bool causal;
+};
+// T ≥ 1024: one sequence of 8 heads of d = 64; cpu-tiny: the trainer's attention (12 rows of
+// 64 tokens, 4 heads of d = 32), where every head is a single tile.
+Sizes long_sequence(int64_t s) { return {1, s, 8, 64, true}; }
+constexpr Sizes kCpuTiny{12, 64, 4, 32, true};
 
-// One forward and backward of attention, naive or flash, on f32 inputs of 8 heads: (1, 8, s, d)
-// for the naive op, (1, s, 8, d) for the flash op (the layouts each reads).
+// One forward and backward of attention, naive or flash, on f32 inputs: (b, n, s, d) for the
+// naive op, (b, s, n, d) for the flash op (the layouts each reads).
 struct Problem {
   gw::Graph graph;
   std::vector<gw::Node*> outputs;
   double flops = 0, output_bytes = 0;
-  Problem(bool flash, int64_t s, int64_t d, bool causal) {
-    const gw::Shape shape = flash ? gw::Shape{1, s, kHeads, d} : gw::Shape{1, kHeads, s, d};
+  Problem(bool flash, const Sizes& z) {
+    const int64_t s = z.s, d = z.d;
+    const bool causal = z.causal;
+    const gw::Shape shape = flash ? gw::Shape{z.b, s, z.n, d} : gw::Shape{z.b, z.n, s, d};
     gw::Node* q = graph.constant(gw::bench::random_tensor(shape, 1));
     gw::Node* k = graph.constant(gw::bench::random_tensor(shape, 2));
     gw::Node* v = graph.constant(gw::bench::random_tensor(shape, 3));
@@ -54,8 +65,8 @@ struct Problem {
   }
 };
 
-void attention_case(benchmark::State& state, bool flash, int64_t s, int64_t d, bool causal) {
-  Problem p(flash, s, d, causal);
+void attention_case(benchmark::State& state, bool flash, Sizes sizes) {
+  Problem p(flash, sizes);
   int64_t peak = 0;
   {
     gw::MemoryProbe probe;
@@ -95,11 +106,13 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMillisecond);
   };
   for (int64_t s : kLengths) {
-    add("naive/" + std::to_string(s), attention_case, false, s, int64_t{64}, true);
-    add("flash/" + std::to_string(s), attention_case, true, s, int64_t{64}, true);
+    add("naive/" + std::to_string(s), attention_case, false, long_sequence(s));
+    add("flash/" + std::to_string(s), attention_case, true, long_sequence(s));
   }
+  add("naive/cpu-tiny", attention_case, false, kCpuTiny);
+  add("flash/cpu-tiny", attention_case, true, kCpuTiny);
   // Not causal: every counted FLOP is computed, as in the GEMM it is compared with.
-  add("flash_d128/4096", attention_case, true, int64_t{4096}, int64_t{128}, false);
+  add("flash_d128/4096", attention_case, true, Sizes{1, 4096, 8, 128, false});
   add("sgemm_d128/4096", sgemm_case, int64_t{4096}, int64_t{128});
   gw::bench::initialize_interleaved(argc, argv);
   gw::bench::CollectingReporter reporter("GFLOP/s");
@@ -120,6 +133,11 @@ int main(int argc, char** argv) {
                 "beyond the outputs flash %.2f MiB, naive %.1f MiB, ratio %.4f\n",
                 t.c_str(), flash, naive, flash / naive, fm, nm, fm / nm, fs, ns, fs / ns);
   }
+  const double tiny = reporter.median("flash/cpu-tiny"), tiny_naive = reporter.median("naive/cpu-tiny");
+  if (tiny > 0 && tiny_naive > 0)
+    std::printf("cpu-tiny's attention (b = 12, s = 64, n = 4, d = 32, causal, forward + backward): "
+                "flash %.1f GFLOP/s, naive %.1f, speed ratio %.2f\n",
+                tiny, tiny_naive, tiny / tiny_naive);
   const double f128 = reporter.median("flash_d128/4096"), gemm = reporter.median("sgemm_d128/4096");
   if (f128 > 0 && gemm > 0)
     std::printf("flash T = 4096, d = 128 (not causal, forward + backward): %.1f GFLOP/s, "

@@ -366,6 +366,37 @@ void swiglu_backward_up_kernel(const KernelArgs& args) {  // inputs a, ȳ
   swiglu_loop(args, "swiglu_backward_up", [](auto a, auto g, auto) { return g * a * vec_sigmoid(a); });
 }
 
+// Packed: row r of gate_up holds gate (i elements), then up (i). Backward writes ḡate and ūp
+// into the same places of its (..., 2i) output.
+template <bool Backward>
+void swiglu_packed_kernel(const KernelArgs& args) {
+  dispatch_dtype<CpuStorage, Accepts::floating>(args.output.dtype(), args.node.def().name,
+                                                [&](auto zero) {
+    using T = decltype(zero);
+    const T* gu = args.inputs[0].data<T>();
+    const T* gy = Backward ? args.inputs[1].data<T>() : nullptr;
+    T* out = args.output.data<T>();
+    const int64_t i = args.inputs[0].shape().back() / 2;
+    const int64_t rows = i == 0 ? 0 : args.inputs[0].numel() / (2 * i);
+#pragma omp parallel for schedule(static) if (rows * i > kElementwiseParallelMin)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* gate = gu + r * 2 * i;
+      const T* up = gate + i;
+      for (int64_t c = 0; c < i; ++c) {
+        const auto a = load(gate, c), u = load(up, c);
+        const auto sg = vec_sigmoid(a);
+        if constexpr (Backward) {
+          const auto g = load(gy, r * i + c);
+          store(out, r * 2 * i + c, g * u * sg * (1 + a * (1 - sg)));
+          store(out, r * 2 * i + i + c, g * a * sg);
+        } else {
+          store(out, r * i + c, a * sg * u);
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void define_nn_kernels(OpRegistry& r) {
@@ -384,6 +415,8 @@ void define_nn_kernels(OpRegistry& r) {
   r.define(Op::SwiGLU).cpu(swiglu_kernel);
   r.define(Op::SwiGLUBackwardGate).cpu(swiglu_backward_gate_kernel);
   r.define(Op::SwiGLUBackwardUp).cpu(swiglu_backward_up_kernel);
+  r.define(Op::SwiGLUPacked).cpu(swiglu_packed_kernel<false>);
+  r.define(Op::SwiGLUPackedBackward).cpu(swiglu_packed_kernel<true>);
 }
 
 }  // namespace gw::cpu

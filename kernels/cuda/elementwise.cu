@@ -1,6 +1,6 @@
 // elementwise.cu — CUDA kernels of the elementwise ops: unary math, ops with a scalar
 // attribute, binary arithmetic on equal shapes, Compare, Cast, and the fused SwiGLU
-// (silu(a) ∘ u) with its two backward ops.
+// (silu(a) ∘ u) with its two backward ops and its packed form (gate and up in one tensor).
 //
 // One thread per element in a grid-stride loop: these ops are bound by memory bandwidth, and
 // a plain coalesced loop reaches most of it. Floating dtypes f64, f32, f16 and bf16 (16-bit
@@ -124,6 +124,41 @@ void swiglu(const KernelArgs& args) {
   });
 }
 
+// Packed: row r of gate_up (rows, 2i) holds gate, then up; one thread per element of ȳ/y. The
+// backward writes ḡate and ūp to the same places of its (rows, 2i) output.
+template <bool Backward, typename T>
+__global__ void swiglu_packed_kernel(const T* gu, const T* gy, T* out, int64_t i, int64_t n) {
+  using C = Compute<T>;
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n;
+       e += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t gate = e / i * 2 * i + e % i;
+    const C a = load(gu, gate), u = load(gu, gate + i), sg = sigmoid_of(a);
+    if constexpr (Backward) {
+      const C g = load(gy, e);
+      store(out, gate, g * u * sg * (C(1) + a * (C(1) - sg)));
+      store(out, gate + i, g * a * sg);
+    } else {
+      store(out, e, a * sg * u);
+    }
+  }
+}
+
+template <bool Backward>
+void swiglu_packed(const KernelArgs& args) {
+  const int64_t i = args.inputs[0].shape().back() / 2;
+  const int64_t n = i == 0 ? 0 : args.inputs[0].numel() / 2;  // elements of y
+  if (n == 0) return;
+  dispatch_dtype<CudaStorage, Accepts::floating>(args.output.dtype(), args.node.def().name,
+                                                 [&](auto zero) {
+    using T = decltype(zero);
+    const T* gy = Backward ? static_cast<const T*>(args.inputs[1].raw()) : nullptr;
+    swiglu_packed_kernel<Backward, T><<<blocks_for(n), 256, 0, stream_of(args)>>>(
+        static_cast<const T*>(args.inputs[0].raw()), gy, static_cast<T*>(args.output.raw()), i,
+        n);
+    CUDA_CHECK_LAUNCH();
+  });
+}
+
 // ---- compare: y = 1 where a op b holds, else 0, in the inputs' dtype --------------------------
 template <typename T>
 __global__ void compare_kernel(const T* a, const T* b, T* y, int64_t n, CompareOp op) {
@@ -211,6 +246,8 @@ void define_elementwise_kernels(OpRegistry& r) {
   r.define(Op::SwiGLU).cuda(swiglu<Op::SwiGLU>);
   r.define(Op::SwiGLUBackwardGate).cuda(swiglu<Op::SwiGLUBackwardGate>);
   r.define(Op::SwiGLUBackwardUp).cuda(swiglu<Op::SwiGLUBackwardUp>);
+  r.define(Op::SwiGLUPacked).cuda(swiglu_packed<false>);
+  r.define(Op::SwiGLUPackedBackward).cuda(swiglu_packed<true>);
 }
 
 }  // namespace gw::cuda

@@ -3,7 +3,10 @@
 //
 // The residual stream is kept 2-D, (b·s, h), so that every linear layer is one plain GEMM
 // against a shared (in, out) matrix and its weight gradient is one GEMM too (xᵀ ȳ). Only
-// attention sees the (b, n, s, d) layout, which RoPE and the attention op want.
+// attention sees heads: (b, s, n, d) for flash attention (x·W_q reshaped, no copy), (b, n, s, d)
+// for the naive op. The MLP's gate and up projections are one (h, 2i) weight, so they run as
+// one GEMM, and the packed SwiGLU reads the two halves of its output.
+#include <algorithm>
 #include <cmath>
 
 #include "gw/autodiff.h"
@@ -63,6 +66,27 @@ Transformer make_transformer(Graph& graph, const ModelShape& shape, uint64_t see
     t.params.push_back({node, group});
     return node;
   };
+  // Two (rows, cols) weights side by side in one (rows, 2·cols) parameter, each half drawn as
+  // its own weight would be (a stream each).
+  auto side_by_side = [&](const std::string& name, int64_t rows, int64_t cols, double std_dev) {
+    const uint64_t first = stream;
+    stream += 2;
+    Node* node = nullptr;
+    if (graph.shapes_only()) {
+      node = graph.parameter(name, {rows, 2 * cols}, DType::f32, true);
+    } else {
+      const Tensor left = normal_tensor({rows, cols}, seed, first, std_dev);
+      const Tensor right = normal_tensor({rows, cols}, seed, first + 1, std_dev);
+      Tensor both = Tensor::empty({rows, 2 * cols});
+      for (int64_t r = 0; r < rows; ++r) {
+        std::copy_n(left.data<float>() + r * cols, cols, both.data<float>() + r * 2 * cols);
+        std::copy_n(right.data<float>() + r * cols, cols, both.data<float>() + (2 * r + 1) * cols);
+      }
+      node = graph.parameter(name, both);
+    }
+    t.params.push_back({node, ParamGroup::matrix});
+    return node;
+  };
   auto norm = [&](const std::string& name) {
     ++stream;  // keep one stream per weight, whatever its init
     Node* node = graph.shapes_only() ? graph.parameter(name, {h}, DType::f32, true)
@@ -95,8 +119,7 @@ Transformer make_transformer(Graph& graph, const ModelShape& shape, uint64_t see
     w.mlp_norm = in(layer + "/mlp_norm", [&] { return norm(p + "mlp_norm"); });
     {
       NameScope named(graph, layer + "/mlp");
-      w.w_gate = weight(p + "w_gate", {h, i}, init_std, ParamGroup::matrix);
-      w.w_up = weight(p + "w_up", {h, i}, init_std, ParamGroup::matrix);
+      w.w_gate_up = side_by_side(p + "w_gate_up", h, i, init_std);
       w.w_down = weight(p + "w_down", {i, h}, residual_std, ParamGroup::matrix);
     }
     t.blocks.push_back(w);
@@ -157,7 +180,7 @@ ForwardPass Transformer::forward(Node* ids, Node* targets) const {
     }
     {  // MLP sublayer: x + W_down·(silu(x W_gate) ∘ x W_up)
       NameScope scope(graph, layer + "/mlp");
-      Node* gated = swiglu(matmul(m, w.w_gate), matmul(m, w.w_up));  // (b·s, i)
+      Node* gated = swiglu_packed(matmul(m, w.w_gate_up));  // (b·s, 2i) -> (b·s, i)
       x = add(x, matmul(gated, w.w_down));
     }
     out.residuals.push_back(x);

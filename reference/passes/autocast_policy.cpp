@@ -43,6 +43,7 @@ CastPolicy cast_policy(Op op) {
     case Op::Sigmoid:
     case Op::Silu:
     case Op::SwiGLU:
+    case Op::SwiGLUPacked:
     case Op::Tanh:
     case Op::AddScalar:
     case Op::MulScalar:

@@ -66,10 +66,11 @@ TEST(FlashTraining, TheDefaultStepRunsFlashAttentionAndTheFusedSwiGLU) {
   Trainer t(c, TextDataset::from_file(c.data));
   const std::vector<std::string> ops = profiled_ops(t.profile_step());
   auto has = [&](const char* op) { return std::find(ops.begin(), ops.end(), op) != ops.end(); };
-  for (const char* op : {"flash_attention", "flash_attention_backward", "swiglu",
-                         "swiglu_backward_gate", "swiglu_backward_up"})
+  for (const char* op : {"flash_attention", "flash_attention_backward", "swiglu_packed",
+                         "swiglu_packed_backward"})
     EXPECT_TRUE(has(op)) << op << " missing from the step:\n" << t.profile_step();
-  for (const char* op : {"attention", "attention_backward", "silu", "sigmoid"})
+  for (const char* op : {"attention", "attention_backward", "silu", "sigmoid", "swiglu",
+                         "swiglu_backward_gate", "swiglu_backward_up"})
     EXPECT_FALSE(has(op)) << op << " still in the step";
 }
 

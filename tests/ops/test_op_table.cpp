@@ -22,6 +22,7 @@ namespace {
 const std::set<Op> kVjpExempt = {Op::Input, Op::Parameter, Op::Constant,
                                  Op::RMSNormBackwardInput, Op::RMSNormBackwardWeight,
                                  Op::SwiGLUBackwardGate, Op::SwiGLUBackwardUp,
+                                 Op::SwiGLUPackedBackward,
                                  Op::AttentionBackward, Op::FlashAttentionBackward, Op::AdamW,
                                  Op::Quantize, Op::Dequantize, Op::MatMulInt8,
                                  Op::QuantizedLinear};

@@ -1,7 +1,9 @@
 // test_swiglu.cpp — the fused SwiGLU op, silu(a) ∘ u, and its two backward ops against the
 // composed graph they replace (mul(silu(a), u) and the gradients autodiff builds through it),
-// in every floating dtype, plus their shape and dtype errors. The op table's harness
-// (test_op_table.cpp) gradchecks the case registered here and compares it with its CUDA twin.
+// in every floating dtype, plus their shape and dtype errors; and the packed form (gate and up
+// side by side in one tensor) against the two-input op on its halves. The op table's harness
+// (test_op_table.cpp) gradchecks the cases registered here and compares them with their CUDA
+// twins.
 #include <cmath>
 #include <string>
 
@@ -15,6 +17,7 @@ namespace {
 
 const OpCases kSwigluCases({
     GW_OP_CASE("swiglu", return swiglu(p({3, 5}, -4, 4), p({3, 5}));),
+    GW_OP_CASE("swiglu_packed", return swiglu_packed(p({2, 3, 10}, -4, 4));),
 });
 
 Tensor f64(const Tensor& t) { return t.astype(DType::f64); }
@@ -70,6 +73,35 @@ TEST(SwiGLU, FusedEqualsTheComposedGraphInEveryFloatingDtype) {
   }
 }
 
+// y and the adjoint of Σ w∘y with respect to gate_up (..., 2i): by the packed ops, or by the
+// two-input op on the halves sliced out (whose adjoints autodiff concatenates back).
+std::vector<Tensor> packed_output_and_gradient(const Tensor& gate_up, const Tensor& w,
+                                               bool packed) {
+  Graph g;
+  Node* gu = g.parameter("gate_up", gate_up.clone());
+  const int64_t i = gate_up.shape().back() / 2, axis = 1;
+  Node* y = packed ? swiglu_packed(gu) : swiglu(slice(gu, axis, 0, i), slice(gu, axis, i, 2 * i));
+  Node* loss = sum(mul(y, g.constant(w)));
+  return {naive_run(y), naive_run(gradients(loss, {gu})[0])};
+}
+
+TEST(SwiGLU, PackedEqualsTheTwoInputOpOnItsHalvesInEveryFloatingDtype) {
+  for (DType dt : {DType::f64, DType::f32, DType::bf16, DType::f16}) {
+    SCOPED_TRACE(dtype_name(dt));
+    const Tensor gate_up = gate_values({5, 2 * 19}, dt, 7);  // gate and up each 19 wide
+    const Tensor w = random_tensor({5, 19}, dt, 8, 0.5, 1.5);
+    const std::vector<Tensor> packed = packed_output_and_gradient(gate_up, w, true);
+    const std::vector<Tensor> halves = packed_output_and_gradient(gate_up, w, false);
+    ASSERT_EQ(packed[0].shape(), (Shape{5, 19}));
+    ASSERT_EQ(packed[1].shape(), (Shape{5, 38}));
+    for (size_t k = 0; k < packed.size(); ++k) {  // the same arithmetic per element: exact
+      SCOPED_TRACE(k == 0 ? "y" : "gate_up adjoint");
+      EXPECT_EQ(packed[k].dtype(), dt);
+      EXPECT_TRUE(all_close(f64(packed[k]), f64(halves[k]), 0, 0));
+    }
+  }
+}
+
 TEST(SwiGLU, BackwardOpsMatchFiniteDifferences) {
   const Tensor a = gate_values({4, 6}, DType::f64, 4), u = random_tensor({4, 6}, DType::f64, 5);
   const Tensor gy = random_tensor({4, 6}, DType::f64, 6);
@@ -109,6 +141,15 @@ TEST(SwiGLU, ShapeAndDtypeErrorsNameTheOperands) {
       [&] { swiglu_backward_gate(a, g.input("u3", {2, 4}), g.input("g", {4, 2})); }, "gate and ȳ"));
   EXPECT_TRUE(throws_naming<ShapeError>([&] { swiglu_backward_up(a, g.input("g2", {2, 3})); },
                                         "gate and ȳ"));
+  // Packed: gate_up needs an even last axis, ȳ the shape of the output, dtypes agree.
+  EXPECT_TRUE(throws_naming<ShapeError>([&] { swiglu_packed(g.input("odd", {2, 5})); }, "(..., 2i)"));
+  EXPECT_TRUE(throws_naming<ShapeError>([&] { swiglu_packed(g.scalar(1.0)); }, "(..., 2i)"));
+  EXPECT_TRUE(throws_naming<DTypeError>(
+      [&] { swiglu_packed(g.input("i2", {2, 4}, DType::i32)); }, "floating"));
+  EXPECT_TRUE(throws_naming<ShapeError>(
+      [&] { swiglu_packed_backward(a, g.input("g3", {2, 4})); }, "must be (2, 2)"));
+  EXPECT_TRUE(throws_naming<DTypeError>(
+      [&] { swiglu_packed_backward(a, g.input("g4", {2, 2}, DType::f64)); }, "gate_up and ȳ"));
 }
 
 }  // namespace

@@ -186,6 +186,31 @@ double swiglu_flops(const Node& node) { return 5.0 * numel(node.shape); }
 // ḡate: σ (3), silu′ = σ(1 + a(1 − σ)) (4), times up and ȳ (2); ūp: silu (4), times ȳ (1).
 double swiglu_backward_gate_flops(const Node& node) { return 9.0 * numel(node.shape); }
 
+// ---- SwiGLU, packed: gate_up (..., 2i) -> silu(gate) ∘ up (..., i) ----------------------------
+// The composed reference slices gate_up and runs the two-input ops (the tests check both).
+void swiglu_packed_shape(Node& node) {
+  const char* op = node.def().name;
+  const Node* gu = node.inputs[0];
+  GW_CHECK_AS(DTypeError, is_floating(gu->dtype), op, ": gate_up ", gu->str(),
+              " must have a floating dtype (f64, f32, f16 or bf16)");
+  GW_CHECK_AS(ShapeError, !gu->shape.empty() && gu->shape.back() % 2 == 0, op, ": gate_up ",
+              shape_str(gu->shape), " must be (..., 2i): gate, then up, along its last axis");
+  Shape half = gu->shape;
+  half.back() /= 2;
+  if (node.op == Op::SwiGLUPackedBackward) {
+    const Node* gy = node.inputs[1];
+    GW_CHECK_AS(ShapeError, gy->shape == half, op, ": ȳ ", shape_str(gy->shape),
+                " must be ", shape_str(half), ", the output of swiglu_packed on gate_up ",
+                shape_str(gu->shape));
+    GW_CHECK_AS(DTypeError, gy->dtype == gu->dtype, op, ": gate_up and ȳ have dtypes ",
+                dtype_name(gu->dtype), " and ", dtype_name(gy->dtype), "; they must be equal");
+  }
+  node.shape = node.op == Op::SwiGLUPackedBackward ? gu->shape : half;
+  node.dtype = gu->dtype;
+}
+// The two backward ops' 9 + 5 per element of ȳ: 7 per element of the (..., 2i) output.
+double swiglu_packed_backward_flops(const Node& node) { return 7.0 * numel(node.shape); }
+
 // ---- rules that are not a lab's ------------------------------------------------------------
 Adjoints vjp_embedding(Node& y, Node* g) {  // table (v, h), ids: scatter-add the rows back
   return {embedding_backward(y.inputs[1], g, y.inputs[0]->shape[0]), nullptr};
@@ -230,6 +255,10 @@ Adjoints vjp_rope(Node& y, Node* g) {  // a rotation: its adjoint rotates back
 
 Adjoints vjp_swiglu(Node& y, Node* g) {
   return {swiglu_backward_gate(y.inputs[0], y.inputs[1], g), swiglu_backward_up(y.inputs[0], g)};
+}
+
+Adjoints vjp_swiglu_packed(Node& y, Node* g) {
+  return {swiglu_packed_backward(y.inputs[0], g)};
 }
 
 Node* jvp_embedding(Node& y, const Tangents& t) {
@@ -301,6 +330,16 @@ Node* jvp_swiglu(Node& y, const Tangents& t) {
   return add_terms(t[0] ? swiglu_backward_gate(gate, y.inputs[1], t[0]) : nullptr,
                    t[1] ? swiglu_backward_up(gate, t[1]) : nullptr);
 }
+// The same on gate and up sliced out of gate_up, and out of its tangent.
+Node* jvp_swiglu_packed(Node& y, const Tangents& t) {
+  if (t[0] == nullptr) return nullptr;
+  const int64_t axis = static_cast<int64_t>(y.shape.size()) - 1, i = y.shape.back();
+  auto gate = [&](Node* x) { return slice(x, axis, 0, i); };
+  auto up = [&](Node* x) { return slice(x, axis, i, 2 * i); };
+  Node* gu = y.inputs[0];
+  return add(swiglu_backward_gate(gate(gu), up(gu), gate(t[0])),
+             swiglu_backward_up(gate(gu), up(t[0])));
+}
 }  // namespace
 
 void define_nn_ops(OpRegistry& r) {
@@ -336,6 +375,10 @@ void define_nn_ops(OpRegistry& r) {
       .flops(swiglu_backward_gate_flops);
   r.define(Op::SwiGLUBackwardUp, "swiglu_backward_up", 2).shape(swiglu_shape)
       .flops(swiglu_flops);
+  r.define(Op::SwiGLUPacked, "swiglu_packed", 1).shape(swiglu_packed_shape).flops(swiglu_flops)
+      .vjp(vjp_swiglu_packed).jvp(jvp_swiglu_packed);
+  r.define(Op::SwiGLUPackedBackward, "swiglu_packed_backward", 2).shape(swiglu_packed_shape)
+      .flops(swiglu_packed_backward_flops);
 }
 
 // ---- builders (gw/ops.h) -----------------------------------------------------------------
@@ -390,6 +433,12 @@ Node* swiglu_backward_gate(Node* gate, Node* up, Node* y_adjoint) {
 }
 Node* swiglu_backward_up(Node* gate, Node* y_adjoint) {
   return build(Op::SwiGLUBackwardUp, {gate, y_adjoint}, {}, "swiglu_backward_up");
+}
+Node* swiglu_packed(Node* gate_up) {
+  return build(Op::SwiGLUPacked, {gate_up}, {}, "swiglu_packed");
+}
+Node* swiglu_packed_backward(Node* gate_up, Node* y_adjoint) {
+  return build(Op::SwiGLUPackedBackward, {gate_up, y_adjoint}, {}, "swiglu_packed_backward");
 }
 
 }  // namespace gw

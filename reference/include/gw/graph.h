@@ -42,7 +42,7 @@ enum class Op : uint16_t {
   Softmax, SoftmaxBackward, LogSoftmax, LogSoftmaxBackward,
   SoftmaxCrossEntropy, SoftmaxCrossEntropyBackward,
   RMSNorm, RMSNormBackwardInput, RMSNormBackwardWeight,
-  SwiGLU, SwiGLUBackwardGate, SwiGLUBackwardUp,
+  SwiGLU, SwiGLUBackwardGate, SwiGLUBackwardUp, SwiGLUPacked, SwiGLUPackedBackward,
   RoPE, Attention, AttentionBackward, FlashAttention, FlashAttentionBackward,
   AdamW,
   // distributed

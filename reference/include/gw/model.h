@@ -48,8 +48,9 @@ struct BlockWeights {
   Node* wv;         ///< (h, h)
   Node* wo;         ///< (h, h)
   Node* mlp_norm;   ///< (h)
-  Node* w_gate;     ///< (h, i)
-  Node* w_up;       ///< (h, i)
+  /// (h, 2i): [W_gate | W_up], SwiGLU's two projections side by side, so that the MLP runs
+  /// one (h, 2i) GEMM rather than two (h, i) ones (gw::swiglu_packed reads its halves).
+  Node* w_gate_up;
   Node* w_down;     ///< (i, h)
 };
 

@@ -110,6 +110,15 @@ Node* swiglu(Node* gate, Node* up);
 Node* swiglu_backward_gate(Node* gate, Node* up, Node* y_adjoint);
 /// ūp = ȳ ∘ silu(gate).
 Node* swiglu_backward_up(Node* gate, Node* y_adjoint);
+/// SwiGLU of gate and up packed side by side: gate_up (..., 2i) holds gate in its first i
+/// columns and up in its last i; the result is silu(gate) ∘ up, (..., i). The MLP computes
+/// gate_up with one GEMM on [W_gate | W_up] (one (h, 2i) product runs faster than two (h, i)
+/// ones, and its backward is one GEMM per operand instead of two plus an add). Throws
+/// gw::ShapeError for an odd or missing last axis, gw::DTypeError for a non-floating dtype.
+Node* swiglu_packed(Node* gate_up);
+/// [ḡate | ūp] (..., 2i) of swiglu_packed in one pass, given ȳ (..., i): the layout the
+/// packed GEMM's backward reads, so nothing is sliced or concatenated.
+Node* swiglu_packed_backward(Node* gate_up, Node* y_adjoint);
 /// Rotary position embedding of x (b, n, s, d) (seq_axis 2) or (b, s, n, d) (seq_axis 1), d
 /// even: the pair (2i, 2i+1) at position p is rotated by p·theta^(−2i/d). inverse=true
 /// rotates the other way (RoPE's VJP).

@@ -15,7 +15,7 @@
 namespace gw {
 
 /// The weights that post-training quantization replaces: every matmul weight (each block's
-/// wq, wk, wv, wo, w_gate, w_up, w_down and the LM head). The embedding (a gather) and the
+/// wq, wk, wv, wo, w_gate_up, w_down and the LM head). The embedding (a gather) and the
 /// norm vectors stay f32.
 std::vector<Node*> quantizable_weights(const Transformer& model);
 
