@@ -57,10 +57,14 @@ struct AttentionShape {
     return seq_major ? (h / n * s * n + h % n) * row : h * s * row;
   }
 };
+/// True for the ops that read q, k, v sequence-major, (b, s, n, d): the flash ops.
+inline bool sequence_major(const Node& node) {
+  return node.op == Op::FlashAttention || node.op == Op::FlashAttentionBackward;
+}
 inline AttentionShape attention_shape(const Node& node) {
   const Shape& q = node.inputs[0]->shape;
   AttentionShape a;
-  a.seq_major = node.op == Op::FlashAttention || node.op == Op::FlashAttentionBackward;
+  a.seq_major = sequence_major(node);
   a.n = a.seq_major ? q[2] : q[1];
   a.heads = q[0] * a.n;
   a.s = a.seq_major ? q[1] : q[2];

@@ -39,9 +39,8 @@ DType packed_dtype(DType t) { return is_half(t) ? DType::f32 : t; }
 void check_qkv(const char* op, const Node& node, size_t same = 0) {
   const Node* q = node.inputs[0];
   if (!is_half(q->dtype)) op_rules::check_f32_or_f64(op, q, "q");
-  const bool flash = node.op == Op::FlashAttention || node.op == Op::FlashAttentionBackward;
   GW_CHECK_AS(ShapeError, q->shape.size() == 4, op, ": q ", shape_str(q->shape), " must be ",
-              flash ? "(b, s, n, d)" : "(b, n, s, d)");
+              kernels::sequence_major(node) ? "(b, s, n, d)" : "(b, n, s, d)");
   const char* names[] = {"", "q and k", "q and v", "q and the output adjoint"};
   for (size_t i = 1; i < (same ? same : node.inputs.size()); ++i)
     op_rules::check_same(op, q, node.inputs[i], names[i]);
