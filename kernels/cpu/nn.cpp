@@ -339,6 +339,15 @@ void rope_kernel(const KernelArgs& args) {
 
 // ---- SwiGLU: y = silu(a) ∘ u, silu(a) = a·σ(a) ------------------------------------------------
 // ā = ȳ ∘ u ∘ σ(a)(1 + a(1 − σ(a)));  ū = ȳ ∘ a·σ(a). Every floating dtype (16-bit ones in f32).
+// The three formulas, given sg = σ(a), shared by the two-input kernels and the packed ones (so
+// both compute each element alike, to the bit).
+template <typename C>
+C swiglu_value(C a, C u, C sg) { return a * sg * u; }
+template <typename C>
+C swiglu_gate_adjoint(C a, C u, C g, C sg) { return g * u * sg * (1 + a * (1 - sg)); }
+template <typename C>
+C swiglu_up_adjoint(C a, C g, C sg) { return g * a * sg; }
+
 template <typename F>
 void swiglu_loop(const KernelArgs& args, const char* op, const F& fn) {
   dispatch_dtype<CpuStorage, Accepts::floating>(args.output.dtype(), op, [&](auto zero) {
@@ -354,16 +363,16 @@ void swiglu_loop(const KernelArgs& args, const char* op, const F& fn) {
 }
 
 void swiglu_kernel(const KernelArgs& args) {  // inputs a, u
-  swiglu_loop(args, "swiglu", [](auto a, auto u, auto) { return a * vec_sigmoid(a) * u; });
+  swiglu_loop(args, "swiglu",
+              [](auto a, auto u, auto) { return swiglu_value(a, u, vec_sigmoid(a)); });
 }
 void swiglu_backward_gate_kernel(const KernelArgs& args) {  // inputs a, u, ȳ
-  swiglu_loop(args, "swiglu_backward_gate", [](auto a, auto u, auto g) {
-    const auto sg = vec_sigmoid(a);
-    return g * u * sg * (1 + a * (1 - sg));
-  });
+  swiglu_loop(args, "swiglu_backward_gate",
+              [](auto a, auto u, auto g) { return swiglu_gate_adjoint(a, u, g, vec_sigmoid(a)); });
 }
 void swiglu_backward_up_kernel(const KernelArgs& args) {  // inputs a, ȳ
-  swiglu_loop(args, "swiglu_backward_up", [](auto a, auto g, auto) { return g * a * vec_sigmoid(a); });
+  swiglu_loop(args, "swiglu_backward_up",
+              [](auto a, auto g, auto) { return swiglu_up_adjoint(a, g, vec_sigmoid(a)); });
 }
 
 // Packed: row r of gate_up holds gate (i elements), then up (i). Backward writes ḡate and ūp
@@ -387,10 +396,10 @@ void swiglu_packed_kernel(const KernelArgs& args) {
         const auto sg = vec_sigmoid(a);
         if constexpr (Backward) {
           const auto g = load(gy, r * i + c);
-          store(out, r * 2 * i + c, g * u * sg * (1 + a * (1 - sg)));
-          store(out, r * 2 * i + i + c, g * a * sg);
+          store(out, r * 2 * i + c, swiglu_gate_adjoint(a, u, g, sg));
+          store(out, r * 2 * i + i + c, swiglu_up_adjoint(a, g, sg));
         } else {
-          store(out, r * i + c, a * sg * u);
+          store(out, r * i + c, swiglu_value(a, u, sg));
         }
       }
     }

@@ -132,13 +132,13 @@ __global__ void swiglu_packed_kernel(const T* gu, const T* gy, T* out, int64_t i
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n;
        e += int64_t(gridDim.x) * blockDim.x) {
     const int64_t gate = e / i * 2 * i + e % i;
-    const C a = load(gu, gate), u = load(gu, gate + i), sg = sigmoid_of(a);
-    if constexpr (Backward) {
+    const C a = load(gu, gate), u = load(gu, gate + i);
+    if constexpr (Backward) {  // the two-input ops' formulas (swiglu_fn; Up takes ȳ second)
       const C g = load(gy, e);
-      store(out, gate, g * u * sg * (C(1) + a * (C(1) - sg)));
-      store(out, gate + i, g * a * sg);
+      store(out, gate, swiglu_fn<Op::SwiGLUBackwardGate>(a, u, g));
+      store(out, gate + i, swiglu_fn<Op::SwiGLUBackwardUp>(a, g, g));
     } else {
-      store(out, e, a * sg * u);
+      store(out, e, swiglu_fn<Op::SwiGLU>(a, u, u));
     }
   }
 }

@@ -44,8 +44,8 @@ Tensor unpack_nibbles(const Tensor& packed, const Shape& shape, bool is_signed, 
 
 std::vector<Node*> quantizable_weights(const Transformer& model) {
   std::vector<Node*> w;
-  for (const BlockWeights& b : model.blocks)
-    for (Node* n : {b.wq, b.wk, b.wv, b.wo, b.w_gate_up, b.w_down}) w.push_back(n);
+  for (BlockWeights b : model.blocks)  // a copy of the pointers: matrices() hands out slots
+    for (Node** n : b.matrices()) w.push_back(*n);
   w.push_back(model.lm_head);
   return w;
 }
@@ -146,7 +146,7 @@ Transformer load_quantized_model(Graph& graph, const Checkpoint& ckpt) {
       rewrite_with_quantized_weights(weights, read_quantized_weights(ckpt, m));
   size_t k = 0;
   for (BlockWeights& b : m.blocks)
-    for (Node** n : {&b.wq, &b.wk, &b.wv, &b.wo, &b.w_gate_up, &b.w_down}) *n = values[k++];
+    for (Node** n : b.matrices()) *n = values[k++];
   m.lm_head = values[k];
   return m;
 }
@@ -199,7 +199,7 @@ FakeQuantizedWeights fake_quantize_weights(Transformer& model, WeightScheme sche
   }
   size_t k = 0;
   for (BlockWeights& b : model.blocks)
-    for (Node** n : {&b.wq, &b.wk, &b.wv, &b.wo, &b.w_gate_up, &b.w_down}) *n = read[k++];
+    for (Node** n : b.matrices()) *n = read[k++];
   model.lm_head = read[k];
   return f;
 }

@@ -8,6 +8,7 @@
 // n heads, d head dim, i MLP width, v vocabulary.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,6 +53,8 @@ struct BlockWeights {
   /// one (h, 2i) GEMM rather than two (h, i) ones (gw::swiglu_packed reads its halves).
   Node* w_gate_up;
   Node* w_down;     ///< (i, h)
+  /// The block's matmul weights, in the order checkpoints and quantization list them.
+  std::array<Node**, 6> matrices() { return {&wq, &wk, &wv, &wo, &w_gate_up, &w_down}; }
 };
 
 /// The forward pass of a batch, with the values that passes need besides the loss.
