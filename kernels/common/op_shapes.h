@@ -36,41 +36,55 @@ inline GemmShape gemm_shape(const Node& node) {
 
 /// The sizes of an attention node and where each head's rows lie. The naive ops take q, k, v
 /// head-major, (b, n, s, d); the flash ops take them sequence-major, (b, s, n, d), the layout
-/// the projections x·W_q produce, so the trainer needs no permute around them. Either way
-/// head `h` (0 ≤ h < b·n) is s rows of d elements, `ld` apart, from element offset(h); the
-/// flash ops' packed output rows (d + 1 elements) are `ld_packed` apart from packed_offset(h).
-/// Plain data, so CUDA kernels take it by value.
+/// the projections x·W_q produce, so the trainer needs no permute around them, or fused: one
+/// (b, s, 3, n, d) tensor holding each position's q, k and v rows side by side, the layout of
+/// x·[W_q | W_k | W_v] (one GEMM for the three projections). Either way head `h`
+/// (0 ≤ h < b·n) is s rows of d elements, `ld` apart, from element offset(h) of q, k or v
+/// (fused: k starts `part` elements after q, v 2·part); the flash ops' packed output rows
+/// (d + 1 elements) are `ld_packed` apart from packed_offset(h). Plain data, so CUDA kernels
+/// take it by value.
 struct AttentionShape {
   int64_t heads = 0;    ///< b·n
   int64_t n = 1;        ///< heads per sequence
   int64_t s = 0, d = 0;
   double scale = 1.0;   ///< attrs.scale, or 1/√d when that is 0
   bool causal = false;
-  bool seq_major = false;  ///< (b, s, n, d): the flash ops
-  int64_t ld = 0;          ///< elements between rows of one head: d, or n·d when seq_major
+  bool seq_major = false;  ///< (b, s, n, d) or fused (b, s, 3, n, d): the flash ops
+  bool fused = false;      ///< q, k, v are one (b, s, 3, n, d) input (and q̄, k̄, v̄ one output)
+  int64_t ld = 0;          ///< elements between rows of one head: d, n·d, or 3·n·d when fused
   int64_t ld_packed = 0;   ///< the same for rows of d + 1 (the flash ops' packed output)
+  /// Elements from q's first element to k's and from k's to v's: n·d inside a fused input,
+  /// b·n·s·d between the parts of the backward's (3, b, s, n, d) output otherwise.
+  int64_t part = 0;
   /// First element of head h in q, k, v (or their gradients).
-  GW_HOST_DEVICE int64_t offset(int64_t h) const { return head_offset(h, d); }
+  GW_HOST_DEVICE int64_t offset(int64_t h) const { return head_offset(h, d, ld); }
   /// First element of head h in the packed output (b, s, n, d + 1) or its adjoint.
-  GW_HOST_DEVICE int64_t packed_offset(int64_t h) const { return head_offset(h, d + 1); }
-  GW_HOST_DEVICE int64_t head_offset(int64_t h, int64_t row) const {
-    return seq_major ? (h / n * s * n + h % n) * row : h * s * row;
+  GW_HOST_DEVICE int64_t packed_offset(int64_t h) const { return head_offset(h, d + 1, ld_packed); }
+  GW_HOST_DEVICE int64_t head_offset(int64_t h, int64_t row, int64_t row_ld) const {
+    return seq_major ? h / n * s * row_ld + h % n * row : h * s * row;
   }
 };
 /// True for the ops that read q, k, v sequence-major, (b, s, n, d): the flash ops.
 inline bool sequence_major(const Node& node) {
   return node.op == Op::FlashAttention || node.op == Op::FlashAttentionBackward;
 }
+/// True for a flash op whose q, k, v come fused, as one (b, s, 3, n, d) input.
+inline bool fused_qkv(const Node& node) {
+  return sequence_major(node) && node.inputs[0]->shape.size() == 5;
+}
 inline AttentionShape attention_shape(const Node& node) {
   const Shape& q = node.inputs[0]->shape;
   AttentionShape a;
   a.seq_major = sequence_major(node);
-  a.n = a.seq_major ? q[2] : q[1];
+  a.fused = fused_qkv(node);
+  const size_t e = a.fused ? 1 : 0;  // a fused input has its (3) axis before n
+  a.n = a.seq_major ? q[2 + e] : q[1];
   a.heads = q[0] * a.n;
   a.s = a.seq_major ? q[1] : q[2];
-  a.d = q[3];
-  a.ld = a.seq_major ? a.n * a.d : a.d;
+  a.d = q[3 + e];
+  a.ld = a.fused ? 3 * a.n * a.d : a.seq_major ? a.n * a.d : a.d;
   a.ld_packed = a.seq_major ? a.n * (a.d + 1) : a.d + 1;
+  a.part = a.fused ? a.n * a.d : a.heads * a.s * a.d;
   a.scale = node.attrs.scale != 0.0 ? node.attrs.scale : 1.0 / std::sqrt(static_cast<double>(a.d));
   a.causal = node.attrs.causal;
   return a;

@@ -311,10 +311,12 @@ const RopeTable<T>& rope_table(int64_t s, int64_t d, double theta) {
 void rope_kernel(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   // Rows of d elements; row r is at position (r / per_position) % s: one row per position
-  // head-major, n rows (one per head) per position sequence-major.
-  const bool seq_major = args.node.attrs.axis == 1;
-  const int64_t s = x.size(seq_major ? 1 : 2), d = x.size(3), half = d / 2;
-  const int64_t rows = x.numel() / d, per_position = seq_major ? x.size(2) : 1;
+  // head-major, n rows (one per head) per position sequence-major, 3n when fused, whose last
+  // n rows (v) are copied.
+  const bool seq_major = args.node.attrs.axis == 1, fused = x.dim() == 5;
+  const int64_t s = x.size(seq_major ? 1 : 2), d = x.size(-1), half = d / 2;
+  const int64_t rows = x.numel() / d, n = seq_major ? x.size(-2) : 1;
+  const int64_t per_position = fused ? 3 * n : n;
   dispatch_dtype<CpuStorage, Accepts::f32_f64>(x.dtype(), "rope", [&](auto zero) {
     using T = decltype(zero);
     const RopeTable<T>& table = rope_table<T>(s, d, args.node.attrs.theta);
@@ -326,6 +328,10 @@ void rope_kernel(const KernelArgs& args) {
       const int64_t p = r / per_position % s;
       const T* xr = xs + r * d;
       T* yr = y + r * d;
+      if (fused && r % per_position >= 2 * n) {  // a row of v
+        std::copy(xr, xr + d, yr);
+        continue;
+      }
       const T* c = table.cosines.data() + p * half;
       const T* sn = table.sines.data() + p * half;
       for (int64_t i = 0; i < half; ++i) {

@@ -240,7 +240,17 @@ void backward_typed(const KernelArgs& args) {
 
 // By q's dtype: bf16 runs the tensor-core kernels (flash_attention_bf16.cu); f16 runs the f32
 // kernels on widened copies (exact; the gradients rounded once to f16); f32 and f64 run here.
+// The CUDA kernels take q, k, v as three (b, s, n, d) tensors: the bf16 backward stages ō
+// and the row statistics in q's row layout, which a fused (b, s, 3, n, d) qkv does not have.
+// (The trainer slices the fused projection on a GPU: Transformer::fused_flash.)
+void check_three_tensors(const char* op, const KernelArgs& args) {
+  GW_CHECK_AS(ShapeError, !kernels::fused_qkv(args.node), op, " (cuda): qkv ",
+              shape_str(args.inputs[0].shape()),
+              " is fused; the CUDA kernels take q, k, v as three (b, s, n, d) tensors");
+}
+
 void flash_attention(const KernelArgs& args) {
+  check_three_tensors("flash_attention", args);
   const DType dt = args.inputs[0].dtype();
   if (dt == DType::bf16) return flash_attention_bf16(args);
   if (dt == DType::f16) return run_widened(args, flash_attention);
@@ -255,6 +265,7 @@ void flash_attention(const KernelArgs& args) {
 }
 
 void flash_attention_backward(const KernelArgs& args) {
+  check_three_tensors("flash_attention_backward", args);
   const DType dt = args.inputs[0].dtype();
   if (dt == DType::bf16) return flash_attention_backward_bf16(args);
   if (dt == DType::f16) return run_widened(args, flash_attention_backward);

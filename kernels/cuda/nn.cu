@@ -330,16 +330,23 @@ void rms_norm_backward_weight(const KernelArgs& args) {
 
 // ---- RoPE on x (b, n, s, d) or (b, s, n, d): pair (2i, 2i+1) at position p turns by
 // p·theta^(−2i/d); inverse turns by the opposite angle (RoPE's VJP). Angles in double, as on the CPU: with
-// positions in the thousands, an f32 angle would lose 1e-4 of a radian.
+// positions in the thousands, an f32 angle would lose 1e-4 of a radian. A fused x
+// (b, s, 3, n, d) rotates its q and k rows and copies its v rows.
 template <typename T>
 __global__ void rope_kernel(const T* x, T* y, int64_t pairs, int64_t s, int64_t d,
-                            int64_t per_position, double theta, double sign) {
+                            int64_t per_position, int64_t rotated, double theta, double sign) {
   const int64_t half = d / 2;
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < pairs;
        e += int64_t(gridDim.x) * blockDim.x) {
     // Row e / half (d elements) is at position (row / per_position) % s: per_position is n
-    // for (b, s, n, d), 1 for (b, n, s, d).
-    const int64_t i = e % half, p = (e / half / per_position) % s;
+    // for (b, s, n, d), 3n fused, 1 for (b, n, s, d); only the first `rotated` rows of a
+    // position turn (2n fused: v's rows do not).
+    const int64_t row = e / half, i = e % half, p = (row / per_position) % s;
+    if (row % per_position >= rotated) {
+      y[2 * e] = x[2 * e];
+      y[2 * e + 1] = x[2 * e + 1];
+      continue;
+    }
     const double angle = static_cast<double>(p) * pow(theta, -2.0 * i / static_cast<double>(d));
     double sn, c;
     sincos(angle, &sn, &c);
@@ -353,13 +360,15 @@ __global__ void rope_kernel(const T* x, T* y, int64_t pairs, int64_t s, int64_t 
 void rope(const KernelArgs& args) {
   const Tensor& x = args.inputs[0];
   const int64_t pairs = x.numel() / 2;
-  const bool seq_major = args.node.attrs.axis == 1;
+  const bool seq_major = args.node.attrs.axis == 1, fused = x.dim() == 5;
+  const int64_t n = seq_major ? x.size(-2) : 1, per_position = fused ? 3 * n : n;
   if (pairs == 0) return;
   dispatch_dtype<CudaStorage, Accepts::f32_f64>(x.dtype(), "rope", [&](auto zero) {
     using T = decltype(zero);
     rope_kernel<T><<<blocks_for(pairs), 256, 0, stream_of(args)>>>(
-        in<T>(args, 0), out<T>(args), pairs, x.size(seq_major ? 1 : 2), x.size(3),
-        seq_major ? x.size(2) : 1, args.node.attrs.theta, args.node.attrs.inverse ? -1.0 : 1.0);
+        in<T>(args, 0), out<T>(args), pairs, x.size(seq_major ? 1 : 2), x.size(-1), per_position,
+        fused ? 2 * n : per_position, args.node.attrs.theta,
+        args.node.attrs.inverse ? -1.0 : 1.0);
     CUDA_CHECK_LAUNCH();
   });
 }

@@ -6,7 +6,8 @@
 // diagonal when causal, P = softmax_rows(S), o = P v. The naive kernels (attention.cpp) hold
 // every (s, s) matrix; these hold only tiles of kRows queries × kCols keys, so their extra
 // memory does not grow with s². Sequence-major q, k, v are the layout x·W_q produces: one
-// head's s rows of d elements lie n·d apart (Flash::ld), and the products read them in place
+// head's s rows of d elements lie n·d apart (Flash::ld; 3·n·d when q, k, v come fused as one
+// (b, s, 3, n, d), the output of x·[W_q | W_k | W_v]), and the products read them in place
 // through BLAS's leading dimension.
 //
 // Forward, per (head, query tile): walk the key tiles keeping for each row the running max m
@@ -57,7 +58,7 @@ static_assert(kRows == kCols, "causal tile skipping assumes square tiles");
 template <typename T>
 struct Flash {
   int64_t s = 0, d = 0;
-  int64_t ld = 0, ldy = 0;  // n·d and n·(d + 1) for (b, s, n, d)
+  int64_t ld = 0, ldy = 0;  // n·d (3·n·d for a fused qkv) and n·(d + 1) for (b, s, n, d)
   T scale = 1;
   bool causal = false;
 };
@@ -118,6 +119,19 @@ void parallel_tasks(int64_t n, const F& body) {
   if (error) std::rethrow_exception(error);
 }
 
+/// Where q, k and v start: three inputs, or one fused (b, s, 3, n, d) whose k and v begin
+/// g.part and 2·g.part elements after q (every row then ld = 3·n·d apart).
+template <typename T>
+struct Qkv {
+  const T *q, *k, *v;
+};
+template <typename T>
+Qkv<T> qkv_inputs(const KernelArgs& args, const kernels::AttentionShape& g) {
+  const T* q = args.inputs[0].data<T>();
+  if (g.fused) return {q, q + g.part, q + 2 * g.part};
+  return {q, args.inputs[1].data<T>(), args.inputs[2].data<T>()};
+}
+
 template <typename T>
 Flash<T> flash_of(const kernels::AttentionShape& g) {
   return Flash<T>{g.s, g.d, g.ld, g.ld_packed, static_cast<T>(g.scale), g.causal};
@@ -127,9 +141,8 @@ template <typename T>
 void forward_typed(const KernelArgs& args) {
   const kernels::AttentionShape g = kernels::attention_shape(args.node);
   const Flash<T> f = flash_of<T>(g);
-  const T* q = args.inputs[0].data<T>();
-  const T* k = args.inputs[1].data<T>();
-  const T* v = args.inputs[2].data<T>();
+  const Qkv<T> in = qkv_inputs<T>(args, g);
+  const T *q = in.q, *k = in.k, *v = in.v;
   T* y = args.output.data<T>();
   const int64_t tiles = (g.s + kRows - 1) / kRows;
   Scratch<T> scratch(kRows * kCols + kRows * g.d + 2 * kRows, omp_get_max_threads());
@@ -145,18 +158,21 @@ template <typename T>
 void backward_typed(const KernelArgs& args) {
   const kernels::AttentionShape g = kernels::attention_shape(args.node);
   const Flash<T> f = flash_of<T>(g);
-  const T* q = args.inputs[0].data<T>();
-  const T* k = args.inputs[1].data<T>();
-  const T* v = args.inputs[2].data<T>();
-  const T* y = args.inputs[3].data<T>();
-  const T* gy = args.inputs[4].data<T>();
-  const int64_t all = g.heads * g.s * g.d;
-  T* gq = args.output.data<T>();  // output (3, b, s, n, d) = q̄, k̄, v̄
+  const Qkv<T> in = qkv_inputs<T>(args, g);
+  const T *q = in.q, *k = in.k, *v = in.v;
+  const size_t after = g.fused ? 1 : 3;  // the packed output and its adjoint follow q, k, v
+  const T* y = args.inputs[after].data<T>();
+  const T* gy = args.inputs[after + 1].data<T>();
+  // q̄, k̄, v̄: the parts of the output (3, b, s, n, d), or side by side in a fused
+  // (b, s, 3, n, d) as qkv is: g.part elements apart either way.
+  T* gq = args.output.data<T>();
+  T* gk = gq + g.part;
+  T* gv = gk + g.part;
   Scratch<T> scratch(g.s * g.d + 2 * g.s + 2 * kRows * kCols, omp_get_max_threads());
   parallel_tasks(g.heads, [&](int64_t h) {
     const int64_t at = g.offset(h), aty = g.packed_offset(h);
-    backward_head(f, q + at, k + at, v + at, y + aty, gy + aty, gq + at, gq + all + at,
-                  gq + 2 * all + at, scratch.of_thread());
+    backward_head(f, q + at, k + at, v + at, y + aty, gy + aty, gq + at, gk + at, gv + at,
+                  scratch.of_thread());
   });
 }
 

@@ -292,6 +292,30 @@ inline ::testing::AssertionResult flash_matches_naive(const AttentionCase& c, do
   return r;
 }
 
+/// The same with q, k, v fused as the trainer passes them: one (b, s, 3, n, d) tensor whose
+/// rows of one head lie 3·n·d apart; the gradient comes back fused too.
+inline ::testing::AssertionResult fused_flash_matches_naive(const AttentionCase& c, double tol) {
+  const Expected want = oracle(c);
+  const SeqMajor in(c);
+  const Shape& s = in.q.shape();  // (b, s, n, d)
+  Graph g;
+  auto part = [&](const Tensor& x) { return reshape(g.constant(x), {s[0], s[1], 1, s[2], s[3]}); };
+  Node* qkv = concat({part(in.q), part(in.k), part(in.v)}, 2);
+  Node* y = flash_attention_packed(qkv, c.causal);
+  // ō packed with a zero LSE adjoint, as flash_gradients does.
+  Node* go = g.constant(swap_heads_and_sequence(c.go));
+  Node* gy = concat({go, g.constant(Tensor::zeros({s[0], s[1], s[2], 1}, c.q.dtype()))}, 3);
+  const std::vector<Tensor> out =
+      eval({y, permute(flash_attention_backward(qkv, y, gy, c.causal), {2, 0, 3, 1, 4})});
+  const Tensor packed = swap_heads_and_sequence(out[0]);
+  const std::string what = c.str() + " fused qkv";
+  ::testing::AssertionResult r = agree(what + " output", unpack(packed, false), want.out, tol);
+  if (r) r = agree(what + " LSE", unpack(packed, true), want.lse, tol);
+  if (r)
+    r = agree(what + " gradients (q̄, k̄, v̄ packed)", out[1].astype(DType::f64), want.grads, tol);
+  return r;
+}
+
 /// Your naive attention's forward and backward of one case against the oracle.
 inline ::testing::AssertionResult naive_matches_oracle(const AttentionCase& c, double tol) {
   const Expected want = oracle(c);

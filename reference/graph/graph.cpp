@@ -69,6 +69,16 @@ Node* Graph::constant(const Tensor& value, const std::string& name) {
   return push(std::move(n));
 }
 
+Node* Graph::zeros(const Shape& shape, DType dtype) {
+  auto n = std::make_unique<Node>();
+  n->op = Op::Constant;
+  if (!shapes_only()) n->value = Tensor::zeros(shape, dtype, device_);
+  n->shape = shape;
+  n->dtype = dtype;
+  n->device = device_;
+  return push(std::move(n));
+}
+
 Node* Graph::scalar(double value, DType dtype) {
   return constant(Tensor::from_values({}, {value}, dtype));
 }

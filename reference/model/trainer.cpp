@@ -222,6 +222,9 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data, Communicator* comm
   model_ = make_transformer(*graph_, model_shape(config_, data_.tokenizer.vocab_size()),
                             config_.seed, config_.init_std);
   model_.use_flash = config_.attention == "flash";
+  // 16-bit runs keep three q, k, v projections: lab 06's 16-bit copies are per weight, and a
+  // joined [W_q | W_k | W_v] would be rounded anew every step instead.
+  model_.fused_flash = model_.fused_flash && config_.precision == "fp32";
   x_ = graph_->input("x", {b, s}, DType::i32);
   y_ = graph_->input("y", {b, s}, DType::i32);
   Transformer model = model_;  // with --qat, its matmul weights are fake-quantized

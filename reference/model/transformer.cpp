@@ -3,9 +3,15 @@
 //
 // The residual stream is kept 2-D, (b·s, h), so that every linear layer is one plain GEMM
 // against a shared (in, out) matrix and its weight gradient is one GEMM too (xᵀ ȳ). Only
-// attention sees heads: (b, s, n, d) for flash attention (x·W_q reshaped, no copy), (b, n, s, d)
-// for the naive op. The MLP's gate and up projections are one (h, 2i) weight, so they run as
-// one GEMM, and the packed SwiGLU reads the two halves of its output.
+// attention sees heads: (b, n, s, d) for the naive op; for flash attention (b, s, n, d), the
+// layout x·W_q produces (no permute). On the CPU the three projections run as one GEMM against
+// [W_q | W_k | W_v], joined per step (an (h, 3h) copy, which buys one GEMM instead of three and
+// one backward GEMM per operand instead of three and two adds), and RoPE and flash attention
+// read its output in place as a fused (b, s, 3, n, d); flash's backward writes the gradient in
+// that layout, so nothing between the projection and attention is sliced. The weights stay
+// three (h, h) parameters (checkpoints, quantization and the naive path see them apart). The
+// MLP's gate and up projections are one (h, 2i) weight, so they run as one GEMM, and the
+// packed SwiGLU reads the two halves of its output.
 #include <algorithm>
 #include <cmath>
 
@@ -55,6 +61,7 @@ Transformer make_transformer(Graph& graph, const ModelShape& shape, uint64_t see
               " heads of even size");
   Transformer t;
   t.shape = shape;
+  t.fused_flash = graph.device().is_cpu();
   const int64_t h = shape.n_embd, i = shape.mlp_hidden, v = shape.vocab_size;
   uint64_t stream = 0;
   // A shapes-only graph declares the weights (Llama-2-7B's 27 GB) without making them.
@@ -160,7 +167,11 @@ ForwardPass Transformer::forward(Node* ids, Node* targets) const {
     {  // attention sublayer: x + Wo·attn(rope(q), rope(k), v)
       NameScope scope(graph, layer + "/attention");
       Node* o = nullptr;  // (b·s, h)
-      if (use_flash) {  // flash reads (b, s, n, d) as the projections make it: no permutes
+      if (use_flash && fused_flash) {  // one GEMM; RoPE and flash read its output in place
+        Node* qkv = matmul(a, concat({w.wq, w.wk, w.wv}, 1));  // (b·s, 3h)
+        Node* rotated = rope(reshape(qkv, {b, s, 3, n, d}), shape.rope_theta, false, 1);
+        o = reshape(flash_attention(rotated, /*causal=*/true), {b * s, h});
+      } else if (use_flash) {  // flash reads (b, s, n, d) as the projections make it
         const Shape heads = {b, s, n, d};
         Node* q = rope(reshape(matmul(a, w.wq), heads), shape.rope_theta, false, 1);
         Node* k = rope(reshape(matmul(a, w.wk), heads), shape.rope_theta, false, 1);

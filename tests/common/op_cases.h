@@ -50,7 +50,15 @@ struct OpCase {
   /// false: the rules are not the numerical derivative (a straight-through estimator), so
   /// only their agreement is checked and the CUDA twin compares the forward alone.
   bool differentiable = true;
+  /// false: the CUDA kernels do not take this form of the op (CudaMatchesCpu skips it).
+  bool on_cuda = true;
 };
+
+/// `c`, marked as a form only the CPU kernels take.
+inline OpCase cpu_only(OpCase c) {
+  c.on_cuda = false;
+  return c;
+}
 
 /// GoogleTest prints a case by its name.
 inline void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }

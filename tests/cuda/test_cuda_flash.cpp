@@ -51,6 +51,20 @@ TEST(CudaFlash, HeadDimensionAbove128IsAShapeErrorNamingTheShape) {
   }
 }
 
+// The CUDA kernels take q, k, v as three tensors; a fused (b, s, 3, n, d) is refused by name
+// (the trainer on a GPU slices nothing: it runs three projections, Transformer::fused_flash).
+TEST(CudaFlash, FusedQkvIsAShapeErrorAskingForThreeTensors) {
+  GW_REQUIRE_GPU();
+  const Tensor qkv = random_tensor({1, 4, 3, 2, 16}, DType::f32, 1);
+  try {
+    run_op(Device::cuda(0), Op::FlashAttention, {qkv}, Attrs{});
+    ADD_FAILURE() << "expected ShapeError";
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("three (b, s, n, d) tensors"), std::string::npos)
+        << e.what();
+  }
+}
+
 // bf16 tolerance: P and dS are rounded to bf16 (relative 2⁻⁸) as tensor-core operands and
 // summed over up to `keys` terms, so an element may be off by 2⁻⁸·√keys of the values' rms,
 // plus one bf16 ulp of itself where the result is stored in bf16; the norm-wise error stays

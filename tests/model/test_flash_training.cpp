@@ -1,6 +1,7 @@
 // test_flash_training.cpp — the trainer on flash attention (--attention flash, the default):
 // the same loss curve as on the naive op, step by step, and the same evaluation; a bad value
-// is refused; the default step runs the flash and fused SwiGLU ops.
+// is refused; the default step runs the flash and fused SwiGLU ops; q, k, v from one fused
+// projection give the loss and gradients of three.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,8 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "gw/autocast.h"
+#include "gw/autodiff.h"
+#include "gw/executor.h"
+#include "gw/model.h"
 #include "gw/trainer.h"
 #include "model_testing.h"
+#include "testing.h"
 
 namespace gw {
 namespace {
@@ -72,6 +78,40 @@ TEST(FlashTraining, TheDefaultStepRunsFlashAttentionAndTheFusedSwiGLU) {
   for (const char* op : {"attention", "attention_backward", "silu", "sigmoid", "swiglu",
                          "swiglu_backward_gate", "swiglu_backward_up"})
     EXPECT_FALSE(has(op)) << op << " still in the step";
+}
+
+// A CPU model runs q, k, v as one (h, 3h) GEMM, read fused by RoPE and flash attention; with
+// fused_flash off, three GEMMs and three tensors (the CUDA layout). Same loss and gradients,
+// up to the order of float sums; 2 fewer GEMMs per block forward.
+TEST(FlashTraining, FusedQkvProjectionMatchesThreeProjections) {
+  ModelShape shape;
+  shape.n_layer = 2, shape.n_head = 2, shape.n_embd = 32, shape.mlp_hidden = 96;
+  shape.vocab_size = 20, shape.block_size = 70;  // 70 positions cross a 64-row tile
+  Graph g;
+  Transformer t = make_transformer(g, shape, 5, 0.2);
+  EXPECT_TRUE(t.fused_flash) << "a CPU model reads q, k, v fused";
+  t.use_flash = true;
+  Node* x = g.input("x", {2, 70}, DType::i32);
+  Node* y = g.input("y", {2, 70}, DType::i32);
+  const Feeds feeds = {{x, testing::random_ids({2, 70}, 20, 3)},
+                       {y, testing::random_ids({2, 70}, 20, 4)}};
+  std::vector<Node*> weights;
+  for (const ModelParameter& p : t.params) weights.push_back(p.node);
+  std::vector<std::vector<Tensor>> results;
+  for (bool fused : {true, false}) {
+    t.fused_flash = fused;
+    Node* loss = t.loss(x, y);
+    int gemms = 0;
+    for (const Node* n : reachable_nodes({loss})) gemms += n->op == Op::MatMul;
+    EXPECT_EQ(gemms, (fused ? 4 : 6) * shape.n_layer + 1) << "fused " << fused;
+    std::vector<Node*> outputs = gradients(loss, weights);
+    outputs.insert(outputs.begin(), loss);
+    results.push_back(eval(outputs, feeds));
+  }
+  EXPECT_NEAR(results[0][0].item(), results[1][0].item(), 1e-6) << "loss";
+  for (size_t k = 1; k < results[0].size(); ++k)
+    EXPECT_TRUE(testing::all_close(results[0][k], results[1][k], 1e-6, 1e-4))
+        << "gradient of " << weights[k - 1]->name;
 }
 
 TEST(FlashTraining, UnknownAttentionIsAUsageError) {

@@ -40,6 +40,12 @@ const OpCases kFlashCases({
                                              p({1, 1, 70, 2}), true);),
     GW_OP_CASE("flash_attention_output",
                return flash_attention(p({1, 1, 4, 3}), p({1, 1, 4, 3}), p({1, 1, 4, 3}), false);),
+    // q, k, v fused as one (b, s, 3, n, d): one input, one (b, s, 3, n, d) gradient. The CUDA
+    // kernels take three tensors (a fused input is a ShapeError there).
+    cpu_only(GW_OP_CASE("flash_attention_fused",
+                        return flash_attention_packed(p({1, 3, 3, 2, 4}), true);)),
+    cpu_only(GW_OP_CASE("flash_attention_fused_output",
+                        return flash_attention(p({2, 4, 3, 1, 2}), false, 0.4);)),
 });
 
 // Axes 1 and 2 swapped: (b, n, s, d) <-> (b, s, n, d).
@@ -189,6 +195,72 @@ TEST(FlashAttention, BadShapesAreErrorsNamingThem) {
   Node* packed = flash_attention_packed(q, q, q, false);
   EXPECT_THROW(flash_attention_backward(q, q, q, packed, g.input("g", {1, 2, 4, 8}), false),
                ShapeError);
+}
+
+// q, k, v fused as one (b, s, 3, n, d) run the same kernels on the same rows as three
+// tensors: the packed output and the gradients agree to the bit (the backward's (3, b, s, n, d)
+// permuted to the fused layout).
+TEST(FlashAttention, FusedQkvEqualsThreeTensorsToTheBit) {
+  for (DType dt : {DType::f32, DType::f64})
+    for (int64_t s : {1, 7, 65, 130})
+      for (int64_t d : {16, 80})
+        for (bool causal : {false, true}) {
+          const int64_t b = 2, n = 3;
+          const Tensor qkv = random_tensor({b, s, 3, n, d}, dt, 31 + s + d, -2, 2);
+          const Tensor gy = random_tensor({b, s, n, d + 1}, dt, 37 + s + d);
+          Graph g;
+          Node* fused = g.input("qkv", qkv.shape(), dt);
+          Node* adjoint = g.input("gy", gy.shape(), dt);
+          auto part = [&](int64_t k) { return reshape(slice(fused, 2, k, k + 1), {b, s, n, d}); };
+          Node* q = part(0);
+          Node* k = part(1);
+          Node* v = part(2);
+          Node* y3 = flash_attention_packed(q, k, v, causal);
+          Node* y1 = flash_attention_packed(fused, causal);
+          Node* g3 =
+              permute(flash_attention_backward(q, k, v, y3, adjoint, causal), {1, 2, 0, 3, 4});
+          Node* g1 = flash_attention_backward(fused, y1, adjoint, causal);
+          EXPECT_EQ(g1->shape, qkv.shape());
+          const std::vector<Tensor> out = eval({y3, y1, g3, g1}, {{fused, qkv}, {adjoint, gy}});
+          const std::string at = where(s, d, causal, dt);
+          EXPECT_EQ(out[0].to_doubles(), out[1].to_doubles()) << "output and LSE, " << at;
+          EXPECT_EQ(out[2].to_doubles(), out[3].to_doubles()) << "gradients, " << at;
+        }
+}
+
+TEST(FlashAttention, FusedQkvShapeErrorsNameTheLayout) {
+  Graph g;
+  try {  // axis 2 must hold q, k and v
+    flash_attention(g.input("qkv", {1, 4, 2, 2, 8}), true);
+    ADD_FAILURE() << "expected ShapeError";
+  } catch (const ShapeError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("(1, 4, 2, 2, 8)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("(b, s, 3, n, d)"), std::string::npos) << msg;
+  }
+  Node* qkv = g.input("ok", {1, 4, 3, 2, 8});
+  try {  // a fused input takes no k and v
+    g.add_node(Op::FlashAttention, {qkv, qkv, qkv});
+    ADD_FAILURE() << "expected ShapeError";
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected 1 inputs"), std::string::npos) << e.what();
+  }
+  try {  // nor three tensors two
+    Node* q = g.input("q", {1, 4, 2, 8});
+    g.add_node(Op::FlashAttention, {q, q});
+    ADD_FAILURE() << "expected ShapeError";
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected 3 inputs"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(flash_attention(g.input("empty", {1, 0, 3, 2, 8}), true), ShapeError);
+  EXPECT_THROW(flash_attention(g.input("ints", {1, 4, 3, 2, 8}, DType::i32), true), DTypeError);
+  Node* packed = flash_attention_packed(qkv, true);
+  try {  // the packed output of another shape
+    flash_attention_backward(qkv, packed, g.input("gy", {1, 4, 2, 8}), true);
+    ADD_FAILURE() << "expected ShapeError";
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("(1, 4, 2, 9)"), std::string::npos) << e.what();
+  }
 }
 
 // Forward and backward at T = 1024, 2048, 4096 (two heads, d = 16): the extra bytes stay

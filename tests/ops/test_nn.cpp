@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "gw/executor.h"
 #include "gw/ops.h"
 #include "nn_testing.h"
 #include "op_cases.h"
@@ -33,6 +34,7 @@ const OpCases kNnCases({
     GW_OP_CASE("rope", return rope(p({1, 2, 3, 4}));),
     GW_OP_CASE("rope_inverse", return rope(p({1, 2, 3, 4}), 10000.0, true);),
     GW_OP_CASE("rope_sequence_major", return rope(p({2, 3, 2, 4}), 10000.0, false, 1);),
+    GW_OP_CASE("rope_fused_qkv", return rope(p({2, 3, 3, 2, 4}), 10000.0, false, 1);),
 });
 
 // Applies `row_fn` (input row -> output row) to every last-axis row of x, in f64.
@@ -308,6 +310,29 @@ TEST(RoPE, SequenceMajorRotatesAsHeadMajor) {
     });
     EXPECT_TRUE(all_close(got, inverse ? x : want, 1e-12, 1e-12)) << "inverse " << inverse;
   }
+}
+
+// Fused x (b, s, 3, n, d), q, k and v side by side: q and k turn as a (b, s, n, d) tensor
+// does, v is copied.
+TEST(RoPE, FusedQkvRotatesQAndKAndCopiesV) {
+  const int64_t b = 2, s = 5, n = 3, d = 8;
+  const Tensor x = random_tensor({b, s, 3, n, d}, DType::f64, 29);
+  for (bool inverse : {false, true}) {
+    Graph g;
+    Node* in = g.input("x", x.shape(), DType::f64);
+    auto part = [&](Node* t, int64_t k) { return reshape(slice(t, 2, k, k + 1), {b, s, n, d}); };
+    Node* fused = rope(in, 500.0, inverse, 1);
+    const std::vector<Tensor> out =
+        eval({part(fused, 0), part(fused, 1), part(fused, 2), rope(part(in, 0), 500.0, inverse, 1),
+              rope(part(in, 1), 500.0, inverse, 1), part(in, 2)},
+             {{in, x}});
+    EXPECT_EQ(out[0].to_doubles(), out[3].to_doubles()) << "q, inverse " << inverse;
+    EXPECT_EQ(out[1].to_doubles(), out[4].to_doubles()) << "k, inverse " << inverse;
+    EXPECT_EQ(out[2].to_doubles(), out[5].to_doubles()) << "v, inverse " << inverse;
+  }
+  Graph g;
+  EXPECT_THROW(rope(g.input("four", {2, 5, 4, 3, 8}), 500.0, false, 1), ShapeError);
+  EXPECT_THROW(rope(g.input("head_major", {2, 5, 3, 3, 8})), ShapeError);  // fused is (b, s, ...)
 }
 
 TEST(RoPE, OddHeadDimOrWrongRankIsShapeError) {

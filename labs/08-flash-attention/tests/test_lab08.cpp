@@ -1,9 +1,10 @@
 // test_lab08.cpp — public tests of lab 08 (flash attention on the CPU): output, log-sum-exp
 // and gradients equal attention's (f32 relative 1e-4) at T = 1, 7, 63, 65 and 1000,
-// d = 16, 64 and 80, causal and not; f64 to 1e-10; extra memory linear in T with no T×T
-// buffer; bad shapes are errors; and the naive baseline (naive attention, forward and
-// backward) against the same oracle. The oracle is attention composed of primitive ops in
-// f64 (labs/common/attention_testing.h): neither your naive kernel nor your flash kernel.
+// d = 16, 64 and 80, causal and not; q, k, v fused as the trainer passes them; f64 to 1e-10;
+// extra memory linear in T with no T×T buffer; bad shapes are errors; and the naive baseline
+// (naive attention, forward and backward) against the same oracle. The oracle is attention
+// composed of primitive ops in f64 (labs/common/attention_testing.h): neither your naive
+// kernel nor your flash kernel.
 //
 // Graded, each check also sends what it checked to the grader (labs/common/observe.h); run by
 // hand, the observations do nothing.
@@ -39,6 +40,15 @@ TEST(Lab08, MatchesNaiveAtT7) { EXPECT_TRUE(all_match_at(7)); }
 TEST(Lab08, MatchesNaiveAtT63) { EXPECT_TRUE(all_match_at(63)); }
 TEST(Lab08, MatchesNaiveAtT65) { EXPECT_TRUE(all_match_at(65)); }
 TEST(Lab08, MatchesNaiveAtT1000) { EXPECT_TRUE(all_match_at(1000)); }
+
+// The trainer computes q, k, v with one GEMM and passes them fused, (b, s, 3, n, d): the same
+// kernels then see rows 3·n·d apart (Flash::ld), and the gradients land side by side.
+TEST(Lab08, FusedQkvAsTheTrainerPassesItMatchesNaive) {
+  for (int64_t t : {7, 65})
+    for (bool causal : {false, true})
+      EXPECT_TRUE(labs::fused_flash_matches_naive(
+          random_case({2, 3, t, 16}, causal, DType::f32, 40 + t), 1e-4));
+}
 
 TEST(Lab08, F64MatchesNaiveTo1e10AcrossTileEdges) {
   for (int64_t t : {2, 64, 129})

@@ -153,16 +153,19 @@ void rms_norm_backward_weight_shape(Node& node) {  // x, ȳ -> (h)
 // Both backward ops recompute rstd and combine x, w and ȳ: 8 per element.
 double rms_norm_backward_flops(const Node& node) { return 8.0 * numel(node.inputs[0]->shape); }
 
-// ---- RoPE: x (b, n, s, d) or (b, s, n, d) (attrs.axis: the sequence axis, 2 or 1), d even --
+// ---- RoPE: x (b, n, s, d) or (b, s, n, d) (attrs.axis: the sequence axis, 2 or 1), d even;
+// or fused q, k, v, x (b, s, 3, n, d) (axis 1), whose v passes through --------------------------
 void rope_shape(Node& node) {
   const Node* x = node.inputs[0];
   check_f32_or_f64("rope", x, "x");
   const int64_t axis = node.attrs.axis;
   GW_CHECK_AS(UsageError, axis == 1 || axis == 2, "rope: the sequence axis is ", axis,
-              "; it must be 2 for x (b, n, s, d) or 1 for x (b, s, n, d)");
-  GW_CHECK_AS(ShapeError, x->shape.size() == 4 && x->shape[3] % 2 == 0, "rope: x ",
-              shape_str(x->shape), " must be ", axis == 2 ? "(b, n, s, d)" : "(b, s, n, d)",
-              " with d even");
+              "; it must be 2 for x (b, n, s, d) or 1 for x (b, s, n, d) or (b, s, 3, n, d)");
+  const Shape& sh = x->shape;
+  const bool fused = axis == 1 && sh.size() == 5 && sh[2] == 3;
+  GW_CHECK_AS(ShapeError, (sh.size() == 4 || fused) && sh.back() % 2 == 0, "rope: x ",
+              shape_str(sh), " must be ",
+              axis == 2 ? "(b, n, s, d)" : "(b, s, n, d) or fused (b, s, 3, n, d)", " with d even");
   node.shape = x->shape;
   node.dtype = x->dtype;
 }

@@ -142,12 +142,12 @@ Adjoints vjp_slice(Node& y, Node* g) {
   Shape pad = x->shape;
   if (y.attrs.start > 0) {
     pad[axis] = y.attrs.start;
-    parts.push_back(x->graph->constant(Tensor::zeros(pad, g->dtype)));
+    parts.push_back(x->graph->zeros(pad, g->dtype));
   }
   parts.push_back(g);
   if (y.attrs.end < x->shape[axis]) {
     pad[axis] = x->shape[axis] - y.attrs.end;
-    parts.push_back(x->graph->constant(Tensor::zeros(pad, g->dtype)));
+    parts.push_back(x->graph->zeros(pad, g->dtype));
   }
   return {concat(parts, y.attrs.axis)};
 }

@@ -153,6 +153,9 @@ class Graph {
   Node* constant(const Tensor& value, const std::string& name = "");
   /// A scalar (shape {}) constant.
   Node* scalar(double value, DType dtype = DType::f32);
+  /// A constant of zeros; a shapes-only graph makes no tensor for it (the VJP of a slice of a
+  /// 7B model's weight pads with zeros that large).
+  Node* zeros(const Shape& shape, DType dtype = DType::f32);
 
   /// Appends a node: checks that inputs belong to this graph and share a device, then runs
   /// the op's shape and dtype inference (which throws gw::ShapeError / gw::DTypeError).

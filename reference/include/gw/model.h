@@ -79,6 +79,10 @@ struct Transformer {
   Node* lm_head = nullptr;             ///< (h, v), untied from tok_emb
   std::vector<ModelParameter> params;  ///< every weight, in a fixed order (checkpoints use it)
   bool use_flash = false;              ///< attention through flash_attention (O(s) memory)
+  /// With use_flash: one (h, 3h) GEMM for q, k and v, read by RoPE and flash attention fused,
+  /// (b, s, 3, n, d); off, three GEMMs and three tensors. make_transformer turns it on for a
+  /// CPU graph: the CPU kernels read the fused layout, the CUDA kernels take three tensors.
+  bool fused_flash = true;
 
   /// The forward pass of ids i32 (b, s), s ≤ block_size, and its loss against targets
   /// (b, s) when `targets` is not null.

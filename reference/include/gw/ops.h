@@ -121,7 +121,8 @@ Node* swiglu_packed(Node* gate_up);
 Node* swiglu_packed_backward(Node* gate_up, Node* y_adjoint);
 /// Rotary position embedding of x (b, n, s, d) (seq_axis 2) or (b, s, n, d) (seq_axis 1), d
 /// even: the pair (2i, 2i+1) at position p is rotated by p·theta^(−2i/d). inverse=true
-/// rotates the other way (RoPE's VJP).
+/// rotates the other way (RoPE's VJP). A fused x (b, s, 3, n, d) (seq_axis 1; q, k, v side by
+/// side, as flash_attention takes them) has its q and k rotated and its v passed through.
 Node* rope(Node* x, double theta = 10000.0, bool inverse = false, int64_t seq_axis = 2);
 /// softmax(q kᵀ · scale + mask) v for q, k, v (b, n, s, d); scale 0 means 1/sqrt(d).
 /// Naive: materializes the (s, s) scores per head in its workspace.
@@ -136,15 +137,24 @@ Node* attention_backward(Node* q, Node* k, Node* v, Node* out_adjoint, bool caus
 /// backward op reads instead of recomputing the softmax's normalizer. q, k, v f32, f64, f16 or
 /// bf16; for 16-bit q the packed output is f32 (the LSE is never rounded to 16 bits).
 Node* flash_attention_packed(Node* q, Node* k, Node* v, bool causal, double scale = 0.0);
+/// The same with q, k and v fused: qkv (b, s, 3, n, d) holds each position's q, k and v rows
+/// side by side, the output of one x·[W_q | W_k | W_v] GEMM reshaped.
+Node* flash_attention_packed(Node* qkv, bool causal, double scale = 0.0);
 /// The output of flash attention alone, (b, s, n, d), in q's dtype: the slice of
 /// flash_attention_packed, cast back to q's dtype for 16-bit q.
 Node* flash_attention(Node* q, Node* k, Node* v, bool causal, double scale = 0.0);
+/// The same for a fused qkv (b, s, 3, n, d).
+Node* flash_attention(Node* qkv, bool causal, double scale = 0.0);
 /// Gradients of flash_attention_packed given its output `packed` and that output's adjoint
 /// (both (b, s, n, d + 1)), packed as (3, b, s, n, d): q̄, k̄, v̄. Recomputes P per tile from
 /// the saved LSE. `packed` and `packed_adjoint` are f32 for 16-bit q; the gradients are in
 /// q's dtype.
 Node* flash_attention_backward(Node* q, Node* k, Node* v, Node* packed, Node* packed_adjoint,
                                bool causal, double scale = 0.0);
+/// The same for a fused qkv (b, s, 3, n, d): the gradient q̄kv has qkv's shape, q̄, k̄, v̄ side
+/// by side as the fused projection's backward GEMM reads them.
+Node* flash_attention_backward(Node* qkv, Node* packed, Node* packed_adjoint, bool causal,
+                               double scale = 0.0);
 /// One AdamW step, in place, on param, m and v (Parameter leaves of the same shape).
 /// scalars f32 (4) = [lr, 1 − β1ᵗ, 1 − β2ᵗ, grad_scale]; the gradient is multiplied by
 /// grad_scale first (global-norm clipping). Output: a scalar placeholder (0).
