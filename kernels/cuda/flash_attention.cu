@@ -242,7 +242,7 @@ void backward_typed(const KernelArgs& args) {
 // kernels on widened copies (exact; the gradients rounded once to f16); f32 and f64 run here.
 // The CUDA kernels take q, k, v as three (b, s, n, d) tensors: the bf16 backward stages ō
 // and the row statistics in q's row layout, which a fused (b, s, 3, n, d) qkv does not have.
-// (The trainer slices the fused projection on a GPU: Transformer::fused_flash.)
+// (A GPU model runs three projections instead: Transformer::fused_flash.)
 void check_three_tensors(const char* op, const KernelArgs& args) {
   GW_CHECK_AS(ShapeError, !kernels::fused_qkv(args.node), op, " (cuda): qkv ",
               shape_str(args.inputs[0].shape()),
