@@ -66,7 +66,7 @@ Shape check_flash(const char* op, const Node& node, size_t extra) {
   GW_CHECK_AS(ShapeError, !node.inputs.empty(), op,
               ": expected q, k, v or a fused qkv, got no inputs");
   const Node* q = node.inputs[0];
-  const bool fused = q->shape.size() == 5;
+  const bool fused = kernels::fused_qkv(node);
   const size_t operands = fused ? 1 : 3;
   GW_CHECK_AS(ShapeError, node.inputs.size() == operands + extra, op, ": expected ",
               operands + extra, " inputs (", fused ? "qkv (b, s, 3, n, d)" : "q, k, v",
