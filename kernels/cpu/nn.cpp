@@ -30,14 +30,28 @@ constexpr int64_t kParallelMin = 16384;
 int64_t last(const Tensor& t) { return t.dim() == 0 ? 1 : t.size(-1); }
 
 /// Σ_j a_j·b_j in double, in four interleaved partial sums.
-template <typename T>
-double dot(const T* a, const T* b, int64_t n) {
+double dot(const double* a, const double* b, int64_t n) {
   double part[4] = {0, 0, 0, 0};
   int64_t j = 0;
   for (; j + 4 <= n; j += 4)
-    for (int k = 0; k < 4; ++k) part[k] += static_cast<double>(a[j + k]) * b[j + k];
-  for (; j < n; ++j) part[0] += static_cast<double>(a[j]) * b[j];
+    for (int k = 0; k < 4; ++k) part[k] += a[j + k] * b[j + k];
+  for (; j < n; ++j) part[0] += a[j] * b[j];
   return (part[0] + part[1]) + (part[2] + part[3]);
+}
+
+/// Σ_j a_j·b_j of f32 rows: 16 interleaved f32 partial sums (two AVX registers of FMAs, each
+/// summing h/16 products: an h = 768 row's error stays near 2⁻²⁴·√48 relative), added in
+/// double. Widening every product to double, as the f64 loop does, took 2.5× as long: 39 µs
+/// against 16 per pass over cpu-tiny's (768, 128) activations, and RMSNorm makes four passes.
+double dot(const float* a, const float* b, int64_t n) {
+  float part[16] = {};
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    for (int k = 0; k < 16; ++k) part[k] += a[j + k] * b[j + k];
+  double total = 0;
+  for (; j < n; ++j) total += static_cast<double>(a[j]) * b[j];
+  for (float p : part) total += p;
+  return total;
 }
 
 
