@@ -3,7 +3,8 @@
 // The clip scale must come from the gradients of this very step, so it is a graph node,
 // not a number from the host: sqrt(Σ sum(gᵢ²)), then min(1, c/(‖g‖ + 1e-6)) written with
 // compare (there is no min op): s = 1 + [r < 1]·(r − 1). It is appended to the three host
-// scalars by concat and reaches every AdamW kernel as its grad_scale.
+// scalars by concat and reaches every AdamW kernel as its grad_scale. A caller that runs the
+// norm first (norm_fed) feeds that tensor back, still on the device, instead of recomputing it.
 #include <cmath>
 
 #include "gw/error.h"
@@ -36,8 +37,11 @@ OptimizerNodes build_adamw(const std::vector<ModelParameter>& params,
     opt.v.push_back(graph.parameter(p->name + ".adam_v", p->shape, p->dtype, false));
   }
   opt.grad_norm = sqrt(sum(concat(squares, 0)));  // scalar
+  Node* norm = opt.grad_norm;
+  if (options.norm_fed)
+    norm = opt.norm_input = graph.input("grad_norm", opt.grad_norm->shape, opt.grad_norm->dtype);
   if (options.grad_clip > 0) {
-    Node* ratio = div(graph.scalar(options.grad_clip), add(opt.grad_norm, 1e-6));
+    Node* ratio = div(graph.scalar(options.grad_clip), add(norm, 1e-6));
     Node* one = graph.scalar(1.0);
     Node* below = compare(ratio, one, CompareOp::lt);  // 1 when clipping applies
     opt.clip_scale = add(mul(below, add(ratio, -1.0)), 1.0);

@@ -270,6 +270,7 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data, Communicator* comm
   o.beta1 = config_.beta1, o.beta2 = config_.beta2, o.eps = config_.adam_eps;
   o.weight_decay = config_.weight_decay, o.grad_clip = config_.grad_clip;
   o.decay_norms_embeddings = config_.decay_norms_embeddings;
+  o.norm_fed = true;  // train_step runs the norm first and feeds it to the update run
   // The executor's outputs list the gradients last layer first, so that its schedule runs
   // the backward pass block by block and frees each block's activations after its gradients
   // (gw/training_step.h). grad_slot_[k]: where weight k's gradient is among the outputs.
@@ -305,11 +306,12 @@ Trainer::Trainer(const TrainConfig& config, TextDataset data, Communicator* comm
   opt_ = build_adamw(model_.params, stepped, o);
   norm_exec_ = std::make_unique<Executor>(*graph_, std::vector<Node*>{opt_.grad_norm});
   update_exec_ = std::make_unique<Executor>(*graph_, opt_.updates);
-  // The update executor recomputes the norm for its clip scale; count it once.
   const StepFlops grad_flops = count_flops(grad_exec_ ? *grad_exec_ : *micro_exec_);
   const double runs = grad_exec_ ? 1.0 : static_cast<double>(config_.grad_accum);
   const double tokens = static_cast<double>(tokens_per_step() / world_);  // this rank's tokens
-  flops_per_token_ = (grad_flops.model * runs + count_flops(*update_exec_).model) / tokens;
+  flops_per_token_ = (grad_flops.model * runs + count_flops(*norm_exec_).model +
+                      count_flops(*update_exec_).model) /
+                     tokens;
   recompute_flops_per_token_ = grad_flops.recompute * runs / tokens;
   eval_exec_ = std::make_unique<Executor>(*graph_, std::vector<Node*>{loss_});
 
@@ -391,7 +393,8 @@ StepStats Trainer::train_step(const std::vector<Batch>& micro) {
     st.loss_scale = scaler_->scale();
     grads[inv_scale_] = scalar_feed(1.0 / st.loss_scale, graph_->device());
   }
-  st.grad_norm = norm_exec_->run(grads)[0].item();
+  const Tensor norm = norm_exec_->run(grads)[0];  // valid until the norm's next run
+  st.grad_norm = norm.item();
   st.skipped = !std::isfinite(st.loss) || !std::isfinite(st.grad_norm);
   if (scaler_) {
     scaler_->update(!st.skipped);  // backs off and skips, or counts a clean step
@@ -399,6 +402,7 @@ StepStats Trainer::train_step(const std::vector<Batch>& micro) {
   }
   if (!st.skipped) {
     grads[opt_.hyper] = hyper_feed();
+    grads[opt_.norm_input] = norm;
     update_exec_->run(grads);
     refresh_weight_copies();
   }
@@ -443,6 +447,7 @@ std::string Trainer::profile_step() {
   if (scaler_) grads[inv_scale_] = scalar_feed(1.0 / scaler_->scale(), graph_->device());
   runs.push_back(profile_ops(*norm_exec_, grads));
   grads[opt_.hyper] = hyper_feed();
+  grads[opt_.norm_input] = norm_exec_->run(grads)[0];
   runs.push_back(profile_ops(*update_exec_, grads));
   if (refresh_exec_) runs.push_back(profile_ops(*refresh_exec_, {}));  // the 16-bit copies
   refresh_weight_copies();

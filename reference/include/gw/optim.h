@@ -36,6 +36,10 @@ struct AdamWOptions {
   double weight_decay = 0.1;       ///< decoupled decay λ of the decayed groups
   bool decay_norms_embeddings = false;  ///< decay norms and the embedding too
   double grad_clip = 1.0;          ///< max global norm; 0 turns clipping off
+  /// Clip with a norm fed to OptimizerNodes::norm_input instead of the one computed beside
+  /// the updates: for callers that run grad_norm on its own first (the trainer does, to skip
+  /// a step whose norm is not finite), so the update run does not compute it a second time.
+  bool norm_fed = false;
 };
 
 /// The optimizer's part of a training graph.
@@ -44,6 +48,7 @@ struct OptimizerNodes {
   std::vector<Node*> v;        ///< second moments
   Node* hyper = nullptr;       ///< Input f32 (3) = [lr, 1 − β1ᵗ, 1 − β2ᵗ], fed each step
   Node* grad_norm = nullptr;   ///< scalar ‖g‖ of the gradients given (before clipping)
+  Node* norm_input = nullptr;  ///< Input scalar fed grad_norm's value (norm_fed only; else null)
   Node* clip_scale = nullptr;  ///< scalar min(1, max_norm/(‖g‖ + 1e-6)) (1 when off)
   std::vector<Node*> updates;  ///< the AdamW nodes (mutating); run them every step
 };
