@@ -255,6 +255,7 @@ void flash_attention(const KernelArgs& args) {
   if (dt == DType::bf16) return flash_attention_bf16(args);
   if (dt == DType::f16) return run_widened(args, flash_attention);
   check_dim("flash_attention", args);
+  if (args.output.numel() == 0) return;  // b = 0: a grid of no blocks is a launch error
   switch (dt) {
     case DType::f32: return forward_typed<float>(args);
     case DType::f64: return forward_typed<double>(args);
@@ -270,6 +271,7 @@ void flash_attention_backward(const KernelArgs& args) {
   if (dt == DType::bf16) return flash_attention_backward_bf16(args);
   if (dt == DType::f16) return run_widened(args, flash_attention_backward);
   check_dim("flash_attention_backward", args);
+  if (args.output.numel() == 0) return;  // b = 0: a grid of no blocks is a launch error
   switch (dt) {
     case DType::f32: return backward_typed<float>(args);
     case DType::f64: return backward_typed<double>(args);

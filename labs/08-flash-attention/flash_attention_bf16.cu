@@ -18,7 +18,8 @@
 //
 // Backward: a prep kernel reads the packed output y and its adjoint ȳ = [ō, L̄SE] (f32) and
 // writes ō in bf16 (an operand), LSE and D_i = ō_i·o_i − L̄SE_i (f32, from the rounded ō),
-// in the rows' order, so ō has q's layout and LSE, D one value per row of it. Then one block per
+// in the rows' order, so ō has q's layout and LSE, D one value per row of it, (b, s, n): the row
+// at q's element offset o is row o / d. Then one block per
 // (key tile of 64, head), four warps of 16 keys; the block walks the query tiles that see
 // its keys, and per tile each warp computes Sᵀ = K·Qᵀ and dPᵀ = V·ōᵀ, then
 // Pᵀ = exp(c·Sᵀ − LSE) and dSᵀ = Pᵀ∘(dPᵀ − D) (f32, rounded to bf16 only as operands),
@@ -102,6 +103,7 @@ void backward_d(const KernelArgs& args, const Dims& g) {
 void flash_attention_bf16(const KernelArgs& args) {
   const Dims g = kernels::attention_shape(args.node);
   check_supported("flash_attention", args, g);
+  if (g.heads == 0) return;  // b = 0: a grid of no blocks is a launch error
   if (g.d == 64) return forward_d<64>(args, g);
   return forward_d<128>(args, g);
 }
@@ -109,6 +111,7 @@ void flash_attention_bf16(const KernelArgs& args) {
 void flash_attention_backward_bf16(const KernelArgs& args) {
   const Dims g = kernels::attention_shape(args.node);
   check_supported("flash_attention_backward", args, g);
+  if (g.heads == 0) return;  // b = 0: a grid of no blocks is a launch error
   if (g.d == 64) return backward_d<64>(args, g);
   return backward_d<128>(args, g);
 }

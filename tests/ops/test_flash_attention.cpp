@@ -197,6 +197,18 @@ TEST(FlashAttention, BadShapesAreErrorsNamingThem) {
                ShapeError);
 }
 
+// b = 0 (an empty batch) is no error: empty outputs, as the naive op gives (the CUDA twin is
+// CudaFlash.ZeroBatchGivesEmptyOutputsInEveryDtype).
+TEST(FlashAttention, ZeroBatchGivesEmptyOutputs) {
+  Graph g;
+  Node* q = g.constant(Tensor::zeros({0, 5, 2, 8}));
+  Node* packed = flash_attention_packed(q, q, q, true);
+  Node* grads = flash_attention_backward(q, q, q, packed, packed, true);
+  const std::vector<Tensor> out = eval({packed, grads});
+  EXPECT_EQ(out[0].shape(), (Shape{0, 5, 2, 9}));
+  EXPECT_EQ(out[1].numel(), 0);
+}
+
 // q, k, v fused as one (b, s, 3, n, d) run the same kernels on the same rows as three
 // tensors: the packed output and the gradients agree to the bit (the backward's (3, b, s, n, d)
 // permuted to the fused layout).
