@@ -40,7 +40,7 @@ double dot(const double* a, const double* b, int64_t n) {
 }
 
 /// Σ_j a_j·b_j of f32 rows: 16 interleaved f32 partial sums (two AVX registers of FMAs, each
-/// summing h/16 products: an h = 768 row's error stays near 2⁻²⁴·√48 relative), added in
+/// summing h/16 products: an h = 768 row's error is typically near 2⁻²⁴·√48 relative), added in
 /// double. Widening every product to double, as the f64 loop does, took 2.5× as long: 39 µs
 /// against 16 per pass over cpu-tiny's (768, 128) activations, and RMSNorm makes four passes.
 double dot(const float* a, const float* b, int64_t n) {
