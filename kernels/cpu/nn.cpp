@@ -39,10 +39,11 @@ double dot(const double* a, const double* b, int64_t n) {
   return (part[0] + part[1]) + (part[2] + part[3]);
 }
 
-/// Σ_j a_j·b_j of f32 rows: 16 interleaved f32 partial sums (two AVX registers of FMAs, each
-/// summing h/16 products: an h = 768 row's error is typically near 2⁻²⁴·√48 relative), added in
-/// double. Widening every product to double, as the f64 loop does, took 2.5× as long: 39 µs
-/// against 16 per pass over cpu-tiny's (768, 128) activations, and RMSNorm makes four passes.
+/// Σ_j a_j·b_j of f32 rows: 16 interleaved f32 partial sums (two AVX registers of multiplies
+/// and adds, unfused since the build keeps -ffp-contract=off), each summing h/16 products (an
+/// h = 768 row's error is typically near 2⁻²⁴·√48 relative), then added in double. Widening
+/// every product to double, as the f64 loop does, took 2.5× as long: 39 µs against 16 per pass
+/// over cpu-tiny's (768, 128) activations, and RMSNorm makes four passes.
 double dot(const float* a, const float* b, int64_t n) {
   float part[16] = {};
   int64_t j = 0;
